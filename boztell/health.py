@@ -1,0 +1,73 @@
+"""Health checks: each part is checked for real (a query, a layer round trip, a storage write)."""
+
+import asyncio
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+
+LAYER_TIMEOUT_SECONDS = 2.0
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        if cursor.fetchone() != (1,):
+            raise RuntimeError("unexpected answer to SELECT 1")
+
+
+def check_channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+
+    async def roundtrip():
+        channel = await layer.new_channel("health.")
+        token = uuid.uuid4().hex
+        await layer.send(channel, {"type": "health.ping", "token": token})
+        reply = await asyncio.wait_for(layer.receive(channel), LAYER_TIMEOUT_SECONDS)
+        if reply.get("token") != token:
+            raise RuntimeError("channel layer returned another message")
+
+    async_to_sync(roundtrip)()
+
+
+def check_storage() -> None:
+    payload = uuid.uuid4().hex.encode()
+    name = default_storage.save(f"health/{uuid.uuid4().hex}.txt", ContentFile(payload))
+    try:
+        with default_storage.open(name, "rb") as handle:
+            if handle.read() != payload:
+                raise RuntimeError("storage returned other bytes")
+    finally:
+        default_storage.delete(name)
+
+
+CHECKS = {
+    "database": check_database,
+    "channel_layer": check_channel_layer,
+    "storage": check_storage,
+}
+
+
+def health_report() -> tuple[int, dict]:
+    """Run every check. The database is essential (503 without it); the channel layer and
+    storage are reported as degraded, since messages still save and clients catch up."""
+    report: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            report[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - a health check reports, it never raises
+            report[name] = f"error: {type(exc).__name__}: {str(exc)[:200]}"
+    if report["database"] != "ok":
+        return 503, {"status": "error", "failing": ["database"], **report}
+    failing = [name for name, value in report.items() if value != "ok"]
+    status = "degraded" if failing else "ok"
+    body = {"status": status, **report}
+    if failing:
+        body["failing"] = failing
+    return 200, body

@@ -1,0 +1,269 @@
+"""Boztell settings, read from the environment.
+
+Two profiles (see DESIGN.md):
+- embedded default, no environment: SQLite, in-memory channel layer, media on disk,
+  the WhatsApp sandbox, tasks inline;
+- production: DATABASE_URL (PostgreSQL, psycopg 3 with its pool), REDIS_URL
+  (channels-redis), GS_BUCKET_NAME (GCS via django-storages), WHATSAPP_* for Meta.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DEV_SECRET_KEY = "django-insecure-boztell-development-key-do-not-use-in-production"  # noqa: S105
+
+DATABASE_URL = env.str("DATABASE_URL", default="")
+PRODUCTION_DATABASE = bool(DATABASE_URL)
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION_DATABASE)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the development key. Set SECRET_KEY in the environment "
+        "(or DEBUG=true for local work)."
+    )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "boztell.apps.BoztellAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "django_tasks",
+    "django_tasks_db",
+    "boztell.apps.BoztellConfig",
+    "leads",
+    "rooms",
+    "messaging",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "boztell.urls"
+WSGI_APPLICATION = "boztell.wsgi.application"
+ASGI_APPLICATION = "boztell.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------
+# Under ASGI every request runs in its own thread, so persistent connections
+# (CONN_MAX_AGE > 0) pile up until PostgreSQL refuses; psycopg's pool is used
+# instead (DESIGN.md, "Serving, measured").
+if PRODUCTION_DATABASE:
+    _db = env.db_url_config(DATABASE_URL)
+    if env.bool("DATABASE_POOL", default=True):
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+        _db["CONN_MAX_AGE"] = 0
+    else:
+        _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+    DATABASES = {"default": _db}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))),
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "boztell.User"
+AUTHENTICATION_BACKENDS = ["boztell.auth_backends.RoleBackend"]
+LOGIN_URL = "/admin/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Jakarta")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media ------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+
+GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
+_staticfiles_backend = (
+    "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    if env.bool("STATIC_MANIFEST", default=not DEBUG)
+    else "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
+if GS_BUCKET_NAME:
+    _emulated = bool(env.str("STORAGE_EMULATOR_HOST", default=""))
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+            "OPTIONS": {
+                "bucket_name": GS_BUCKET_NAME,
+                "project_id": env.str("GS_PROJECT_ID", default=None),
+                # The emulator cannot sign URLs; media goes through our own
+                # authorised download view either way.
+                "querystring_auth": env.bool("GS_QUERYSTRING_AUTH", default=not _emulated),
+                "file_overwrite": False,
+                "location": env.str("GS_LOCATION", default=""),
+            },
+        },
+        "staticfiles": {"BACKEND": _staticfiles_backend},
+    }
+else:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": _staticfiles_backend},
+    }
+
+# --- Channels --------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="boztell"),
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+                "expiry": 60,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Background tasks ------------------------------------------------------
+# Embedded default runs tasks inline; production queues them in PostgreSQL and
+# `manage.py db_worker` runs them.
+TASKS = {
+    "default": {
+        "BACKEND": env.str(
+            "TASKS_BACKEND",
+            default=(
+                "django_tasks_db.DatabaseBackend"
+                if PRODUCTION_DATABASE
+                else "django_tasks.backends.immediate.ImmediateBackend"
+            ),
+        )
+    }
+}
+
+# --- REST API --------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "boztell.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Boztell API",
+    "DESCRIPTION": "WhatsApp team inbox: messages, rooms, leads and templates.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- WhatsApp Cloud API ----------------------------------------------------
+# With no WHATSAPP_ACCESS_TOKEN the sandbox stands in for Meta.
+WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="100000000000001")
+WHATSAPP_BUSINESS_ACCOUNT_ID = env.str("WHATSAPP_BUSINESS_ACCOUNT_ID", default="")
+WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="boztell-sandbox-app-secret")
+WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="boztell-sandbox-verify-token")
+WHATSAPP_API_BASE_URL = env.str("WHATSAPP_API_BASE_URL", default="https://graph.facebook.com")
+WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
+WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
+if not DEBUG and WHATSAPP_ACCESS_TOKEN and WHATSAPP_APP_SECRET == "boztell-sandbox-app-secret":  # noqa: S105
+    raise ImproperlyConfigured("WHATSAPP_APP_SECRET must be set when WHATSAPP_ACCESS_TOKEN is.")
+
+# --- Security --------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Meta sends batches of up to 1,000 updates; the webhook accepts bodies up to 3 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=3 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Logging ---------------------------------------------------------------
+LOG_DIR = Path(env.str("LOG_DIR", default=str(BASE_DIR / "logs")))
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+Path(LOG_DIR).mkdir(parents=True, exist_ok=True)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line"},
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(Path(LOG_DIR) / "app.log"),
+            "maxBytes": env.int("LOG_MAX_BYTES", default=10 * 1024 * 1024),
+            "backupCount": env.int("LOG_BACKUP_COUNT", default=5),
+            "formatter": "line",
+            "encoding": "utf-8",
+            "delay": True,
+        },
+    },
+    "root": {"handlers": ["console", "file"], "level": "WARNING"},
+    "loggers": {
+        "django": {"handlers": ["console", "file"], "level": "WARNING", "propagate": False},
+        "boztell": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
+    },
+}

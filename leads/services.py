@@ -1,0 +1,33 @@
+"""Writes for leads."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from boztell.phones import normalize_phone
+from leads.models import Lead
+
+
+def lead_create(
+    *,
+    name: str,
+    phone: str,
+    outstanding: Decimal | int | str = 0,
+    loan_type: str = "",
+    leads_status: str = "",
+    contact_status: str = "",
+) -> Lead:
+    with transaction.atomic():
+        lead = Lead.objects.create(
+            name=name,
+            phone=normalize_phone(phone),
+            outstanding=Decimal(str(outstanding)),
+            loan_type=loan_type,
+            leads_status=leads_status,
+            contact_status=contact_status,
+        )
+        # A room that already exists for this phone now shows the lead's name.
+        from rooms.services import room_link_lead
+
+        room_link_lead(lead=lead)
+    return lead

@@ -1,0 +1,67 @@
+"""Messages: exactly the seed's `messages` columns (user_id NULL = the customer)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Message(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="messages")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        help_text="NULL: the customer wrote it. Otherwise the agent who sent it.",
+    )
+    content_type = models.TextField()
+    content_text = models.TextField(null=True, blank=True)
+    wa_message_id = models.TextField(null=True, blank=True)
+    reply_to_wa_message_id = models.TextField(null=True, blank=True)
+    reaction_emoji = models.TextField(null=True, blank=True)
+    reaction_to_wa_message_id = models.TextField(null=True, blank=True)
+    media_type = models.TextField(null=True, blank=True)
+    media_id = models.TextField(null=True, blank=True)
+    gcs_filename = models.TextField(null=True, blank=True)
+    gcs_url = models.TextField(null=True, blank=True)
+    file_size = models.IntegerField(null=True, blank=True)
+    mime_type = models.TextField(null=True, blank=True)
+    original_filename = models.TextField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True, default=dict)
+    status = models.TextField(null=True, blank=True, choices=Status.choices)
+    status_timestamp = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "messages"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wa_message_id"],
+                condition=models.Q(wa_message_id__isnull=False),
+                name="messages_wa_message_id_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["room", "created_at", "id"], name="messages_room_timeline_idx"),
+            models.Index(fields=["reaction_to_wa_message_id"], name="messages_reaction_to_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.wa_message_id or self.id}"
+
+    @property
+    def is_from_customer(self) -> bool:
+        return self.user_id is None

@@ -1,0 +1,83 @@
+"""Admin for rooms: participants inline, the last message, a read-only transcript."""
+
+from django.contrib import admin
+from django.template.defaultfilters import truncatechars
+from django.utils.html import format_html, format_html_join
+
+from rooms.models import Room, RoomParticipant
+
+TRANSCRIPT_LIMIT = 200
+
+
+class RoomParticipantInline(admin.TabularInline):
+    model = RoomParticipant
+    fk_name = "room"
+    extra = 0
+    fields = ("user", "is_assigned", "assigned_at", "assigned_by", "last_read_at")
+    readonly_fields = ("assigned_at", "assigned_by", "last_read_at")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "phone",
+        "lead",
+        "last_message_preview",
+        "last_message_type",
+        "last_message_at",
+        "message_count",
+    )
+    search_fields = ("phone", "title", "lead__name")
+    list_select_related = ("lead",)
+    readonly_fields = (
+        "id",
+        "phone",
+        "last_message_text",
+        "last_message_type",
+        "last_message_at",
+        "last_customer_message_at",
+        "message_count",
+        "created_at",
+        "updated_at",
+        "transcript",
+    )
+    fields = ("id", "phone", "title", "lead", *readonly_fields[2:])
+    autocomplete_fields = ("lead",)
+    inlines = [RoomParticipantInline]
+
+    def has_add_permission(self, request):
+        # Rooms come from customers' messages and agents' sends, never by hand.
+        return False
+
+    @admin.display(description="Last message")
+    def last_message_preview(self, obj):
+        return truncatechars(obj.last_message_text or "", 60)
+
+    @admin.display(description=f"Transcript (latest {TRANSCRIPT_LIMIT})")
+    def transcript(self, obj):
+        messages = list(
+            obj.messages.select_related("user").order_by("-created_at", "-id")[:TRANSCRIPT_LIMIT]
+        )
+        if not messages:
+            return "No messages yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    m.created_at.strftime("%Y-%m-%d %H:%M"),
+                    m.user.name if m.user else "Customer",
+                    m.content_type,
+                    m.content_text or "",
+                    m.status or "",
+                )
+                for m in reversed(messages)
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Time</th><th>From</th><th>Type</th><th>Text</th>"
+            "<th>Status</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )

@@ -1,0 +1,3 @@
+"""Webhook routes."""
+
+urlpatterns: list = []
