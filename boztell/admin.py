@@ -87,4 +87,3 @@ class UserAdmin(DjangoUserAdmin):
     def revoke_api_token(self, request, queryset):
         revoked = sum(user_token_revoke(user=user) for user in queryset)
         self.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
-

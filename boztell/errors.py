@@ -17,8 +17,14 @@ class BoztellError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str | None = None, *, code: str | None = None,
-                 status: int | None = None, details: dict | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict | None = None,
+    ):
         self.message = message or self.__class__.__doc__ or self.code
         if code:
             self.code = code

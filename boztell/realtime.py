@@ -41,7 +41,7 @@ def broadcast(groups: Iterable[str], event: str, data: dict) -> None:
     for group in dict.fromkeys(groups):
         try:
             async_to_sync(layer.group_send)(group, message)
-        except Exception as exc:  # noqa: BLE001 - Redis down must not fail a committed write
+        except Exception as exc:  # Redis down must not fail a committed write
             logger.warning("event not delivered event=%s group=%s error=%s", event, group, exc)
 
 

@@ -11,7 +11,14 @@ from leads.selectors import format_idr
 class LeadForm(forms.ModelForm):
     class Meta:
         model = Lead
-        fields = "__all__"
+        fields = (
+            "name",
+            "phone",
+            "outstanding",
+            "loan_type",
+            "leads_status",
+            "contact_status",
+        )
 
     def clean_phone(self):
         try:
@@ -42,9 +49,7 @@ class LeadAdmin(admin.ModelAdmin):
         return format_idr(obj.outstanding)
 
     def get_search_results(self, request, queryset, search_term):
-        queryset, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         try:
             phone = normalize_phone(search_term)
         except InvalidPhone:

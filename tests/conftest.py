@@ -1,0 +1,68 @@
+"""Shared fixtures: users and API clients per role, the GCS emulator, live servers."""
+
+import os
+from urllib.parse import urlparse
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gcs_emulator():
+    """The real google-cloud-storage client talks to gcp-storage-emulator on loopback."""
+    from django.conf import settings
+    from gcp_storage_emulator.server import create_server
+
+    url = urlparse(os.environ["STORAGE_EMULATOR_HOST"])
+    server = create_server(
+        url.hostname, url.port, in_memory=True, default_bucket=settings.GS_BUCKET_NAME
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def agent(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="agent-a", display_name="Agent A")
+
+
+@pytest.fixture
+def other_agent(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="agent-b", display_name="Agent B")
+
+
+@pytest.fixture
+def supervisor(db):
+    from tests.factories import SupervisorFactory
+
+    return SupervisorFactory(username="super-s", display_name="Supervisor S")
+
+
+def _token_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    token, _ = Token.objects.get_or_create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def agent_api(agent):
+    return _token_client(agent)
+
+
+@pytest.fixture
+def other_agent_api(other_agent):
+    return _token_client(other_agent)
+
+
+@pytest.fixture
+def supervisor_api(supervisor):
+    return _token_client(supervisor)

@@ -1,0 +1,103 @@
+"""GET /health checks each part for real: a query, a channel-layer round trip, a storage
+write/read/delete."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.files.storage import default_storage
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_health_is_ok_on_postgres_redis_and_gcs(client):
+    from django.conf import settings
+
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert "channels_redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert "gcloud" in settings.STORAGES["default"]["BACKEND"]
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "channel_layer": "ok",
+        "storage": "ok",
+    }
+    leftovers = default_storage.listdir("health")[1]
+    assert leftovers == [], "the storage check cleans up after itself"
+
+
+@pytest.mark.django_db
+def test_health_reports_a_dead_channel_layer_as_degraded(client, settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["failing"] == ["channel_layer"]
+    assert body["database"] == "ok" and body["channel_layer"].startswith("error")
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_health_is_503_naming_the_database_when_postgres_is_unreachable(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "boztell.settings",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/boztell",
+        "DATABASE_POOL_TIMEOUT": "2",
+        "LOG_DIR": str(tmp_path),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "boztell.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/health", timeout=10)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "error"
+        assert body["failing"] == ["database"]
+        assert body["database"].startswith("error")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,94 @@
+"""Settings come from the environment: the embedded default and the production profile."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+from channels.layers import get_channel_layer
+from django.core.files.storage import default_storage
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"],
+    "pool": db.get("OPTIONS", {}).get("pool"),
+    "conn_max_age": db.get("CONN_MAX_AGE"),
+    "layer": type(get_channel_layer()).__name__,
+    "storage": type(default_storage._wrapped if hasattr(default_storage, "_wrapped")
+                    else default_storage).__name__,
+    "bucket": getattr(settings, "GS_BUCKET_NAME", ""),
+    "debug": settings.DEBUG,
+    "sandbox": settings.WHATSAPP_SANDBOX,
+    "tasks": settings.TASKS["default"]["BACKEND"],
+    "hosts": settings.ALLOWED_HOSTS,
+}))
+"""
+
+
+def _probe(tmp_path, **env):
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LOG_DIR": str(tmp_path)}
+    base.update(env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.core.files.storage import default_storage;"
+            "default_storage._setup();" + PROBE,
+        ],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "boztell.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result
+
+
+def test_no_environment_is_the_embedded_default(tmp_path):
+    result = _probe(tmp_path)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["engine"] == "django.db.backends.sqlite3"
+    assert seen["layer"] == "InMemoryChannelLayer"
+    assert seen["storage"] == "FileSystemStorage"
+    assert seen["debug"] is True
+    assert seen["sandbox"] is True
+    assert seen["tasks"].endswith("ImmediateBackend")
+
+
+def test_production_environment_uses_postgres_pool_redis_and_gcs(tmp_path):
+    result = _probe(
+        tmp_path,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/boztell",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        GS_BUCKET_NAME="boztell-media",
+        STORAGE_EMULATOR_HOST="http://127.0.0.1:9",
+        SECRET_KEY="a-real-secret-" + "y" * 40,
+        ALLOWED_HOSTS="inbox.example.com",
+        WHATSAPP_ACCESS_TOKEN="EAAG-test",
+        WHATSAPP_APP_SECRET="real-app-secret",
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["engine"] == "django.db.backends.postgresql"
+    assert seen["pool"]["max_size"] >= 1
+    assert seen["conn_max_age"] == 0, "under ASGI connections go through the pool"
+    assert seen["layer"] == "RedisChannelLayer"
+    assert seen["storage"] == "GoogleCloudStorage"
+    assert seen["bucket"] == "boztell-media"
+    assert seen["debug"] is False
+    assert seen["sandbox"] is False
+    assert seen["tasks"] == "django_tasks_db.DatabaseBackend"
+    assert seen["hosts"] == ["inbox.example.com"]
+
+
+def test_production_refuses_the_development_secret_key(tmp_path):
+    result = _probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/boztell")
+    assert result.returncode != 0
+    assert "SECRET_KEY is the development key" in result.stderr
