@@ -135,7 +135,7 @@ def test_lead_filters_and_idr_display(client, supervisor):
     ):
         page = client.get("/admin/leads/lead/", params)
         assert present in page.content and absent not in page.content
-    assert "Rp 48.000.000".encode() in client.get("/admin/leads/lead/").content
+    assert b"Rp 48.000.000" in client.get("/admin/leads/lead/").content
 
 
 def test_lead_phone_typed_in_admin_is_normalised(client, supervisor):
