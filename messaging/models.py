@@ -65,3 +65,25 @@ class Message(models.Model):
     @property
     def is_from_customer(self) -> bool:
         return self.user_id is None
+
+
+class PendingStatus(models.Model):
+    """A status webhook for a wa_message_id not stored yet (Meta's `sent` can overtake our
+    own send's response). Applied when that message is stored."""
+
+    wa_message_id = models.TextField()
+    status = models.TextField()
+    status_timestamp = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "pending_statuses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wa_message_id", "status"], name="pending_status_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} for {self.wa_message_id}"

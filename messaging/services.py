@@ -1,0 +1,248 @@
+"""Writes for messages: receive a customer's message, apply a status, store media.
+
+Exactly-once is the database's job: `wa_message_id` is unique, statuses move forward
+under a row lock, and a status for a message not stored yet waits in `pending_statuses`
+(unique per message and status) until that message is stored.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+
+from boztell.phones import normalize_phone
+from messaging.inbound import InboundMessage, InboundStatus
+from messaging.models import Message, PendingStatus
+from rooms.events import (
+    emit_message_created,
+    emit_message_reaction,
+    emit_message_status,
+    emit_message_updated,
+)
+from rooms.models import Room
+from rooms.services import room_get_or_create
+
+logger = logging.getLogger("boztell.messaging")
+
+STATUS_RANK = {
+    Message.Status.PENDING: 0,
+    Message.Status.SENT: 1,
+    Message.Status.DELIVERED: 2,
+    Message.Status.READ: 3,
+    Message.Status.FAILED: 4,
+}
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one webhook update did: `created`, `duplicate`, `updated`, `unchanged`,
+    `pending` (a status kept for later) or `stale` (an older reaction)."""
+
+    result: str
+    message: Message | None = None
+
+
+def message_receive(*, inbound: InboundMessage) -> Outcome:
+    """Store a customer's message once, in its room (made if new), and emit its event."""
+    phone = normalize_phone(inbound.wa_id)
+    with transaction.atomic():
+        room, room_created = room_get_or_create(phone=phone, title=inbound.profile_name or "")
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    room=room,
+                    user=None,
+                    content_type=inbound.content_type,
+                    content_text=inbound.content_text,
+                    wa_message_id=inbound.wa_message_id,
+                    reply_to_wa_message_id=inbound.reply_to_wa_message_id,
+                    reaction_emoji=inbound.reaction_emoji,
+                    reaction_to_wa_message_id=inbound.reaction_to_wa_message_id,
+                    media_type=inbound.media_type,
+                    media_id=inbound.media_id,
+                    mime_type=inbound.mime_type,
+                    original_filename=inbound.original_filename,
+                    metadata=_inbound_metadata(inbound),
+                    status=Message.Status.RECEIVED,
+                    status_timestamp=inbound.timestamp,
+                )
+        except IntegrityError:
+            return Outcome("duplicate")
+
+        if inbound.is_reaction:
+            return _reaction_settle(message)
+
+        _room_record_message(room=room, message=message, profile_name=inbound.profile_name)
+        room = Room.objects.select_related("lead").get(pk=room.pk)
+        if message.media_type in MEDIA_TYPES and message.media_id:
+            from messaging.tasks import media_fetch_enqueue
+
+            media_fetch_enqueue(message=message)
+        emit_message_created(room=room, message=message, room_created=room_created)
+    return Outcome("created", message)
+
+
+def _inbound_metadata(inbound: InboundMessage) -> dict:
+    metadata = {"wa_timestamp": inbound.timestamp.isoformat(), **inbound.metadata}
+    if inbound.media_type in MEDIA_TYPES and inbound.media_id:
+        metadata["media_status"] = "pending"
+    return metadata
+
+
+def _room_record_message(*, room: Room, message: Message, profile_name: str | None) -> None:
+    """Keep the room list's fields current (one UPDATE, under the row lock)."""
+    changes = {
+        "last_message_text": message.content_text,
+        "last_message_type": message.content_type,
+        "last_message_at": message.created_at,
+        "message_count": F("message_count") + 1,
+    }
+    if message.user_id is None:
+        changes["last_customer_message_at"] = message.created_at
+    Room.objects.filter(pk=room.pk).update(**changes)
+    if profile_name and room.lead_id is None and room.title in ("", room.phone):
+        Room.objects.filter(pk=room.pk, lead__isnull=True).update(title=profile_name)
+
+
+def _reaction_settle(message: Message) -> Outcome:
+    """A customer has one reaction per message: the latest (by Meta's timestamp) is in
+    force; older ones are cleared. A removal arrives with no emoji and clears it."""
+    siblings = list(
+        Message.objects.select_for_update()
+        .filter(
+            room_id=message.room_id,
+            user__isnull=True,
+            content_type="reaction",
+            reaction_to_wa_message_id=message.reaction_to_wa_message_id,
+        )
+        .order_by("created_at", "id")
+    )
+    latest = max(siblings, key=lambda m: ((m.metadata or {}).get("wa_timestamp", ""), m.created_at))
+    for sibling in siblings:
+        if sibling.pk != latest.pk and sibling.reaction_emoji:
+            sibling.reaction_emoji = None
+            sibling.metadata = {**(sibling.metadata or {}), "superseded_by": latest.wa_message_id}
+            sibling.save(update_fields=["reaction_emoji", "metadata", "updated_at"])
+    if latest.pk != message.pk:
+        return Outcome("stale", message)
+    emit_message_reaction(message=message)
+    return Outcome("created", message)
+
+
+def message_status_apply(*, inbound: InboundStatus) -> Outcome:
+    """Move a message's status forward only (sent < delivered < read; failed is final)."""
+    if inbound.status not in STATUS_RANK or inbound.status == Message.Status.PENDING:
+        logger.info("status ignored wamid=%s status=%s", inbound.wa_message_id, inbound.status)
+        return Outcome("unchanged")
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("room")
+            .filter(wa_message_id=inbound.wa_message_id)
+            .first()
+        )
+        if message is None:
+            try:
+                with transaction.atomic():
+                    PendingStatus.objects.create(
+                        wa_message_id=inbound.wa_message_id,
+                        status=inbound.status,
+                        status_timestamp=inbound.timestamp,
+                        payload=_status_details(inbound),
+                    )
+            except IntegrityError:
+                return Outcome("duplicate")
+            return Outcome("pending")
+        if not _status_advance(
+            message, inbound.status, inbound.timestamp, _status_details(inbound)
+        ):
+            return Outcome("unchanged", message)
+        emit_message_status(message=message)
+    return Outcome("updated", message)
+
+
+def _status_details(inbound: InboundStatus) -> dict:
+    details: dict = {}
+    if inbound.errors:
+        first = inbound.errors[0]
+        details["error"] = {
+            "code": first.get("code"),
+            "title": first.get("title"),
+            "message": first.get("message"),
+            "details": (first.get("error_data") or {}).get("details"),
+        }
+        details["errors"] = inbound.errors
+    if inbound.conversation:
+        details["conversation"] = inbound.conversation
+    if inbound.pricing:
+        details["pricing"] = inbound.pricing
+    return details
+
+
+def _status_advance(message: Message, status: str, timestamp, details: dict) -> bool:
+    if STATUS_RANK.get(message.status, -1) >= STATUS_RANK[status]:
+        return False
+    message.status = status
+    message.status_timestamp = timestamp
+    message.metadata = {**(message.metadata or {}), **details}
+    message.save(update_fields=["status", "status_timestamp", "metadata", "updated_at"])
+    return True
+
+
+def message_apply_pending_statuses(*, message: Message) -> bool:
+    """Apply statuses that arrived before this message had its wa_message_id.
+    Call inside the transaction that stores the wa_message_id."""
+    pending = list(
+        PendingStatus.objects.select_for_update().filter(wa_message_id=message.wa_message_id)
+    )
+    changed = False
+    for row in sorted(pending, key=lambda r: STATUS_RANK.get(r.status, 0)):
+        changed |= _status_advance(message, row.status, row.status_timestamp, row.payload)
+    if pending:
+        PendingStatus.objects.filter(pk__in=[r.pk for r in pending]).delete()
+    if changed:
+        emit_message_status(message=message)
+    return changed
+
+
+def message_media_stored(
+    *, message_id, name: str, size: int, mime_type: str | None
+) -> Message | None:
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("room").get(pk=message_id)
+        message.gcs_filename = name
+        message.gcs_url = reverse("message-media", args=[message.pk])
+        message.file_size = size
+        message.mime_type = mime_type or message.mime_type
+        metadata = dict(message.metadata or {})
+        metadata["media_status"] = "ready"
+        metadata.pop("media_error", None)
+        message.metadata = metadata
+        message.save(
+            update_fields=[
+                "gcs_filename",
+                "gcs_url",
+                "file_size",
+                "mime_type",
+                "metadata",
+                "updated_at",
+            ]
+        )
+        emit_message_updated(message=message)
+    return message
+
+
+def message_media_attempt_failed(*, message_id, error: str, final: bool, attempt: int) -> None:
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("room").get(pk=message_id)
+        metadata = dict(message.metadata or {})
+        metadata["media_status"] = "failed" if final else "pending"
+        metadata["media_error"] = error
+        metadata["media_attempts"] = attempt
+        message.metadata = metadata
+        message.save(update_fields=["metadata", "updated_at"])
+        if final:
+            emit_message_updated(message=message)

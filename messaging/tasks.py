@@ -1,0 +1,112 @@
+"""Background work: fetch a customer's media from Meta into our storage, with retries.
+
+Runs after the webhook has answered (production: `manage.py db_worker`). The task row is
+written in the same transaction as the message, so a stored media message always has
+its fetch queued.
+"""
+
+import logging
+import mimetypes
+import os
+import tempfile
+from datetime import timedelta
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from messaging import whatsapp
+from messaging.models import Message
+from messaging.services import message_media_attempt_failed, message_media_stored
+
+logger = logging.getLogger("boztell.media")
+
+MB = 1024 * 1024
+# WhatsApp's own limits per media type (Cloud API "Supported media types").
+MEDIA_LIMITS = {
+    "image": 5 * MB,
+    "video": 16 * MB,
+    "audio": 16 * MB,
+    "document": 100 * MB,
+    "sticker": 500 * 1024,
+}
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = 15  # 15s, 30s, 60s, 2m, 4m between attempts
+
+
+def backoff(attempt: int) -> timedelta:
+    return timedelta(seconds=BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+
+def _transactional_queue() -> bool:
+    """A database-backed queue writes its row in our transaction; others run at once."""
+    return default_task_backend.supports_defer
+
+
+def media_fetch_enqueue(*, message: Message, attempt: int = 1) -> None:
+    args = (str(message.pk), attempt)
+    if _transactional_queue():
+        media_fetch.using(
+            run_after=(timezone.now() + backoff(attempt - 1)) if attempt > 1 else None
+        ).enqueue(*args)
+    else:
+        transaction.on_commit(lambda: media_fetch.enqueue(*args))
+
+
+def storage_name(message: Message, mime_type: str | None) -> str:
+    ext = ""
+    if message.original_filename:
+        ext = os.path.splitext(message.original_filename)[1][:10]
+    if not ext and mime_type:
+        ext = mimetypes.guess_extension(mime_type.split(";")[0].strip()) or ""
+    return f"whatsapp/{message.room_id}/{message.pk}{ext}"
+
+
+@task()
+def media_fetch(message_id: str, attempt: int = 1) -> str:
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None or message.gcs_filename:
+        return "done"
+    limit = MEDIA_LIMITS.get(message.media_type or "", 100 * MB)
+    try:
+        info = whatsapp.get_media_info(message.media_id)
+        if info.file_size and info.file_size > limit:
+            raise whatsapp.MediaTooLarge(
+                f"The {message.media_type} is {info.file_size} bytes; "
+                f"WhatsApp allows {limit} bytes."
+            )
+        with tempfile.SpooledTemporaryFile(max_size=8 * MB) as buffer:
+            size = whatsapp.download_media(info.url, max_bytes=limit, into=buffer)
+            buffer.seek(0)
+            mime_type = info.mime_type or message.mime_type
+            name = default_storage.save(storage_name(message, mime_type), File(buffer))
+    except whatsapp.MediaTooLarge as exc:
+        logger.warning("media refused message=%s reason=too_large", message_id)
+        message_media_attempt_failed(
+            message_id=message_id,
+            error=f"media_too_large: {exc.message}",
+            final=True,
+            attempt=attempt,
+        )
+        return "too_large"
+    except whatsapp.GraphError as exc:
+        final = attempt >= MAX_ATTEMPTS or not exc.retryable
+        logger.warning(
+            "media fetch failed message=%s attempt=%s final=%s http=%s",
+            message_id,
+            attempt,
+            final,
+            exc.http_status,
+        )
+        message_media_attempt_failed(
+            message_id=message_id, error=exc.message, final=final, attempt=attempt
+        )
+        if not final:
+            with transaction.atomic():
+                media_fetch_enqueue(message=message, attempt=attempt + 1)
+        return "failed" if final else "retrying"
+    message_media_stored(message_id=message_id, name=name, size=size, mime_type=mime_type)
+    logger.info("media stored message=%s bytes=%s", message_id, size)
+    return "stored"

@@ -1,0 +1,127 @@
+"""The WhatsApp Cloud (Graph) API client: requests with timeouts and pooled connections.
+
+Endpoints: `{base}/{version}/{phone_number_id}/messages`, `/{phone_number_id}/media`,
+`/{media_id}`, `/{waba_id}/message_templates`. Settings are read per call, never at import.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from boztell.errors import BoztellError
+
+logger = logging.getLogger("boztell.whatsapp")
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+MEDIA_READ_TIMEOUT = 120
+CHUNK = 256 * 1024
+
+
+class GraphError(BoztellError):
+    """Meta's Graph API answered with an error, or could not be reached."""
+
+    code = "whatsapp_error"
+    status = 502
+
+    def __init__(self, message, *, http_status=None, meta_error=None, retryable=False, **kw):
+        super().__init__(message, **kw)
+        self.http_status = http_status
+        self.meta_error = meta_error or {}
+        self.retryable = retryable
+
+
+class MediaTooLarge(BoztellError):
+    code = "media_too_large"
+    status = 413
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    url: str
+    mime_type: str | None
+    file_size: int | None
+    sha256: str | None
+
+
+_session: requests.Session | None = None
+
+
+def _http() -> requests.Session:
+    global _session
+    if _session is None:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        _session = session
+    return _session
+
+
+def _url(path: str) -> str:
+    base = settings.WHATSAPP_API_BASE_URL.rstrip("/")
+    return f"{base}/{settings.WHATSAPP_API_VERSION}/{path.lstrip('/')}"
+
+
+def _auth() -> dict:
+    return {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
+
+
+def _raise_for_graph_error(response: requests.Response) -> None:
+    if response.ok:
+        return
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {"message": response.text[:200]}
+    retryable = response.status_code == 429 or response.status_code >= 500
+    raise GraphError(
+        error.get("message") or f"Graph API answered {response.status_code}",
+        http_status=response.status_code,
+        meta_error=error,
+        retryable=retryable,
+    )
+
+
+def get_media_info(media_id: str) -> MediaInfo:
+    """GET /{media_id}: a short-lived download URL and the file's details."""
+    try:
+        response = _http().get(
+            _url(media_id), headers=_auth(), timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+        )
+    except requests.RequestException as exc:
+        raise GraphError(f"Graph API unreachable: {exc}", retryable=True) from exc
+    _raise_for_graph_error(response)
+    body = response.json()
+    size = body.get("file_size")
+    return MediaInfo(
+        url=body["url"],
+        mime_type=body.get("mime_type"),
+        file_size=int(size) if size is not None else None,
+        sha256=body.get("sha256"),
+    )
+
+
+def download_media(url: str, *, max_bytes: int, into) -> int:
+    """Stream the media at `url` (with the bearer token) into a writable file object.
+    Refuses, mid-stream if need be, more than `max_bytes`."""
+    try:
+        with _http().get(
+            url, headers=_auth(), stream=True, timeout=(CONNECT_TIMEOUT, MEDIA_READ_TIMEOUT)
+        ) as response:
+            _raise_for_graph_error(response)
+            declared = response.headers.get("Content-Length")
+            if declared and int(declared) > max_bytes:
+                raise MediaTooLarge(f"The file is {declared} bytes; the limit is {max_bytes}.")
+            written = 0
+            for chunk in response.iter_content(CHUNK):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise MediaTooLarge(f"The file exceeds the limit of {max_bytes} bytes.")
+                into.write(chunk)
+            return written
+    except requests.RequestException as exc:
+        raise GraphError(f"Media download failed: {exc}", retryable=True) from exc

@@ -1,0 +1,150 @@
+"""Event payloads in the seed's shapes, and the emitters that send them after commit.
+
+`new_room_complete` carries the room, its first saved message, the lead and the
+participants; `new_message` and `room:new_message` carry the stored message.
+"""
+
+from boztell.realtime import broadcast_on_commit
+from leads.models import Lead
+from messaging.models import Message
+from rooms.models import Room, RoomParticipant
+from rooms.selectors import room_event_groups, room_joined_group
+
+MESSAGE_FIELDS = (
+    "id",
+    "room_id",
+    "user_id",
+    "content_type",
+    "content_text",
+    "wa_message_id",
+    "reply_to_wa_message_id",
+    "reaction_emoji",
+    "reaction_to_wa_message_id",
+    "media_type",
+    "media_id",
+    "gcs_filename",
+    "gcs_url",
+    "file_size",
+    "mime_type",
+    "original_filename",
+    "metadata",
+    "status",
+    "status_timestamp",
+    "created_at",
+    "updated_at",
+)
+
+
+def message_payload(message: Message) -> dict:
+    """The seed's `new_message` payload: every column of the stored message."""
+    data = {name: getattr(message, name) for name in MESSAGE_FIELDS}
+    data["metadata"] = data["metadata"] or {}
+    return data
+
+
+def leads_info(lead: Lead | None) -> dict | None:
+    if lead is None:
+        return None
+    return {
+        "id": lead.id,
+        "name": lead.name,
+        "phone": lead.phone,
+        "outstanding": float(lead.outstanding),
+        "loan_type": lead.loan_type,
+        "leads_status": lead.leads_status,
+        "contact_status": lead.contact_status,
+    }
+
+
+def participants_payload(room: Room) -> list[dict]:
+    rows = RoomParticipant.objects.filter(room=room).select_related("user")
+    return [
+        {
+            "user_id": p.user_id,
+            "username": p.user.username,
+            "display_name": p.user.name,
+            "role": p.user.role,
+            "is_assigned": p.is_assigned,
+            "assigned_at": p.assigned_at,
+            "last_read_at": p.last_read_at,
+        }
+        for p in rows
+    ]
+
+
+def new_room_complete_payload(room: Room, message: Message) -> dict:
+    return {
+        "room_id": room.id,
+        "room_phone": room.phone,
+        "room_title": room.title,
+        "room_created_at": room.created_at,
+        "room_updated_at": room.updated_at,
+        "leads_id": room.lead_id,
+        "leads_info": leads_info(room.lead),
+        "last_message": {
+            "id": message.id,
+            "content_text": message.content_text,
+            "content_type": message.content_type,
+            "created_at": message.created_at,
+            "user_id": message.user_id,
+            "wa_message_id": message.wa_message_id,
+        },
+        "last_message_text": room.last_message_text,
+        "last_message_timestamp": room.last_message_at,
+        "last_message_type": room.last_message_type,
+        "unread_count": 1 if message.user_id is None else 0,
+        "message_count": room.message_count,
+        "participants": participants_payload(room),
+    }
+
+
+def status_payload(message: Message) -> dict:
+    metadata = message.metadata or {}
+    return {
+        "id": message.id,
+        "wa_message_id": message.wa_message_id,
+        "room_id": message.room_id,
+        "status": message.status,
+        "status_timestamp": message.status_timestamp,
+        "error": metadata.get("error"),
+    }
+
+
+def reaction_payload(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "user_id": message.user_id,
+        "wa_message_id": message.wa_message_id,
+        "reaction_emoji": message.reaction_emoji,
+        "reaction_to_wa_message_id": message.reaction_to_wa_message_id,
+        "created_at": message.created_at,
+    }
+
+
+def emit_message_created(*, room: Room, message: Message, room_created: bool) -> None:
+    """The first message of a new room goes out once, inside `new_room_complete`;
+    every later one as `new_message` (room list) and `room:new_message` (open room)."""
+    groups = room_event_groups(room=room)
+    if room_created:
+        broadcast_on_commit(groups, "new_room_complete", new_room_complete_payload(room, message))
+        return
+    payload = message_payload(message)
+    broadcast_on_commit(groups, "new_message", payload)
+    broadcast_on_commit([room_joined_group(room=room)], "room:new_message", payload)
+
+
+def emit_message_status(*, message: Message) -> None:
+    groups = room_event_groups(room=message.room)
+    broadcast_on_commit(groups, "message_status", status_payload(message))
+
+
+def emit_message_reaction(*, message: Message) -> None:
+    groups = [*room_event_groups(room=message.room), room_joined_group(room=message.room)]
+    broadcast_on_commit(groups, "message_reaction", reaction_payload(message))
+
+
+def emit_message_updated(*, message: Message) -> None:
+    """A stored message changed (its media arrived or failed for good)."""
+    groups = [*room_event_groups(room=message.room), room_joined_group(room=message.room)]
+    broadcast_on_commit(groups, "message_updated", message_payload(message))

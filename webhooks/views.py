@@ -1,0 +1,123 @@
+"""The WhatsApp webhook: verify, check the signature, parse Meta's envelope, then one
+messaging call per update, in order. Every effect happens in messaging.services.
+
+What a bad body gets, and why:
+- no or wrong signature: 401. It is not Meta; nothing is stored.
+- body over 3 MB: 413; wrong content type: 415; malformed JSON: 400; an envelope with
+  no `entry` list: 400. A signed body from Meta never looks like this, so a 4xx tells
+  whoever sent it (a test tool, a proxy) what is wrong.
+- `object` other than whatsapp_business_account, a `field` we do not handle, an item
+  with no id: 200 and a logged reason. Meta would only redeliver the same body.
+- the database unavailable: 503, so Meta redelivers later; what was already stored is
+  deduplicated on redelivery. The answer is sent only after what the body carries is
+  committed.
+"""
+
+import json
+import logging
+from collections import Counter
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from boztell.errors import error_response
+from boztell.phones import InvalidPhone
+from messaging.inbound import InboundMessage
+from messaging.services import message_receive, message_status_apply
+from webhooks.parsing import EnvelopeError, parse_body
+from webhooks.signature import signature_is_valid
+
+logger = logging.getLogger("boztell.webhooks")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def whatsapp_webhook(request):
+    if request.method == "GET":
+        return _verify(request)
+    return _receive(request)
+
+
+def _verify(request):
+    mode = request.GET.get("hub.mode")
+    token = request.GET.get("hub.verify_token")
+    challenge = request.GET.get("hub.challenge", "")
+    if mode == "subscribe" and token and token == settings.WHATSAPP_VERIFY_TOKEN:
+        return HttpResponse(challenge, content_type="text/plain")
+    logger.warning("webhook verification refused mode=%s", mode)
+    return error_response("verification_failed", "Wrong hub.mode or hub.verify_token.", 403)
+
+
+def _receive(request):
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return error_response("payload_too_large", "The body is over 3 MB.", 413)
+    header = request.headers.get("X-Hub-Signature-256")
+    if not header:
+        logger.warning("webhook refused: no signature")
+        return error_response("missing_signature", "X-Hub-Signature-256 is required.", 401)
+    if not signature_is_valid(raw, header, settings.WHATSAPP_APP_SECRET):
+        logger.warning("webhook refused: invalid signature")
+        return error_response(
+            "invalid_signature", "X-Hub-Signature-256 does not match the body.", 401
+        )
+    if request.content_type != "application/json":
+        return error_response("unsupported_media_type", "The body must be application/json.", 415)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return error_response("malformed_json", "The body is not valid JSON.", 400)
+    try:
+        parsed = parse_body(body)
+    except EnvelopeError as exc:
+        if exc.code == "unsupported_object":
+            logger.info("webhook ignored: %s", exc.message)
+            return JsonResponse({"status": "ignored", "reason": exc.message})
+        return error_response(exc.code, exc.message, 400)
+
+    for reason in parsed.skipped:
+        logger.warning("webhook item skipped: %s", reason)
+    for error in parsed.errors:
+        logger.warning(
+            "webhook error from Meta: code=%s title=%s", error.get("code"), error.get("title")
+        )
+
+    counts: Counter = Counter()
+    for update in parsed.updates:
+        is_message = isinstance(update, InboundMessage)
+        kind = "message" if is_message else "status"
+        try:
+            if is_message:
+                outcome = message_receive(inbound=update)
+            else:
+                outcome = message_status_apply(inbound=update)
+        except InvalidPhone:
+            logger.warning("webhook %s skipped wamid=%s: bad sender", kind, update.wa_message_id)
+            counts["skipped"] += 1
+            continue
+        except DatabaseError:
+            logger.exception("webhook %s not stored wamid=%s", kind, update.wa_message_id)
+            return error_response(
+                "unavailable", "Storage is unavailable; Meta will redeliver.", 503
+            )
+        except Exception:
+            logger.exception("webhook %s failed wamid=%s", kind, update.wa_message_id)
+            return error_response(
+                "processing_failed", "The update could not be processed; retry later.", 503
+            )
+        counts[f"{kind}s_{outcome.result}"] += 1
+        logger.info(
+            "webhook %s wamid=%s type=%s room=%s outcome=%s",
+            kind,
+            update.wa_message_id,
+            update.content_type if is_message else update.status,
+            outcome.message.room_id if outcome.message else "-",
+            outcome.result,
+        )
+    counts["skipped"] += len(parsed.skipped)
+    return JsonResponse({"status": "ok", "handled": dict(counts)})
