@@ -171,7 +171,7 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="boztell"),
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
                 "expiry": 60,
             },
         }

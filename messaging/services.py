@@ -48,40 +48,42 @@ class Outcome:
 def message_receive(*, inbound: InboundMessage) -> Outcome:
     """Store a customer's message once, in its room (made if new), and emit its event."""
     phone = normalize_phone(inbound.wa_id)
-    with transaction.atomic():
-        room, room_created = room_get_or_create(phone=phone, title=inbound.profile_name or "")
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    room=room,
-                    user=None,
-                    content_type=inbound.content_type,
-                    content_text=inbound.content_text,
-                    wa_message_id=inbound.wa_message_id,
-                    reply_to_wa_message_id=inbound.reply_to_wa_message_id,
-                    reaction_emoji=inbound.reaction_emoji,
-                    reaction_to_wa_message_id=inbound.reaction_to_wa_message_id,
-                    media_type=inbound.media_type,
-                    media_id=inbound.media_id,
-                    mime_type=inbound.mime_type,
-                    original_filename=inbound.original_filename,
-                    metadata=_inbound_metadata(inbound),
-                    status=Message.Status.RECEIVED,
-                    status_timestamp=inbound.timestamp,
-                )
-        except IntegrityError:
+    try:
+        with transaction.atomic():
+            room, room_created = room_get_or_create(phone=phone, title=inbound.profile_name or "")
+            # The unique wa_message_id decides: a redelivery fails here and the whole
+            # transaction (nothing else written yet) rolls back.
+            message = Message.objects.create(
+                room=room,
+                user=None,
+                content_type=inbound.content_type,
+                content_text=inbound.content_text,
+                wa_message_id=inbound.wa_message_id,
+                reply_to_wa_message_id=inbound.reply_to_wa_message_id,
+                reaction_emoji=inbound.reaction_emoji,
+                reaction_to_wa_message_id=inbound.reaction_to_wa_message_id,
+                media_type=inbound.media_type,
+                media_id=inbound.media_id,
+                mime_type=inbound.mime_type,
+                original_filename=inbound.original_filename,
+                metadata=_inbound_metadata(inbound),
+                status=Message.Status.RECEIVED,
+                status_timestamp=inbound.timestamp,
+            )
+            if inbound.is_reaction:
+                return _reaction_settle(message)
+            _room_record_message(room=room, message=message, profile_name=inbound.profile_name)
+            if message.media_type in MEDIA_TYPES and message.media_id:
+                from messaging.tasks import media_fetch_enqueue
+
+                media_fetch_enqueue(message=message)
+            if room_created:
+                room = Room.objects.select_related("lead").get(pk=room.pk)
+            emit_message_created(room=room, message=message, room_created=room_created)
+    except IntegrityError:
+        if Message.objects.filter(wa_message_id=inbound.wa_message_id).exists():
             return Outcome("duplicate")
-
-        if inbound.is_reaction:
-            return _reaction_settle(message)
-
-        _room_record_message(room=room, message=message, profile_name=inbound.profile_name)
-        room = Room.objects.select_related("lead").get(pk=room.pk)
-        if message.media_type in MEDIA_TYPES and message.media_id:
-            from messaging.tasks import media_fetch_enqueue
-
-            media_fetch_enqueue(message=message)
-        emit_message_created(room=room, message=message, room_created=room_created)
+        raise
     return Outcome("created", message)
 
 

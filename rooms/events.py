@@ -140,11 +140,13 @@ def emit_message_status(*, message: Message) -> None:
 
 
 def emit_message_reaction(*, message: Message) -> None:
-    groups = [*room_event_groups(room=message.room), room_joined_group(room=message.room)]
-    broadcast_on_commit(groups, "message_reaction", reaction_payload(message))
+    broadcast_on_commit(
+        room_event_groups(room=message.room), "message_reaction", reaction_payload(message)
+    )
 
 
 def emit_message_updated(*, message: Message) -> None:
     """A stored message changed (its media arrived or failed for good)."""
-    groups = [*room_event_groups(room=message.room), room_joined_group(room=message.room)]
-    broadcast_on_commit(groups, "message_updated", message_payload(message))
+    broadcast_on_commit(
+        room_event_groups(room=message.room), "message_updated", message_payload(message)
+    )

@@ -66,3 +66,94 @@ def other_agent_api(other_agent):
 @pytest.fixture
 def supervisor_api(supervisor):
     return _token_client(supervisor)
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "whatsapp")
+
+
+def load_fixture(name: str) -> dict:
+    import json
+
+    with open(os.path.join(FIXTURES, f"{name}.json")) as handle:
+        return json.load(handle)
+
+
+def signed_post(client, body, *, secret=None, path="/webhooks/whatsapp"):
+    """POST a webhook body the way Meta does: raw JSON, signed with the app secret."""
+    import json
+
+    from django.conf import settings
+
+    from webhooks.signature import signature_for
+
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(
+        path,
+        data=raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=signature_for(raw, secret or settings.WHATSAPP_APP_SECRET),
+    )
+
+
+class EventTap:
+    """Listens on channel-layer groups (through the real Redis layer) like a socket would."""
+
+    def __init__(self, groups):
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        self.groups = list(groups)
+        for group in self.groups:
+            async_to_sync(self.layer.group_add)(group, self.channel)
+
+    def drain(self, timeout=0.3) -> list[tuple[str, dict]]:
+        import asyncio
+
+        from asgiref.sync import async_to_sync
+
+        async def collect():
+            out = []
+            while True:
+                try:
+                    message = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
+                except TimeoutError:
+                    return out
+                out.append((message["event"], message["data"]))
+
+        return async_to_sync(collect)()
+
+    def close(self):
+        from asgiref.sync import async_to_sync
+
+        for group in self.groups:
+            async_to_sync(self.layer.group_discard)(group, self.channel)
+
+
+@pytest.fixture
+def tap():
+    taps = []
+
+    def make(*groups):
+        from boztell.realtime import SUPERVISORS_GROUP
+
+        tap = EventTap(groups or (SUPERVISORS_GROUP,))
+        taps.append(tap)
+        return tap
+
+    yield make
+    for t in taps:
+        t.close()
+
+
+@pytest.fixture
+def fake_graph(settings):
+    from tests.fake_graph import TOKEN, FakeGraph
+
+    graph = FakeGraph(version=settings.WHATSAPP_API_VERSION).start()
+    settings.WHATSAPP_API_BASE_URL = graph.url
+    settings.WHATSAPP_ACCESS_TOKEN = TOKEN
+    settings.WHATSAPP_SANDBOX = False
+    yield graph
+    graph.stop()

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from boztell.errors import error_response
 from boztell.phones import InvalidPhone
+from boztell.realtime import deferred_broadcasts
 from messaging.inbound import InboundMessage
 from messaging.services import message_receive, message_status_apply
 from webhooks.parsing import EnvelopeError, parse_body
@@ -87,8 +88,18 @@ def _receive(request):
             "webhook error from Meta: code=%s title=%s", error.get("code"), error.get("title")
         )
 
+    with deferred_broadcasts():
+        counts = _handle_updates(parsed.updates)
+    if isinstance(counts, JsonResponse):
+        return counts
+    counts["skipped"] += len(parsed.skipped)
+    return JsonResponse({"status": "ok", "handled": dict(counts)})
+
+
+def _handle_updates(updates) -> Counter | JsonResponse:
+    """One messaging call per update, in order; each commits before the next starts."""
     counts: Counter = Counter()
-    for update in parsed.updates:
+    for update in updates:
         is_message = isinstance(update, InboundMessage)
         kind = "message" if is_message else "status"
         try:
@@ -110,7 +121,7 @@ def _receive(request):
             return error_response(
                 "processing_failed", "The update could not be processed; retry later.", 503
             )
-        counts[f"{kind}s_{outcome.result}"] += 1
+        counts[f"{'messages' if is_message else 'statuses'}_{outcome.result}"] += 1
         logger.info(
             "webhook %s wamid=%s type=%s room=%s outcome=%s",
             kind,
@@ -119,5 +130,4 @@ def _receive(request):
             outcome.message.room_id if outcome.message else "-",
             outcome.result,
         )
-    counts["skipped"] += len(parsed.skipped)
-    return JsonResponse({"status": "ok", "handled": dict(counts)})
+    return counts
