@@ -3,13 +3,15 @@
 Group names are built from primary keys only, never from user text.
 """
 
+import asyncio
 import json
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -46,24 +48,83 @@ def broadcast(groups: Iterable[str], event: str, data: dict) -> None:
 
 
 def broadcast_many(events: list[Event]) -> None:
-    """Send events in order. A layer failure is logged, never raised: the data is already
-    committed and clients catch up over REST."""
-    layer = get_channel_layer()
-    if layer is None or not events:
-        return
+    """Hand events, in order, to this process's publisher. It does not wait for Redis:
+    a slow or dead layer never holds up a request whose data is already committed."""
+    if events:
+        _publisher().submit([(groups, event, to_wire(data)) for groups, event, data in events])
 
-    async def send_all():
-        for groups, event, data in events:
-            message = {"type": "broadcast.event", "event": event, "data": to_wire(data)}
-            for group in dict.fromkeys(groups):
-                try:
-                    await layer.group_send(group, message)
-                except Exception as exc:  # Redis down must not fail a committed write
-                    logger.warning(
-                        "event not delivered event=%s group=%s error=%s", event, group, exc
-                    )
 
-    async_to_sync(send_all)()
+class _Publisher:
+    """One event loop thread per process that sends events to the channel layer in the
+    order they were committed, over the same Redis connections every time (a fresh
+    loop per request would open fresh connections)."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue | None = None
+        ready = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, args=(ready,), name="boztell-events", daemon=True
+        )
+        self.thread.start()
+        ready.wait()
+
+    def _run(self, ready):
+        asyncio.set_event_loop(self.loop)
+        self.queue = asyncio.Queue()
+        self.loop.create_task(self._drain())
+        ready.set()
+        self.loop.run_forever()
+
+    def submit(self, events) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, events)
+
+    async def _drain(self):
+        while True:
+            events = await self.queue.get()
+            layer = get_channel_layer()
+            if layer is None:
+                continue
+            for groups, event, data in events:
+                message = {"type": "broadcast.event", "event": event, "data": data}
+                for group in dict.fromkeys(groups):
+                    try:
+                        await layer.group_send(group, message)
+                    except Exception as exc:  # Redis down must not fail a committed write
+                        logger.warning(
+                            "event not delivered event=%s group=%s error=%s", event, group, exc
+                        )
+
+    async def _flushed(self):
+        while not self.queue.empty():
+            await asyncio.sleep(0.005)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until everything submitted so far has been handed to the layer."""
+        future = asyncio.run_coroutine_threadsafe(self._flushed(), self.loop)
+        future.result(timeout)
+        # the item taken off the queue last may still be sending
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.02), self.loop).result(timeout)
+
+
+_publisher_instance: _Publisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def _publisher() -> _Publisher:
+    global _publisher_instance
+    instance = _publisher_instance
+    if instance is None or instance.pid != os.getpid():
+        with _publisher_lock:
+            instance = _publisher_instance
+            if instance is None or instance.pid != os.getpid():
+                instance = _publisher_instance = _Publisher()
+    return instance
+
+
+def flush_events(timeout: float = 5.0) -> None:
+    _publisher().flush(timeout)
 
 
 @contextmanager

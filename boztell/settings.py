@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "boztell.urls"
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="boztell.urls")
 WSGI_APPLICATION = "boztell.wsgi.application"
 ASGI_APPLICATION = "boztell.asgi.application"
 

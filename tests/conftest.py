@@ -113,6 +113,10 @@ class EventTap:
 
         from asgiref.sync import async_to_sync
 
+        from boztell.realtime import flush_events
+
+        flush_events()
+
         async def collect():
             out = []
             while True:

@@ -1,0 +1,147 @@
+"""A small asyncio HTTP/1.1 load generator on keep-alive connections (loopback only).
+
+open_loop: a fixed request rate, latency measured from each request's scheduled time
+(so queueing is counted, no coordinated omission). closed_loop: N connections sending
+back to back, for the sustained rate."""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+class Conn:
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, path: str, body: bytes, headers: dict) -> int:
+        lines = [
+            f"POST {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+            "Connection: keep-alive",
+        ]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length, chunked, close = 0, False, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value:
+                chunked = True
+            elif name == "connection" and "close" in value.lower():
+                close = True
+        if chunked:
+            while True:
+                size = int((await self.reader.readline()).strip(), 16)
+                await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        elif length:
+            await self.reader.readexactly(length)
+        if close:
+            self.writer.close()
+            await self.open()
+        return status
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def open_loop(
+    host, port, make: Callable[[int], tuple], rate: float, seconds: float, connections: int = 64
+):
+    pool = [Conn(host, port) for _ in range(connections)]
+    await asyncio.gather(*(c.open() for c in pool))
+    idle: asyncio.Queue = asyncio.Queue()
+    for c in pool:
+        idle.put_nowait(c)
+    latencies, errors = [], 0
+    total = int(rate * seconds)
+    start = time.perf_counter()
+
+    async def one(i):
+        nonlocal errors
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        conn = await idle.get()
+        path, body, headers = make(i)
+        try:
+            status = await conn.request(path, body, headers)
+            if status != 200:
+                errors += 1
+        except Exception:
+            errors += 1
+            conn = Conn(host, port)
+            await conn.open()
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+        idle.put_nowait(conn)
+
+    await asyncio.gather(*(one(i) for i in range(total)))
+    elapsed = time.perf_counter() - start
+    return {
+        "sent": total,
+        "errors": errors,
+        "achieved": total / elapsed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+    }
+
+
+async def closed_loop(
+    host, port, make: Callable[[int], tuple], seconds: float, connections: int = 32
+):
+    counter = 0
+    done, errors = 0, 0
+    latencies = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker():
+        nonlocal counter, done, errors
+        conn = Conn(host, port)
+        await conn.open()
+        while time.perf_counter() < deadline:
+            i = counter
+            counter += 1
+            path, body, headers = make(i)
+            t0 = time.perf_counter()
+            try:
+                status = await conn.request(path, body, headers)
+                errors += status != 200
+            except Exception:
+                errors += 1
+                conn = Conn(host, port)
+                await conn.open()
+            latencies.append((time.perf_counter() - t0) * 1000)
+            done += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - start
+    return {
+        "done": done,
+        "errors": errors,
+        "rps": done / elapsed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+    }

@@ -1,0 +1,229 @@
+"""Webhook ack benchmark: signed text-message webhooks against the production profile
+(PostgreSQL + Redis), for both serving set-ups of DESIGN.md ("daphne alone" and
+"gunicorn for HTTP"), next to a bare view doing one INSERT on the same server.
+
+    .venv/bin/python bench/webhook.py [--seconds 10] [--rate 200]
+
+Prints a table: ack latency p50/p99 at a fixed rate (open loop, latency counted from
+each request's scheduled time) and the sustained rate with 32 connections (closed loop).
+The load generator shares the machine's two cores with the server: read ratios.
+"""
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import closed_loop, open_loop  # noqa: E402
+
+SECRET = "bench-app-secret"
+DB = "boztell_bench"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env():
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "CHANNEL_LAYER_PREFIX": "boztell-bench",
+        "SECRET_KEY": "bench-secret-key-" + "z" * 40,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "WHATSAPP_APP_SECRET": SECRET,
+        "ROOT_URLCONF": "bench.urls",
+        "LOG_DIR": str(ROOT / "bench" / "results"),
+        "DJANGO_SETTINGS_MODULE": "boztell.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def prepare_database():
+    print("==> fresh database", DB, flush=True)
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {DB}")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=base_env(),
+        check=True,
+    )
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as c:
+        c.execute("CREATE TABLE bench_insert (id uuid PRIMARY KEY, body text)")
+
+
+SERVERS = {
+    "daphne alone": (
+        lambda port: [
+            str(ROOT / ".venv/bin/daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "boztell.asgi:application",
+        ],
+        {},
+    ),
+}
+for _workers in (2, 4):
+    SERVERS[f"gunicorn ({_workers} sync workers)"] = (
+        lambda port, w=_workers: [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "boztell.wsgi",
+            "-w",
+            str(w),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60"},
+    )
+
+
+def start_server(name):
+    command, extra = SERVERS[name]
+    port = free_port()
+    proc = subprocess.Popen(
+        command(port),
+        cwd=ROOT,
+        env={**base_env(), **extra},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"{name} did not start")
+
+
+def webhook_maker(tag, count, customers=500):
+    bodies = []
+    for i in range(count):
+        wa_id = f"62819{i % customers:07d}"
+        body = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "62811",
+                                    "phone_number_id": "1",
+                                },
+                                "contacts": [
+                                    {"profile": {"name": f"Bench {i % customers}"}, "wa_id": wa_id}
+                                ],
+                                "messages": [
+                                    {
+                                        "from": wa_id,
+                                        "id": f"wamid.BENCH-{tag}-{i}",
+                                        "timestamp": str(int(time.time())),
+                                        "type": "text",
+                                        "text": {"body": f"bench message {i}"},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        raw = json.dumps(body).encode()
+        sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        bodies.append(
+            (
+                "/webhooks/whatsapp",
+                raw,
+                {"Content-Type": "application/json", "X-Hub-Signature-256": sig},
+            )
+        )
+    return lambda i: bodies[i % len(bodies)]
+
+
+def bare_maker():
+    raw = b'{"hello": "bench"}'
+    return lambda i: ("/bench/insert", raw, {"Content-Type": "application/json"})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    args = parser.parse_args()
+    prepare_database()
+    rows = []
+    for name in args.servers.split(","):
+        print(f"==> {name}", flush=True)
+        proc, port = start_server(name)
+        try:
+            tag = f"{int(time.time())}-{port}"
+            n_open = int(args.rate * args.seconds)
+            # warm up: rooms for every customer exist, connections open
+            asyncio.run(closed_loop("127.0.0.1", port, webhook_maker(f"w{tag}", 500), 2, 8))
+            results = {}
+            for label, make in (
+                ("webhook", webhook_maker(f"o{tag}", n_open)),
+                ("bare INSERT", bare_maker()),
+            ):
+                print(f"    {label}: {args.rate:.0f}/s for {args.seconds:.0f}s", flush=True)
+                lat = asyncio.run(open_loop("127.0.0.1", port, make, args.rate, args.seconds))
+                print(f"    {label}: closed loop, {args.connections} connections", flush=True)
+                big = webhook_maker(f"c{tag}", 60000) if label == "webhook" else make
+                thr = asyncio.run(
+                    closed_loop("127.0.0.1", port, big, args.seconds, args.connections)
+                )
+                results[label] = (lat, thr)
+            for label, (lat, thr) in results.items():
+                rows.append((name, label, lat, thr))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    print()
+    header = (
+        f"{'server':<27} {'endpoint':<12} {'rate/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'err':>4} | {'sustained/s':>11} {'p99 ms':>7} {'err':>4} {'vs bare':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    bare = {n: thr["rps"] for n, label, _, thr in rows if label == "bare INSERT"}
+    for name, label, lat, thr in rows:
+        ratio = thr["rps"] / bare[name] if bare.get(name) else float("nan")
+        print(
+            f"{name:<27} {label:<12} {lat['achieved']:>7.0f} {lat['p50']:>7.1f} "
+            f"{lat['p99']:>7.1f} {lat['errors']:>4} | {thr['rps']:>11.0f} "
+            f"{thr['p99']:>7.1f} {thr['errors']:>4} {ratio:>8.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
