@@ -222,6 +222,8 @@ WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="boztell-sandbo
 WHATSAPP_API_BASE_URL = env.str("WHATSAPP_API_BASE_URL", default="https://graph.facebook.com")
 WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
 WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
+# Seconds before the sandbox plays back `sent`, `delivered`, `read` (empty: no playback).
+WHATSAPP_SANDBOX_STATUS_DELAYS = env.list("WHATSAPP_SANDBOX_STATUS_DELAYS", default=["1", "2", "4"])
 if not DEBUG and WHATSAPP_ACCESS_TOKEN and WHATSAPP_APP_SECRET == "boztell-sandbox-app-secret":  # noqa: S105
     raise ImproperlyConfigured("WHATSAPP_APP_SECRET must be set when WHATSAPP_ACCESS_TOKEN is.")
 

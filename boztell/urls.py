@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/", include("webhooks.urls")),
     path("messages/", include("messaging.urls")),
+    path("rooms/", include("rooms.urls")),
 ]

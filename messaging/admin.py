@@ -1,9 +1,13 @@
 """Admin for messages: read-only, filtered by type, status and who wrote them."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
 from django.template.defaultfilters import truncatechars
+from django.urls import path
 
-from messaging.models import Message
+from messaging.models import Message, MessageTemplate
+from messaging.services.templates import template_sync
+from messaging.whatsapp import GraphError
 
 
 class AuthorFilter(admin.SimpleListFilter):
@@ -46,3 +50,52 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description="Text")
     def preview(self, obj):
         return truncatechars(obj.content_text or "", 80)
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "language", "status", "category", "synced_at")
+    list_filter = ("status", "category", "language")
+    search_fields = ("name",)
+    readonly_fields = (
+        "meta_id",
+        "name",
+        "language",
+        "status",
+        "category",
+        "components",
+        "synced_at",
+    )
+    change_list_template = "admin/messaging/messagetemplate/change_list.html"
+    actions = ["sync_from_whatsapp"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        return [
+            path("sync/", self.admin_site.admin_view(self.sync_view), name="template-sync"),
+            *super().get_urls(),
+        ]
+
+    def sync_view(self, request):
+        if request.method == "POST":
+            self._sync(request)
+        return redirect("admin:messaging_messagetemplate_changelist")
+
+    @admin.action(description="Sync all templates from WhatsApp")
+    def sync_from_whatsapp(self, request, queryset):
+        self._sync(request)
+
+    def _sync(self, request):
+        try:
+            result = template_sync()
+        except GraphError as exc:
+            self.message_user(request, f"WhatsApp refused the sync: {exc.message}", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Synced {result['total']} templates ({result['created']} new, "
+            f"{result['removed']} removed).",
+            messages.SUCCESS,
+        )

@@ -87,3 +87,55 @@ class PendingStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} for {self.wa_message_id}"
+
+
+class MessageTemplate(models.Model):
+    """A WhatsApp message template, synced from GET /{waba_id}/message_templates."""
+
+    class Status(models.TextChoices):
+        APPROVED = "APPROVED", "Approved"
+        PENDING = "PENDING", "Pending"
+        REJECTED = "REJECTED", "Rejected"
+        PAUSED = "PAUSED", "Paused"
+        DISABLED = "DISABLED", "Disabled"
+
+    meta_id = models.TextField(blank=True)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=15)
+    status = models.CharField(max_length=20)
+    category = models.CharField(max_length=30, blank=True)
+    components = models.JSONField(default=list)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "message_templates"
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "language"], name="template_name_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+    def component(self, kind: str) -> dict | None:
+        return next((c for c in self.components if c.get("type", "").upper() == kind), None)
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key: a repeated request returns the first result."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

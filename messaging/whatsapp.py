@@ -5,6 +5,7 @@ Endpoints: `{base}/{version}/{phone_number_id}/messages`, `/{phone_number_id}/me
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 import requests
@@ -125,3 +126,125 @@ def download_media(url: str, *, max_bytes: int, into) -> int:
             return written
     except requests.RequestException as exc:
         raise GraphError(f"Media download failed: {exc}", retryable=True) from exc
+
+
+# --- sends ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    wa_message_id: str
+    wa_id: str | None
+    raw: dict
+
+
+def _post_json(path: str, payload: dict) -> dict:
+    """POST to the Graph API. A connection that never reached Meta is retried (it cannot
+    have sent anything), and so is Meta's own rate limit; a read timeout is not retried,
+    since the message may have gone out."""
+    delays = (0.5, 1.5)
+    for attempt in range(len(delays) + 1):
+        try:
+            response = _http().post(
+                _url(path),
+                json=payload,
+                headers=_auth(),
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+            )
+        except requests.ConnectionError as exc:
+            if attempt < len(delays):
+                time.sleep(delays[attempt])
+                continue
+            raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
+        except requests.Timeout as exc:
+            raise GraphError(
+                "WhatsApp did not answer in time; the message may or may not have been sent.",
+                code="whatsapp_timeout",
+                retryable=False,
+            ) from exc
+        rate_limited = response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES
+        if rate_limited and attempt < len(delays):
+            time.sleep(delays[attempt])
+            continue
+        _raise_for_graph_error(response)
+        return response.json()
+    raise AssertionError("unreachable")
+
+
+RATE_LIMIT_CODES = frozenset({130429, 4, 80007})
+
+
+def _meta_code(response) -> int | None:
+    if response.ok:
+        return None
+    try:
+        return response.json().get("error", {}).get("code")
+    except ValueError:
+        return None
+
+
+def send_message(payload: dict) -> SendResult:
+    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set."""
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual", **payload}
+    if settings.WHATSAPP_SANDBOX:
+        from messaging import sandbox
+
+        return sandbox.send_message(body)
+    data = _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
+    contacts = data.get("contacts") or [{}]
+    return SendResult(
+        wa_message_id=data["messages"][0]["id"], wa_id=contacts[0].get("wa_id"), raw=data
+    )
+
+
+def mark_read(wa_message_id: str) -> None:
+    body = {"messaging_product": "whatsapp", "status": "read", "message_id": wa_message_id}
+    if settings.WHATSAPP_SANDBOX:
+        return
+    _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
+
+
+def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
+    """POST /{phone_number_id}/media (multipart): Meta's media id for a later send."""
+    if settings.WHATSAPP_SANDBOX:
+        from messaging import sandbox
+
+        return sandbox.upload_media(data=data, mime_type=mime_type, filename=filename)
+    try:
+        response = _http().post(
+            _url(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/media"),
+            headers=_auth(),
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, data, mime_type)},
+            timeout=(CONNECT_TIMEOUT, MEDIA_READ_TIMEOUT),
+        )
+    except requests.ConnectionError as exc:
+        raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
+    except requests.Timeout as exc:
+        raise GraphError("WhatsApp did not answer the upload in time.", retryable=True) from exc
+    _raise_for_graph_error(response)
+    return response.json()["id"]
+
+
+def list_templates() -> list[dict]:
+    """GET /{waba_id}/message_templates, following Meta's cursor paging."""
+    if settings.WHATSAPP_SANDBOX:
+        from messaging import sandbox
+
+        return sandbox.list_templates()
+    url = _url(f"{settings.WHATSAPP_BUSINESS_ACCOUNT_ID}/message_templates")
+    params = {"limit": 100, "fields": "name,language,status,category,components,id"}
+    templates: list[dict] = []
+    while url:
+        try:
+            response = _http().get(
+                url, headers=_auth(), params=params, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+            )
+        except requests.RequestException as exc:
+            raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
+        _raise_for_graph_error(response)
+        body = response.json()
+        templates.extend(body.get("data", []))
+        url = (body.get("paging") or {}).get("next")
+        params = None
+    return templates

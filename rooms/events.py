@@ -150,3 +150,35 @@ def emit_message_updated(*, message: Message) -> None:
     broadcast_on_commit(
         room_event_groups(room=message.room), "message_updated", message_payload(message)
     )
+
+
+def emit_room_read(*, user, room: Room, read_at) -> None:
+    """An agent's unread count for a room went to zero: seen in all that agent's tabs."""
+    from boztell.realtime import user_group
+
+    broadcast_on_commit(
+        [user_group(user.pk)],
+        "room_read",
+        {"room_id": room.pk, "user_id": user.pk, "last_read_at": read_at, "unread_count": 0},
+    )
+
+
+def emit_room_assigned(*, room: Room, previous_user_ids: list, by) -> None:
+    """Assignment changes who may see the room, so every agent and supervisor hears it."""
+    from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP
+
+    assigned = list(
+        RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    broadcast_on_commit(
+        [AGENTS_GROUP, SUPERVISORS_GROUP],
+        "room_assigned",
+        {
+            "room_id": room.pk,
+            "assigned_user_ids": assigned,
+            "previous_user_ids": previous_user_ids,
+            "assigned_by": by.pk,
+        },
+    )

@@ -1,5 +1,7 @@
 """Reads for rooms: who may see a room, and who an event about it goes to."""
 
+import contextlib
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from boztell.models import User
@@ -41,3 +43,115 @@ def room_event_groups(*, room: Room) -> list[str]:
 def room_joined_group(*, room: Room) -> str:
     """The group of sockets that joined the room (for `room:new_message`)."""
     return room_group(room.pk)
+
+
+def _unread_annotations(rooms: QuerySet[Room], user: User) -> QuerySet[Room]:
+    from datetime import UTC, datetime
+
+    from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from messaging.models import Message
+
+    read_at = RoomParticipant.objects.filter(room=OuterRef("pk"), user=user).values("last_read_at")[
+        :1
+    ]
+    epoch = Value(datetime(1970, 1, 1, tzinfo=UTC))
+    unread = (
+        Message.objects.filter(
+            room=OuterRef("pk"),
+            user__isnull=True,
+            created_at__gt=OuterRef("read_position"),
+        )
+        .exclude(content_type="reaction")
+        .order_by()
+        .values("room")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return rooms.annotate(
+        read_position=Coalesce(Subquery(read_at), epoch),
+        unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+    )
+
+
+ROOM_FILTERS = ("all", "mine", "unassigned", "unread")
+
+
+def room_list(
+    *,
+    user: User,
+    view: str = "all",
+    query: str = "",
+    after: tuple | None = None,
+    limit: int = 50,
+) -> list[Room]:
+    """The caller's rooms, latest message first, with unread counts and participants,
+    in a constant number of queries (2) whatever the page or the data size."""
+    from django.db.models import Prefetch
+
+    rooms = rooms_visible_to(user=user).select_related("lead")
+    assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
+    if view == "mine":
+        rooms = rooms.filter(Exists(assigned.filter(user=user)))
+    elif view == "unassigned":
+        rooms = rooms.filter(~Exists(assigned))
+    if query:
+        rooms = rooms.filter(_room_search(query))
+    rooms = _unread_annotations(rooms, user)
+    if view == "unread":
+        rooms = rooms.filter(unread_count__gt=0)
+    if after:
+        at, room_id = after
+        rooms = rooms.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=room_id))
+    rooms = rooms.exclude(last_message_at__isnull=True).order_by("-last_message_at", "-id")
+    participants = RoomParticipant.objects.select_related("user").order_by("created_at")
+    return list(rooms.prefetch_related(Prefetch("participants", queryset=participants))[:limit])
+
+
+def _room_search(query: str) -> Q:
+    from boztell.phones import InvalidPhone, normalize_phone
+
+    condition = (
+        Q(title__icontains=query) | Q(phone__contains=query) | Q(lead__name__icontains=query)
+    )
+    with contextlib.suppress(InvalidPhone):
+        condition |= Q(phone=normalize_phone(query))
+    from messaging.models import Message
+
+    text_match = Message.objects.filter(room=OuterRef("pk"), content_text__icontains=query)
+    return condition | Q(Exists(text_match))
+
+
+def room_detail(*, user: User, room_id) -> Room | None:
+    from django.db.models import Prefetch
+
+    participants = RoomParticipant.objects.select_related("user").order_by("created_at")
+    rooms = _unread_annotations(rooms_visible_to(user=user).select_related("lead"), user)
+    return (
+        rooms.prefetch_related(Prefetch("participants", queryset=participants))
+        .filter(pk=room_id)
+        .first()
+    )
+
+
+def room_messages(
+    *, room: Room, before: tuple | None = None, after: tuple | None = None, limit: int = 50
+) -> list:
+    """One page of a room's timeline by keyset on (created_at, id): stable while new
+    messages arrive, and as fast at any depth. `before` pages back; `after` catches up."""
+    from messaging.models import Message
+
+    messages = Message.objects.filter(room=room)
+    if after:
+        at, message_id = after
+        page = messages.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=message_id)).order_by(
+            "created_at", "id"
+        )[:limit]
+        return list(page)
+    if before:
+        at, message_id = before
+        messages = messages.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=message_id))
+    page = list(messages.order_by("-created_at", "-id")[:limit])
+    page.reverse()
+    return page

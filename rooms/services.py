@@ -18,3 +18,39 @@ def room_get_or_create(*, phone: str, title: str = "") -> tuple[Room, bool]:
     lead = Lead.objects.filter(phone=phone).first()
     defaults = {"title": (lead.name if lead else "") or title or phone, "lead": lead}
     return Room.objects.get_or_create(phone=phone, defaults=defaults)
+
+
+def room_assign(*, room: Room, agent, by) -> Room:
+    """Make `agent` the room's one assigned agent (a claim when agent is `by`)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from boztell.errors import BoztellError
+    from rooms.events import emit_room_assigned
+    from rooms.models import RoomParticipant
+
+    if not agent.is_active:
+        raise BoztellError("That user is inactive.", code="inactive_user")
+    with transaction.atomic():
+        room = Room.objects.select_for_update().get(pk=room.pk)
+        previous = list(
+            RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
+                "user_id", flat=True
+            )
+        )
+        if not by.is_supervisor and previous and previous != [agent.pk]:
+            raise BoztellError(
+                "This room is assigned to another agent; ask a supervisor to reassign it.",
+                code="already_assigned",
+                status=409,
+            )
+        RoomParticipant.objects.filter(room=room, is_assigned=True).exclude(user=agent).update(
+            is_assigned=False
+        )
+        participant, _ = RoomParticipant.objects.get_or_create(room=room, user=agent)
+        participant.is_assigned = True
+        participant.assigned_at = timezone.now()
+        participant.assigned_by = by
+        participant.save()
+        emit_room_assigned(room=room, previous_user_ids=previous, by=by)
+    return room

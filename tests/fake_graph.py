@@ -29,6 +29,29 @@ class FakeGraph:
     fail_next: dict = field(default_factory=dict)  # path fragment -> [status, ...]
     requests: list = field(default_factory=list)
     declared_sizes: dict = field(default_factory=dict)  # media_id -> size Meta reports
+    send_errors: list = field(default_factory=list)  # (http status, meta code, message)
+    templates: list = field(default_factory=list)
+    uploads: dict = field(default_factory=dict)  # media id -> (bytes, mime, filename)
+    delay_seconds: float = 0.0
+    sent: int = 0
+
+    def error_body(self, code, message, details=None, subcode=None):
+        error = {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": "AbCdEfGhIjK",
+        }
+        if details:
+            error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+        if subcode:
+            error["error_subcode"] = subcode
+        return {"error": error}
+
+    def messages_sent(self):
+        return [
+            r.json() for r in self.requests if r.method == "POST" and r.path.endswith("/messages")
+        ]
 
     def start(self):
         fake = self
@@ -56,6 +79,64 @@ class FakeGraph:
                     error["error_subcode"] = subcode
                 self._reply(status, {"error": error})
 
+            def do_POST(self):
+                import time as _time
+
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                fake.requests.append(Recorded("POST", self.path, dict(self.headers), body))
+                if fake.delay_seconds:
+                    _time.sleep(fake.delay_seconds)
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    return self._error(401, 190, "Invalid OAuth access token.")
+                parts = urlparse(self.path).path.strip("/").split("/")
+                if len(parts) != 3 or parts[0] != fake.version:
+                    return self._error(404, 100, "Unknown path")
+                if parts[2] == "media":
+                    from email.parser import BytesParser
+                    from email.policy import default
+
+                    head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
+                    form = BytesParser(policy=default).parsebytes(head + body)
+                    fields, upload = {}, None
+                    for part in form.iter_parts():
+                        name = part.get_param("name", header="content-disposition")
+                        if part.get_filename():
+                            upload = (part.get_payload(decode=True), part.get_filename())
+                        else:
+                            fields[name] = part.get_content().strip()
+                    if upload is None or fields.get("messaging_product") != "whatsapp":
+                        return self._reply(
+                            400, fake.error_body(100, "(#100) The parameter file is required.")
+                        )
+                    media_id = f"{9000000000000000 + len(fake.uploads)}"
+                    fake.uploads[media_id] = (upload[0], fields.get("type"), upload[1])
+                    return self._reply(200, {"id": media_id})
+                if parts[2] != "messages":
+                    return self._error(404, 100, "Unknown path")
+                if fake.send_errors:
+                    status, code, message, *rest = fake.send_errors.pop(0)
+                    details = rest[0] if rest else None
+                    return self._reply(status, fake.error_body(code, message, details))
+                payload = json.loads(body)
+                if payload.get("messaging_product") != "whatsapp" or not payload.get("to"):
+                    return self._reply(
+                        400,
+                        fake.error_body(100, "(#100) The parameter messaging_product is required."),
+                    )
+                if payload.get("status") == "read":
+                    return self._reply(200, {"success": True})
+                fake.sent += 1
+                wamid = f"wamid.FAKE{fake.sent:06d}"
+                return self._reply(
+                    200,
+                    {
+                        "messaging_product": "whatsapp",
+                        "contacts": [{"input": payload["to"], "wa_id": payload["to"]}],
+                        "messages": [{"id": wamid}],
+                    },
+                )
+
             def do_GET(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -75,6 +156,21 @@ class FakeGraph:
                     if media is None:
                         return self._error(404, 100, "Media not found")
                     return self._reply(200, media[0], media[1])
+                if len(parts) == 3 and parts[2] == "message_templates":
+                    query = urlparse(self.path).query
+                    half = len(fake.templates) // 2
+                    if "after=PAGE2" in query:
+                        return self._reply(200, {"data": fake.templates[half:], "paging": {}})
+                    return self._reply(
+                        200,
+                        {
+                            "data": fake.templates[:half],
+                            "paging": {
+                                "cursors": {"after": "PAGE2"},
+                                "next": f"{fake.url}{urlparse(self.path).path}?after=PAGE2",
+                            },
+                        },
+                    )
                 if len(parts) == 2 and parts[0] == fake.version:
                     media = fake.media.get(parts[1])
                     if media is None:

@@ -1,4 +1,4 @@
-"""Writes for messages: receive a customer's message, apply a status, store media.
+"""Writes for what Meta tells us: a customer's message, a status, fetched media.
 
 Exactly-once is the database's job: `wa_message_id` is unique, statuses move forward
 under a row lock, and a status for a message not stored yet waits in `pending_statuses`

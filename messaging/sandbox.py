@@ -1,0 +1,138 @@
+"""The WhatsApp sandbox: with no WHATSAPP_ACCESS_TOKEN it stands in for Meta.
+
+Sends get a wamid at once; `sent`, `delivered` and `read` statuses are then played back
+as signed webhooks through the real webhook view, so the embedded default works end to
+end. Nothing leaves the machine.
+"""
+
+import json
+import logging
+import threading
+import time
+import uuid
+
+from django.conf import settings
+
+logger = logging.getLogger("boztell.sandbox")
+
+SANDBOX_TEMPLATES = [
+    {
+        "id": "sandbox-hello-world",
+        "name": "hello_world",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+            {
+                "type": "BODY",
+                "text": "Welcome and congratulations!! This message "
+                "demonstrates your ability to send a WhatsApp message notification.",
+            },
+        ],
+    },
+    {
+        "id": "sandbox-payment-reminder",
+        "name": "payment_reminder",
+        "language": "id",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Halo {{1}}, tagihan Anda sebesar {{2}} jatuh tempo "
+                "pada {{3}}. Balas pesan ini jika ada pertanyaan.",
+            },
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Sudah bayar"}]},
+        ],
+    },
+]
+
+
+def status_body(wa_message_id: str, wa_id: str, status: str) -> dict:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "sandbox",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "sandbox",
+                                "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
+                            },
+                            "statuses": [
+                                {
+                                    "id": wa_message_id,
+                                    "status": status,
+                                    "timestamp": str(int(time.time())),
+                                    "recipient_id": wa_id,
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def post_webhook(body: dict) -> int:
+    """Deliver a signed webhook through the full request path (middleware, view)."""
+    from django.db import close_old_connections
+    from django.test import Client
+
+    from webhooks.signature import signature_for
+
+    raw = json.dumps(body).encode()
+    client = Client(raise_request_exception=False)
+    try:
+        response = client.post(
+            "/webhooks/whatsapp",
+            data=raw,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=signature_for(raw, settings.WHATSAPP_APP_SECRET),
+            HTTP_HOST=(settings.ALLOWED_HOSTS or ["localhost"])[0].lstrip("."),
+        )
+        return response.status_code
+    finally:
+        close_old_connections()
+
+
+def _play_statuses(wa_message_id: str, wa_id: str, delays: list[float]) -> None:
+    for status, delay in zip(("sent", "delivered", "read"), delays, strict=False):
+        time.sleep(delay)
+        code = post_webhook(status_body(wa_message_id, wa_id, status))
+        logger.info("sandbox status wamid=%s status=%s answer=%s", wa_message_id, status, code)
+
+
+def send_message(body: dict):
+    from messaging.whatsapp import SendResult
+
+    wa_message_id = f"wamid.SANDBOX{uuid.uuid4().hex.upper()}"
+    wa_id = body.get("to")
+    delays = [float(x) for x in settings.WHATSAPP_SANDBOX_STATUS_DELAYS if x != ""]
+    if delays and body.get("type") != "reaction":
+        threading.Thread(
+            target=_play_statuses, args=(wa_message_id, wa_id, delays), daemon=True
+        ).start()
+    return SendResult(
+        wa_message_id=wa_message_id,
+        wa_id=wa_id,
+        raw={
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": wa_id, "wa_id": wa_id}],
+            "messages": [{"id": wa_message_id}],
+        },
+    )
+
+
+def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
+    return f"sandbox-media-{uuid.uuid4().hex[:16]}"
+
+
+def list_templates() -> list[dict]:
+    return SANDBOX_TEMPLATES

@@ -1,0 +1,489 @@
+"""Writes for what agents and clients send: text, templates, media, reactions, forwards,
+retries and read receipts.
+
+Every send stores the message first (`pending`), then calls the Graph API outside any
+transaction, then records `sent` with Meta's wamid, or `failed` with Meta's error.
+"""
+
+import logging
+import re
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from boztell.errors import BoztellError
+from boztell.models import User
+from boztell.phones import normalize_phone
+from messaging import whatsapp
+from messaging.errors import SendFailed, map_graph_error
+from messaging.media import check_size, media_kind
+from messaging.models import Message, MessageTemplate
+from messaging.services.receive import (
+    _room_record_message,
+    _status_advance,
+    message_apply_pending_statuses,
+)
+from rooms.events import emit_message_created, emit_message_status
+from rooms.models import Room, RoomParticipant
+from rooms.selectors import room_is_visible_to
+from rooms.services import room_get_or_create
+
+logger = logging.getLogger("boztell.send")
+
+SERVICE_WINDOW = timedelta(hours=24)
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+class WindowClosed(BoztellError):
+    code = "window_closed"
+    status = 422
+
+
+class RoomNotVisible(BoztellError):
+    code = "room_not_visible"
+    status = 403
+
+
+class TemplateError(BoztellError):
+    code = "unknown_template"
+    status = 400
+
+
+def window_is_open(room: Room | None, now=None) -> bool:
+    if room is None or room.last_customer_message_at is None:
+        return False
+    return room.last_customer_message_at >= (now or timezone.now()) - SERVICE_WINDOW
+
+
+def _target_room(*, to: str, sender: User) -> tuple[str, Room | None]:
+    phone = normalize_phone(to)
+    room = Room.objects.filter(phone=phone).first()
+    if room is not None and not room_is_visible_to(room=room, user=sender):
+        raise RoomNotVisible("This customer's room is assigned to another agent.")
+    return phone, room
+
+
+def _require_window(room: Room | None) -> None:
+    if not window_is_open(room):
+        raise WindowClosed(
+            "The customer has not written in the last 24 hours, so WhatsApp only accepts "
+            "a template message now."
+        )
+
+
+def _store_pending(*, phone: str, sender: User, fields: dict) -> tuple[Message, bool]:
+    with transaction.atomic():
+        room, created = room_get_or_create(phone=phone)
+        room = Room.objects.select_for_update().get(pk=room.pk)
+        if created:
+            RoomParticipant.objects.get_or_create(
+                room=room,
+                user=sender,
+                defaults={"is_assigned": True, "assigned_at": timezone.now()},
+            )
+        message = Message.objects.create(
+            room=room,
+            user=sender,
+            status=Message.Status.PENDING,
+            status_timestamp=timezone.now(),
+            metadata=fields.pop("metadata", {}),
+            **fields,
+        )
+        _room_record_message(room=room, message=message, profile_name=None)
+        room = Room.objects.select_related("lead").get(pk=room.pk)
+        emit_message_created(room=room, message=message, room_created=created)
+    return message, created
+
+
+def _deliver(message: Message, payload: dict) -> Message:
+    """Call the Graph API for a stored pending message; record `sent` or `failed`."""
+    try:
+        result = whatsapp.send_message(payload)
+    except whatsapp.GraphError as exc:
+        code, status, text = map_graph_error(exc)
+        _record_failure(message, code=code, text=text, meta=exc.meta_error)
+        logger.info(
+            "send failed message=%s code=%s meta=%s",
+            message.pk,
+            code,
+            (exc.meta_error or {}).get("code"),
+        )
+        raise SendFailed(
+            text, code=code, status=status, details={"message_id": str(message.pk)}
+        ) from exc
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("room").get(pk=message.pk)
+        message.wa_message_id = result.wa_message_id
+        message.save(update_fields=["wa_message_id", "updated_at"])
+        _status_advance(message, Message.Status.SENT, timezone.now(), {})
+        message_apply_pending_statuses(message=message)
+        emit_message_status(message=message)
+    logger.info(
+        "send ok message=%s wamid=%s type=%s",
+        message.pk,
+        result.wa_message_id,
+        message.content_type,
+    )
+    return message
+
+
+def _record_failure(message: Message, *, code: str, text: str, meta: dict | None) -> None:
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("room").get(pk=message.pk)
+        error = {
+            "code": (meta or {}).get("code"),
+            "title": (meta or {}).get("error_user_title") or (meta or {}).get("type"),
+            "message": (meta or {}).get("message") or text,
+            "details": ((meta or {}).get("error_data") or {}).get("details"),
+            "boztell_code": code,
+        }
+        message.metadata = {**(message.metadata or {}), "error": error}
+        message.status = Message.Status.FAILED
+        message.status_timestamp = timezone.now()
+        message.save(update_fields=["metadata", "status", "status_timestamp", "updated_at"])
+        emit_message_status(message=message)
+
+
+def _context(reply_to: str | None) -> dict:
+    return {"context": {"message_id": reply_to}} if reply_to else {}
+
+
+def message_send_text(*, sender: User, to: str, text: str, reply_to: str | None = None) -> Message:
+    text = (text or "").strip()
+    if not text:
+        raise BoztellError("text must not be empty.", code="invalid_request")
+    if len(text) > TEXT_LIMIT:
+        raise BoztellError(f"text is limited to {TEXT_LIMIT} characters.", code="text_too_long")
+    phone, room = _target_room(to=to, sender=sender)
+    _require_window(room)
+    message, _ = _store_pending(
+        phone=phone,
+        sender=sender,
+        fields={"content_type": "text", "content_text": text, "reply_to_wa_message_id": reply_to},
+    )
+    payload = {
+        "to": phone,
+        "type": "text",
+        "text": {"body": text, "preview_url": True},
+        **_context(reply_to),
+    }
+    return _deliver(message, payload)
+
+
+_PLACEHOLDER = re.compile(r"{{\s*(\w+)\s*}}")
+
+
+def _placeholders(text: str | None) -> int:
+    return len(set(_PLACEHOLDER.findall(text or "")))
+
+
+def _render(text: str, params: list[str]) -> str:
+    values = iter(params)
+    return _PLACEHOLDER.sub(lambda _m: str(next(values, "")), text)
+
+
+def message_send_template(
+    *,
+    sender: User,
+    to: str,
+    name: str,
+    language: str,
+    body_parameters: list[str] | None = None,
+    header_parameters: list[str] | None = None,
+    button_parameters: list[list[str]] | None = None,
+) -> Message:
+    body_parameters = [str(p) for p in body_parameters or []]
+    header_parameters = [str(p) for p in header_parameters or []]
+    button_parameters = button_parameters or []
+    template = MessageTemplate.objects.filter(name=name, language=language).first()
+    if template is None:
+        raise TemplateError(
+            f"No template '{name}' in language '{language}'. Sync templates, or check the name."
+        )
+    if template.status != MessageTemplate.Status.APPROVED:
+        raise TemplateError(
+            f"Template '{name}' is {template.status.lower()}; only approved templates can be sent.",
+            code="template_not_approved",
+        )
+    body = template.component("BODY") or {}
+    header = template.component("HEADER") or {}
+    expected = {
+        "body": _placeholders(body.get("text")),
+        "header": _placeholders(header.get("text")) if header.get("format") == "TEXT" else 0,
+    }
+    given = {"body": len(body_parameters), "header": len(header_parameters)}
+    for part in ("body", "header"):
+        if expected[part] != given[part]:
+            raise TemplateError(
+                f"Template '{name}' takes {expected[part]} {part} parameter(s); "
+                f"{given[part]} given.",
+                code="template_params_mismatch",
+            )
+    url_buttons = [b for b in (template.component("BUTTONS") or {}).get("buttons", [])]
+    components = []
+    if header_parameters:
+        components.append(
+            {
+                "type": "header",
+                "parameters": [{"type": "text", "text": p} for p in header_parameters],
+            }
+        )
+    if body_parameters:
+        components.append(
+            {"type": "body", "parameters": [{"type": "text", "text": p} for p in body_parameters]}
+        )
+    for index, params in enumerate(button_parameters):
+        if index >= len(url_buttons):
+            raise TemplateError(
+                f"Template '{name}' has no button {index}.", code="template_params_mismatch"
+            )
+        if params:
+            sub_type = "url" if url_buttons[index].get("type") == "URL" else "quick_reply"
+            kind = "text" if sub_type == "url" else "payload"
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": sub_type,
+                    "index": str(index),
+                    "parameters": [{"type": kind, kind: str(p)} for p in params],
+                }
+            )
+    phone, _room = _target_room(to=to, sender=sender)
+    rendered = _render(body.get("text") or name, body_parameters)
+    message, _ = _store_pending(
+        phone=phone,
+        sender=sender,
+        fields={
+            "content_type": "template",
+            "content_text": rendered,
+            "metadata": {
+                "template": {"name": name, "language": language, "components": components}
+            },
+        },
+    )
+    template_payload = {"name": name, "language": {"code": language}}
+    if components:
+        template_payload["components"] = components
+    return _deliver(message, {"to": phone, "type": "template", "template": template_payload})
+
+
+def message_send_media(
+    *,
+    sender: User,
+    to: str,
+    data: bytes,
+    filename: str,
+    mime_type: str,
+    caption: str | None = None,
+    kind: str | None = None,
+    reply_to: str | None = None,
+) -> Message:
+    kind = media_kind(mime_type, kind)
+    check_size(kind, len(data))
+    caption = (caption or "").strip() or None
+    if caption and kind in ("audio", "sticker"):
+        raise BoztellError(f"WhatsApp does not take a caption on {kind}.", code="invalid_request")
+    if caption and len(caption) > CAPTION_LIMIT:
+        raise BoztellError(
+            f"caption is limited to {CAPTION_LIMIT} characters.", code="text_too_long"
+        )
+    phone, room = _target_room(to=to, sender=sender)
+    _require_window(room)
+    message, _ = _store_pending(
+        phone=phone,
+        sender=sender,
+        fields={
+            "content_type": kind,
+            "content_text": caption or (filename if kind == "document" else kind.title()),
+            "media_type": kind,
+            "mime_type": mime_type,
+            "original_filename": filename,
+            "file_size": len(data),
+            "reply_to_wa_message_id": reply_to,
+            "metadata": {"media_status": "ready", **({"caption": caption} if caption else {})},
+        },
+    )
+    ext = filename.rsplit(".", 1)[-1][:10] if "." in filename else ""
+    name = default_storage.save(
+        f"outbound/{message.room_id}/{message.pk}{'.' + ext if ext else ''}", ContentFile(data)
+    )
+    Message.objects.filter(pk=message.pk).update(
+        gcs_filename=name, gcs_url=reverse("message-media", args=[message.pk])
+    )
+    message.refresh_from_db()
+    return _deliver_media(message, data=data, phone=phone, reply_to=reply_to)
+
+
+def _deliver_media(message: Message, *, data: bytes, phone: str, reply_to: str | None):
+    kind = message.media_type
+    try:
+        media_id = whatsapp.upload_media(
+            data=data, mime_type=message.mime_type, filename=message.original_filename or kind
+        )
+    except whatsapp.GraphError as exc:
+        code, status, text = map_graph_error(exc)
+        _record_failure(message, code=code, text=text, meta=exc.meta_error)
+        raise SendFailed(
+            text, code=code, status=status, details={"message_id": str(message.pk)}
+        ) from exc
+    Message.objects.filter(pk=message.pk).update(media_id=media_id)
+    message.media_id = media_id
+    body: dict = {"id": media_id}
+    caption = (message.metadata or {}).get("caption")
+    if caption:
+        body["caption"] = caption
+    if kind == "document" and message.original_filename:
+        body["filename"] = message.original_filename
+    return _deliver(message, {"to": phone, "type": kind, kind: body, **_context(reply_to)})
+
+
+def message_send_reaction(*, sender: User, target: Message, emoji: str) -> Message:
+    """React to a message in the room (an empty emoji removes our reaction)."""
+    if not target.wa_message_id:
+        raise BoztellError("That message has no WhatsApp id yet.", code="not_reactable")
+    room = target.room
+    if not room_is_visible_to(room=room, user=sender):
+        raise RoomNotVisible("You may not see this room.")
+    _require_window(room)
+    emoji = emoji or ""
+    with transaction.atomic():
+        message = Message.objects.create(
+            room=room,
+            user=sender,
+            content_type="reaction",
+            content_text=emoji or None,
+            reaction_emoji=emoji or None,
+            reaction_to_wa_message_id=target.wa_message_id,
+            status=Message.Status.PENDING,
+            status_timestamp=timezone.now(),
+            metadata={},
+        )
+        Message.objects.filter(
+            room=room,
+            user__isnull=False,
+            content_type="reaction",
+            reaction_to_wa_message_id=target.wa_message_id,
+        ).exclude(pk=message.pk).update(reaction_emoji=None)
+    from rooms.events import emit_message_reaction
+
+    message.room = room
+    with transaction.atomic():
+        emit_message_reaction(message=message)
+    payload = {
+        "to": room.phone,
+        "type": "reaction",
+        "reaction": {"message_id": target.wa_message_id, "emoji": emoji},
+    }
+    return _deliver(message, payload)
+
+
+def message_forward(*, sender: User, message: Message, to: str) -> Message:
+    if message.content_type == "text":
+        return message_send_text(sender=sender, to=to, text=message.content_text or "")
+    if message.media_type and message.gcs_filename:
+        with default_storage.open(message.gcs_filename, "rb") as handle:
+            data = handle.read()
+        caption = (message.metadata or {}).get("caption")
+        return message_send_media(
+            sender=sender,
+            to=to,
+            data=data,
+            filename=message.original_filename or message.gcs_filename.rsplit("/", 1)[-1],
+            mime_type=message.mime_type or "application/octet-stream",
+            caption=caption,
+            kind=message.media_type,
+        )
+    raise BoztellError(
+        f"A {message.content_type} message cannot be forwarded.", code="not_forwardable"
+    )
+
+
+def message_retry(*, sender: User, message: Message) -> Message:
+    """Send a failed outbound message again, on the same row."""
+    if message.user_id is None or message.status != Message.Status.FAILED:
+        raise BoztellError(
+            "Only a failed message sent by an agent can be retried.",
+            code="not_retryable",
+            status=409,
+        )
+    room = message.room
+    if not room_is_visible_to(room=room, user=sender):
+        raise RoomNotVisible("You may not see this room.")
+    if message.content_type != "template":
+        _require_window(room)
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.status != Message.Status.FAILED:
+            raise BoztellError(
+                "This message is already being retried.", code="not_retryable", status=409
+            )
+        metadata = dict(locked.metadata or {})
+        metadata.setdefault("previous_errors", []).append(metadata.pop("error", None))
+        locked.metadata = metadata
+        locked.status = Message.Status.PENDING
+        locked.status_timestamp = timezone.now()
+        locked.save(update_fields=["metadata", "status", "status_timestamp", "updated_at"])
+    message = locked
+    message.room = room
+    if message.content_type == "text":
+        payload = {
+            "to": room.phone,
+            "type": "text",
+            "text": {"body": message.content_text, "preview_url": True},
+            **_context(message.reply_to_wa_message_id),
+        }
+        return _deliver(message, payload)
+    if message.content_type == "template":
+        template = message.metadata["template"]
+        body = {"name": template["name"], "language": {"code": template["language"]}}
+        if template.get("components"):
+            body["components"] = template["components"]
+        return _deliver(message, {"to": room.phone, "type": "template", "template": body})
+    if message.media_type and message.gcs_filename:
+        with default_storage.open(message.gcs_filename, "rb") as handle:
+            data = handle.read()
+        return _deliver_media(
+            message, data=data, phone=room.phone, reply_to=message.reply_to_wa_message_id
+        )
+    raise BoztellError("This message cannot be retried.", code="not_retryable", status=409)
+
+
+def room_mark_read(*, user: User, room: Room) -> dict:
+    """The caller has read the room: their unread count resets (in all their tabs), and
+    the customer's latest message gets WhatsApp's read receipt."""
+    from rooms.events import emit_room_read
+
+    now = timezone.now()
+    with transaction.atomic():
+        participant, _ = RoomParticipant.objects.get_or_create(
+            room=room, user=user, defaults={"is_assigned": False}
+        )
+        participant.last_read_at = now
+        participant.save(update_fields=["last_read_at", "updated_at"])
+        emit_room_read(user=user, room=room, read_at=now)
+    latest = (
+        Message.objects.filter(room=room, user__isnull=True, wa_message_id__isnull=False)
+        .exclude(content_type="reaction")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    receipt = "none"
+    if latest is not None:
+        try:
+            whatsapp.mark_read(latest.wa_message_id)
+            receipt = "sent"
+        except whatsapp.GraphError as exc:
+            logger.warning("read receipt failed room=%s http=%s", room.pk, exc.http_status)
+            receipt = "failed"
+    return {
+        "room_id": room.pk,
+        "last_read_at": now,
+        "unread_count": 0,
+        "read_receipt": receipt,
+        "read_wa_message_id": latest.wa_message_id if latest else None,
+    }

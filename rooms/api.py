@@ -1,0 +1,163 @@
+"""The rooms API: the caller's room list, one room, its messages, assignment."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boztell.cursors import decode_cursor, encode_cursor
+from boztell.errors import BoztellError
+from boztell.models import User
+from boztell.realtime import to_wire
+from messaging.api import MessageSerializer
+from rooms.events import message_payload
+from rooms.payloads import room_row
+from rooms.selectors import ROOM_FILTERS, room_detail, room_list, room_messages, rooms_visible_to
+from rooms.services import room_assign
+
+
+def _limit(request, default=50, most=100) -> int:
+    try:
+        return max(1, min(int(request.query_params.get("limit", default)), most))
+    except ValueError:
+        raise BoztellError("limit must be a number.", code="invalid_request") from None
+
+
+RoomRow = inline_serializer(
+    "Room",
+    {
+        "room_id": serializers.UUIDField(),
+        "room_phone": serializers.CharField(),
+        "room_title": serializers.CharField(),
+        "leads_info": serializers.DictField(allow_null=True),
+        "last_message_text": serializers.CharField(allow_null=True),
+        "unread_count": serializers.IntegerField(),
+        "message_count": serializers.IntegerField(),
+        "participants": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class RoomListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("filter", str, enum=list(ROOM_FILTERS)),
+            OpenApiParameter("q", str, description="Name, phone or message text"),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("limit", int),
+        ],
+        responses={
+            200: inline_serializer(
+                "RoomPage",
+                {"results": RoomRow.__class__(many=True), "next_cursor": serializers.CharField()},
+            )
+        },
+        summary="The caller's rooms, latest first (assigned to them, and unassigned)",
+    )
+    def get(self, request):
+        view = request.query_params.get("filter", "all")
+        if view not in ROOM_FILTERS:
+            raise BoztellError(
+                f"filter must be one of {', '.join(ROOM_FILTERS)}.", code="invalid_request"
+            )
+        limit = _limit(request)
+        rooms = room_list(
+            user=request.user,
+            view=view,
+            query=(request.query_params.get("q") or "").strip(),
+            after=decode_cursor(request.query_params.get("cursor")),
+            limit=limit,
+        )
+        next_cursor = (
+            encode_cursor(rooms[-1].last_message_at, rooms[-1].pk) if len(rooms) == limit else None
+        )
+        return Response(
+            {"results": [to_wire(room_row(r)) for r in rooms], "next_cursor": next_cursor}
+        )
+
+
+class RoomDetailApi(APIView):
+    @extend_schema(responses={200: RoomRow}, summary="One room")
+    def get(self, request, room_id):
+        room = room_detail(user=request.user, room_id=room_id)
+        if room is None:
+            raise BoztellError("No such room, or you may not see it.", code="not_found", status=404)
+        return Response(to_wire(room_row(room)))
+
+
+class RoomMessagesApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", str),
+            OpenApiParameter("after", str),
+            OpenApiParameter("limit", int),
+        ],
+        responses={
+            200: inline_serializer(
+                "MessagePage",
+                {
+                    "results": MessageSerializer(many=True),
+                    "older_cursor": serializers.CharField(allow_null=True),
+                    "newer_cursor": serializers.CharField(allow_null=True),
+                },
+            )
+        },
+        summary="A room's messages, oldest to newest, 50 at a time",
+    )
+    def get(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        before = decode_cursor(request.query_params.get("before"))
+        after = decode_cursor(request.query_params.get("after"))
+        if before and after:
+            raise BoztellError("Give before or after, not both.", code="invalid_request")
+        limit = _limit(request)
+        page = room_messages(room=room, before=before, after=after, limit=limit)
+        older = encode_cursor(page[0].created_at, page[0].pk) if page else None
+        newer = encode_cursor(page[-1].created_at, page[-1].pk) if page else None
+        has_older = bool(page) and (len(page) == limit or after is not None)
+        return Response(
+            {
+                "results": [to_wire(message_payload(m)) for m in page],
+                "older_cursor": older if has_older else None,
+                "newer_cursor": newer or (request.query_params.get("after") or None),
+            }
+        )
+
+
+class AssignSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Who gets the room; the caller when absent."
+    )
+
+
+class RoomAssignApi(APIView):
+    @extend_schema(
+        request=AssignSerializer,
+        responses={200: RoomRow},
+        summary="Claim a room, or (supervisors) assign it to an agent",
+    )
+    def post(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        form = AssignSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        target_id = form.validated_data.get("user_id") or request.user.pk
+        if target_id != request.user.pk and not request.user.is_supervisor:
+            raise BoztellError(
+                "Only supervisors assign rooms to others.", code="forbidden_user", status=403
+            )
+        agent = User.objects.filter(pk=target_id).first()
+        if agent is None:
+            raise BoztellError("No user has this user_id.", code="unknown_user")
+        room_assign(room=room, agent=agent, by=request.user)
+        return Response(
+            to_wire(
+                room_row(
+                    room_detail(user=request.user, room_id=room.pk)
+                    or room_detail(user=agent, room_id=room.pk)
+                )
+            )
+        )
+
+
+__all__ = ["message_payload"]

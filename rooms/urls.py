@@ -1,0 +1,12 @@
+"""The /rooms/... API."""
+
+from django.urls import path
+
+from rooms import api
+
+urlpatterns = [
+    path("", api.RoomListApi.as_view(), name="room-list"),
+    path("<uuid:room_id>", api.RoomDetailApi.as_view(), name="room-detail"),
+    path("<uuid:room_id>/messages", api.RoomMessagesApi.as_view(), name="room-messages"),
+    path("<uuid:room_id>/assign", api.RoomAssignApi.as_view(), name="room-assign"),
+]
