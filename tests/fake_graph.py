@@ -119,13 +119,17 @@ class FakeGraph:
                     details = rest[0] if rest else None
                     return self._reply(status, fake.error_body(code, message, details))
                 payload = json.loads(body)
-                if payload.get("messaging_product") != "whatsapp" or not payload.get("to"):
+                if payload.get("messaging_product") != "whatsapp":
                     return self._reply(
                         400,
                         fake.error_body(100, "(#100) The parameter messaging_product is required."),
                     )
-                if payload.get("status") == "read":
+                if payload.get("status") == "read" and payload.get("message_id"):
                     return self._reply(200, {"success": True})
+                if not payload.get("to") or not payload.get("type"):
+                    return self._reply(
+                        400, fake.error_body(100, "(#100) The parameter to is required.")
+                    )
                 fake.sent += 1
                 wamid = f"wamid.FAKE{fake.sent:06d}"
                 return self._reply(
@@ -196,7 +200,9 @@ class FakeGraph:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
         return self
 

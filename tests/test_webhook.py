@@ -19,8 +19,12 @@ CUSTOMER = "6281234567001"
 @pytest.fixture
 def post(client, django_capture_on_commit_callbacks):
     def _post(body, **kwargs):
+        from boztell.realtime import flush_events
+
         with django_capture_on_commit_callbacks(execute=True):
-            return signed_post(client, body, **kwargs)
+            response = signed_post(client, body, **kwargs)
+        flush_events()
+        return response
 
     return _post
 
