@@ -136,3 +136,37 @@ def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
 
 def list_templates() -> list[dict]:
     return SANDBOX_TEMPLATES
+
+
+def media_info(media_id: str):
+    """Media a simulated customer sent, saved under sandbox-media/ by simulate_customer."""
+    import mimetypes
+
+    from django.core.files.storage import default_storage
+
+    from messaging.whatsapp import GraphError, MediaInfo
+
+    name = f"sandbox-media/{media_id}"
+    if not default_storage.exists(name):
+        raise GraphError(
+            f"Object with ID '{media_id}' does not exist", http_status=400, meta_error={"code": 100}
+        )
+    return MediaInfo(
+        url=f"sandbox:{name}",
+        mime_type=mimetypes.guess_type(name)[0],
+        file_size=default_storage.size(name),
+        sha256=None,
+    )
+
+
+def download(url: str, *, max_bytes: int, into) -> int:
+    from django.core.files.storage import default_storage
+
+    from messaging.whatsapp import MediaTooLarge
+
+    with default_storage.open(url.removeprefix("sandbox:"), "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise MediaTooLarge(f"The file exceeds the limit of {max_bytes} bytes.")
+    into.write(data)
+    return len(data)

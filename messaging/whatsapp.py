@@ -89,6 +89,10 @@ def _raise_for_graph_error(response: requests.Response) -> None:
 
 def get_media_info(media_id: str) -> MediaInfo:
     """GET /{media_id}: a short-lived download URL and the file's details."""
+    if settings.WHATSAPP_SANDBOX:
+        from messaging import sandbox
+
+        return sandbox.media_info(media_id)
     try:
         response = _http().get(
             _url(media_id), headers=_auth(), timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
@@ -109,6 +113,10 @@ def get_media_info(media_id: str) -> MediaInfo:
 def download_media(url: str, *, max_bytes: int, into) -> int:
     """Stream the media at `url` (with the bearer token) into a writable file object.
     Refuses, mid-stream if need be, more than `max_bytes`."""
+    if url.startswith("sandbox:"):
+        from messaging import sandbox
+
+        return sandbox.download(url, max_bytes=max_bytes, into=into)
     try:
         with _http().get(
             url, headers=_auth(), stream=True, timeout=(CONNECT_TIMEOUT, MEDIA_READ_TIMEOUT)

@@ -76,7 +76,7 @@ def new_room_complete_payload(room: Room, message: Message) -> dict:
     return {
         "room_id": room.id,
         "room_phone": room.phone,
-        "room_title": room.title,
+        "room_title": room.display_title,
         "room_created_at": room.created_at,
         "room_updated_at": room.updated_at,
         "leads_id": room.lead_id,

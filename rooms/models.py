@@ -31,6 +31,14 @@ class Room(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """What the inbox shows: the lead's name, else the WhatsApp profile name, else the
+        phone. Never "Unknown"."""
+        if self.lead_id and self.lead and self.lead.name:
+            return self.lead.name
         return self.title or self.phone
 
 

@@ -21,7 +21,7 @@ def room_row(room: Room) -> dict:
     return {
         "room_id": room.id,
         "room_phone": room.phone,
-        "room_title": room.title,
+        "room_title": room.display_title,
         "room_created_at": room.created_at,
         "room_updated_at": room.updated_at,
         "leads_id": room.lead_id,

@@ -1,0 +1,132 @@
+"""Post a signed customer webhook to a running Boztell, as Meta would.
+
+manage.py simulate_customer --phone 081234567001 --text "Halo"
+manage.py simulate_customer --phone 0812... --image photo.jpg --caption "KTP"
+manage.py simulate_customer --phone 0812... --location -6.2,106.8 --name "Kantor"
+manage.py simulate_customer --phone 0812... --react <wamid> --emoji 👍
+"""
+
+import json
+import mimetypes
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand, CommandError
+
+from boztell.phones import InvalidPhone, normalize_phone
+from webhooks.signature import signature_for
+
+
+class Command(BaseCommand):
+    help = "Send a signed customer message webhook (any type) to a running server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000/webhooks/whatsapp")
+        parser.add_argument("--phone", required=True)
+        parser.add_argument("--name", default="", help="Profile name (or place name).")
+        parser.add_argument("--text")
+        parser.add_argument("--image", help="A file to send as an image.")
+        parser.add_argument("--document", help="A file to send as a document.")
+        parser.add_argument("--caption", default="")
+        parser.add_argument("--location", help="latitude,longitude")
+        parser.add_argument("--address", default="")
+        parser.add_argument("--react", help="wa_message_id to react to")
+        parser.add_argument("--emoji", default="👍")
+        parser.add_argument("--reply-to", help="wa_message_id this message replies to")
+
+    def handle(self, *args, **options):
+        try:
+            wa_id = normalize_phone(options["phone"])
+        except InvalidPhone as exc:
+            raise CommandError(exc.message) from exc
+        message = {
+            "from": wa_id,
+            "id": f"wamid.SIM{uuid.uuid4().hex.upper()}",
+            "timestamp": str(int(time.time())),
+        }
+        if options["react"]:
+            message.update(
+                type="reaction",
+                reaction={"message_id": options["react"], "emoji": options["emoji"]},
+            )
+        elif options["location"]:
+            lat, _, lng = options["location"].partition(",")
+            message.update(
+                type="location",
+                location={
+                    "latitude": float(lat),
+                    "longitude": float(lng),
+                    "name": options["name"],
+                    "address": options["address"],
+                },
+            )
+        elif options["image"] or options["document"]:
+            kind = "image" if options["image"] else "document"
+            path = Path(options[kind])
+            if not path.is_file():
+                raise CommandError(f"No file at {path}.")
+            media_id = f"sim-{uuid.uuid4().hex[:12]}"
+            # The sandbox serves media it finds under sandbox-media/<media_id>.
+            default_storage.save(f"sandbox-media/{media_id}", path.open("rb"))
+            body = {
+                "id": media_id,
+                "mime_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            }
+            if options["caption"]:
+                body["caption"] = options["caption"]
+            if kind == "document":
+                body["filename"] = path.name
+            message.update(type=kind, **{kind: body})
+        else:
+            message.update(type="text", text={"body": options["text"] or "Halo dari simulator"})
+        if options["reply_to"]:
+            message["context"] = {"from": "sandbox", "id": options["reply_to"]}
+        envelope = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "sandbox",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "sandbox",
+                                    "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
+                                },
+                                "contacts": [
+                                    {
+                                        "profile": {
+                                            "name": options["name"] or f"Customer {wa_id[-4:]}"
+                                        },
+                                        "wa_id": wa_id,
+                                    }
+                                ],
+                                "messages": [message],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        raw = json.dumps(envelope).encode()
+        try:
+            response = requests.post(
+                options["url"],
+                data=raw,
+                timeout=15,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
+                },
+            )
+        except requests.RequestException as exc:
+            raise CommandError(f"Could not reach {options['url']}: {exc}") from exc
+        if response.status_code != 200:
+            raise CommandError(f"The server answered {response.status_code}: {response.text}")
+        self.stdout.write(f"{message['type']} {message['id']} from {wa_id}: {response.text}")
