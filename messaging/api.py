@@ -66,6 +66,8 @@ def message_response(message: Message, http_status=status.HTTP_200_OK) -> Respon
 def resolve_sender(request, data) -> User:
     """`user_id` defaults to the caller; agents send only as themselves; supervisors may
     name any active user."""
+    if not isinstance(data, dict):
+        raise BoztellError("The body must be a JSON object.", code="invalid_request")
     for name in REMOVED_FIELDS:
         if name in data:
             raise BoztellError(
@@ -446,7 +448,7 @@ class MarkReadApi(APIView):
         "unread count resets and the customer gets a read receipt",
         responses={
             200: inline_serializer(
-                "MarkRead",
+                "MarkReadResult",
                 {
                     "room_id": serializers.UUIDField(),
                     "last_read_at": serializers.DateTimeField(),

@@ -2,6 +2,8 @@
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from messaging.models import Message
@@ -11,6 +13,11 @@ from rooms.selectors import rooms_visible_to
 class MessageMediaApi(APIView):
     """GET /messages/{id}/media: the stored file, to users who may see its room."""
 
+    @extend_schema(
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
+        summary="Download a message's media",
+        operation_id="message_media",
+    )
     def get(self, request, message_id):
         message = (
             Message.objects.filter(pk=message_id, room__in=rooms_visible_to(user=request.user))

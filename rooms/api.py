@@ -54,6 +54,7 @@ class RoomListApi(APIView):
             )
         },
         summary="The caller's rooms, latest first (assigned to them, and unassigned)",
+        operation_id="rooms_list",
     )
     def get(self, request):
         view = request.query_params.get("filter", "all")

@@ -26,6 +26,7 @@ os.environ.setdefault("WHATSAPP_VERIFY_TOKEN", "test-verify-token")
 os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
 os.environ.setdefault("LOG_DIR", os.path.join(os.path.dirname(__file__), "..", "logs", "test"))
 os.environ.setdefault("STATIC_MANIFEST", "false")
+os.environ.setdefault("WHATSAPP_SANDBOX_STATUS_DELAYS", "")
 
 from boztell.settings import *  # noqa: E402, F403
 
