@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -210,6 +211,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "WhatsApp team inbox: messages, rooms, leads and templates.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's assets are served from here, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- WhatsApp Cloud API ----------------------------------------------------
