@@ -1,11 +1,13 @@
 """Core API: who the caller is (lets a client check its token)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from boztell.errors import BoztellError
 from boztell.models import User
+from boztell.selectors import events_visible_to
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -21,3 +23,45 @@ class MeApi(APIView):
     @extend_schema(responses=UserSerializer, summary="The authenticated caller")
     def get(self, request):
         return Response(UserSerializer(request.user).data)
+
+
+class EventsApi(APIView):
+    """What happened after a cursor: a reconnecting client's catch-up."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "after", int, required=True, description="The last cursor the client saw (0: all)"
+            ),
+            OpenApiParameter("limit", int),
+        ],
+        responses={
+            200: inline_serializer(
+                "EventPage",
+                {
+                    "results": serializers.ListField(child=serializers.DictField()),
+                    "next_cursor": serializers.IntegerField(),
+                    "has_more": serializers.BooleanField(),
+                },
+            )
+        },
+        summary="Events after a cursor, for a client catching up after a reconnect",
+    )
+    def get(self, request):
+        try:
+            after = int(request.query_params.get("after", ""))
+            limit = max(1, min(int(request.query_params.get("limit", 500)), 1000))
+        except ValueError:
+            raise BoztellError(
+                "after and limit must be whole numbers.", code="invalid_request"
+            ) from None
+        rows = list(events_visible_to(user=request.user, after=after)[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        return Response(
+            {
+                "results": [{"cursor": e.id, "event": e.event, "data": e.data} for e in rows],
+                "next_cursor": rows[-1].id if rows else after,
+                "has_more": has_more,
+            }
+        )

@@ -75,3 +75,22 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_staff(self) -> bool:
         """Admin is the supervisors' UI: the role decides who may enter it."""
         return self.is_active and self.is_supervisor
+
+
+class Event(models.Model):
+    """Every delivered event, numbered in the order it left: the cursor a reconnecting
+    client catches up from (`GET /events?after=<cursor>`)."""
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.CharField(max_length=40)
+    room_id = models.UUIDField(null=True, blank=True)
+    user_id = models.UUIDField(null=True, blank=True, help_text="Set for one user's events.")
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "events"
+        indexes = [models.Index(fields=["room_id", "id"], name="events_room_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.event}"

@@ -35,7 +35,8 @@ def to_wire(data: dict) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-Event = tuple[list[str], str, dict]
+# (groups, event name, payload, log scope or None); the log scope is (room_id, user_id).
+Event = tuple[list[str], str, dict, tuple | None]
 
 # While a request handles a batch (a webhook body of up to 1,000 updates), committed
 # events are collected here and sent together, in order, in one trip to the layer.
@@ -43,15 +44,43 @@ _deferred: ContextVar[list[Event] | None] = ContextVar("boztell_deferred_events"
 
 
 def broadcast(groups: Iterable[str], event: str, data: dict) -> None:
-    """Send `{"event", "data"}` to each group now."""
-    broadcast_many([(list(groups), event, data)])
+    """Send `{"event", "data"}` to each group now, unlogged (typing, presence)."""
+    broadcast_many([(list(groups), event, data, None)])
 
 
 def broadcast_many(events: list[Event]) -> None:
     """Hand events, in order, to this process's publisher. It does not wait for Redis:
     a slow or dead layer never holds up a request whose data is already committed."""
-    if events:
-        _publisher().submit([(groups, event, to_wire(data)) for groups, event, data in events])
+    if not events:
+        return
+    wired = [(groups, event, to_wire(data), scope) for groups, event, data, scope in events]
+    cursors = _log(wired)
+    _publisher().submit(
+        [
+            (groups, event, data, cursor)
+            for (groups, event, data, _), cursor in zip(wired, cursors, strict=True)
+        ]
+    )
+
+
+def _log(events) -> list[int | None]:
+    """Number the events in the event log (after the data's commit). A failure to log
+    costs only the cursor: the event still goes out."""
+    from boztell.models import Event
+
+    rows = [
+        Event(event=event, room_id=scope[0], user_id=scope[1], data=data)
+        for _, event, data, scope in events
+        if scope is not None
+    ]
+    try:
+        if rows:
+            Event.objects.bulk_create(rows)
+    except Exception as exc:  # the database is down after our commit: send uncursored
+        logger.warning("event log write failed: %s", exc)
+        rows = []
+    ids = iter(row.id for row in rows)
+    return [next(ids, None) if scope is not None else None for _, _, _, scope in events]
 
 
 class _Publisher:
@@ -86,8 +115,13 @@ class _Publisher:
             layer = get_channel_layer()
             if layer is None:
                 continue
-            for groups, event, data in events:
-                message = {"type": "broadcast.event", "event": event, "data": data}
+            for groups, event, data, cursor in events:
+                message = {
+                    "type": "broadcast.event",
+                    "event": event,
+                    "data": data,
+                    "cursor": cursor,
+                }
                 for group in dict.fromkeys(groups):
                     try:
                         await layer.group_send(group, message)
@@ -139,9 +173,18 @@ def deferred_broadcasts():
         broadcast_many(events)
 
 
-def broadcast_on_commit(groups: Iterable[str], event: str, data: dict) -> None:
-    """Queue an event to leave only once the surrounding transaction commits."""
-    item = (list(groups), event, data)
+def broadcast_on_commit(
+    groups: Iterable[str],
+    event: str,
+    data: dict,
+    *,
+    room_id=None,
+    user_id=None,
+    logged: bool = True,
+) -> None:
+    """Queue an event to leave only once the surrounding transaction commits. Logged
+    events get a cursor; `room_id` / `user_id` say who may read them back later."""
+    item = (list(groups), event, data, (room_id, user_id) if logged else None)
 
     def send():
         pending = _deferred.get()

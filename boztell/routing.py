@@ -1,8 +1,11 @@
 """WebSocket routing: one endpoint, /ws/, for agents and API clients."""
 
 from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from boztell.ws_auth import websocket_auth
+from rooms.consumers import InboxConsumer
 
-websocket_application = AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))
+websocket_urlpatterns = [path("ws/", InboxConsumer.as_asgi())]
+
+websocket_application = websocket_auth(URLRouter(websocket_urlpatterns))

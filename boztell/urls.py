@@ -10,6 +10,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/me", api.MeApi.as_view(), name="api-me"),
+    path("events", api.EventsApi.as_view(), name="events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/", include("webhooks.urls")),

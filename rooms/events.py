@@ -127,28 +127,40 @@ def emit_message_created(*, room: Room, message: Message, room_created: bool) ->
     every later one as `new_message` (room list) and `room:new_message` (open room)."""
     groups = room_event_groups(room=room)
     if room_created:
-        broadcast_on_commit(groups, "new_room_complete", new_room_complete_payload(room, message))
+        broadcast_on_commit(
+            groups,
+            "new_room_complete",
+            new_room_complete_payload(room, message),
+            room_id=room.pk,
+        )
         return
     payload = message_payload(message)
-    broadcast_on_commit(groups, "new_message", payload)
-    broadcast_on_commit([room_joined_group(room=room)], "room:new_message", payload)
+    broadcast_on_commit(groups, "new_message", payload, room_id=room.pk)
+    # The same message for sockets that joined the room; read back as new_message.
+    broadcast_on_commit([room_joined_group(room=room)], "room:new_message", payload, logged=False)
 
 
 def emit_message_status(*, message: Message) -> None:
     groups = room_event_groups(room=message.room)
-    broadcast_on_commit(groups, "message_status", status_payload(message))
+    broadcast_on_commit(groups, "message_status", status_payload(message), room_id=message.room_id)
 
 
 def emit_message_reaction(*, message: Message) -> None:
     broadcast_on_commit(
-        room_event_groups(room=message.room), "message_reaction", reaction_payload(message)
+        room_event_groups(room=message.room),
+        "message_reaction",
+        reaction_payload(message),
+        room_id=message.room_id,
     )
 
 
 def emit_message_updated(*, message: Message) -> None:
     """A stored message changed (its media arrived or failed for good)."""
     broadcast_on_commit(
-        room_event_groups(room=message.room), "message_updated", message_payload(message)
+        room_event_groups(room=message.room),
+        "message_updated",
+        message_payload(message),
+        room_id=message.room_id,
     )
 
 
@@ -160,6 +172,7 @@ def emit_room_read(*, user, room: Room, read_at) -> None:
         [user_group(user.pk)],
         "room_read",
         {"room_id": room.pk, "user_id": user.pk, "last_read_at": read_at, "unread_count": 0},
+        user_id=user.pk,
     )
 
 
@@ -181,4 +194,5 @@ def emit_room_assigned(*, room: Room, previous_user_ids: list, by) -> None:
             "previous_user_ids": previous_user_ids,
             "assigned_by": by.pk,
         },
+        room_id=None,
     )

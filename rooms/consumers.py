@@ -1,0 +1,186 @@
+"""The one WebSocket endpoint, /ws/: every event an agent or client may see, live.
+
+Frames are JSON `{"event": <name>, "data": {...}, "cursor": <int|null>}`. Client actions:
+`join_room` / `leave_room` (`{"action", "room_id"}`), `typing` (`{"action", "room_id",
+"is_typing"}`), `ping`.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from boztell import presence
+from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, room_group, user_group
+
+logger = logging.getLogger("boztell.realtime")
+
+POLICY_VIOLATION = 1008
+TYPING_INTERVAL_SECONDS = 2.0
+
+
+@database_sync_to_async
+def _room_visible(user, room_id) -> bool:
+    from rooms.selectors import rooms_visible_to
+
+    return rooms_visible_to(user=user).filter(pk=room_id).exists()
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=POLICY_VIOLATION)
+            return
+        self.user = user
+        self.rooms: set[str] = set()
+        self.typing_sent: dict[str, float] = {}
+        self.groups_joined = [
+            user_group(user.pk),
+            SUPERVISORS_GROUP if user.is_supervisor else AGENTS_GROUP,
+        ]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.send_json(
+            {
+                "event": "connected",
+                "data": {"user_id": str(user.pk), "role": user.role},
+                "cursor": None,
+            }
+        )
+        try:
+            came_online = await presence.presence_connect(user.pk, self.channel_name)
+        except Exception:  # presence must not keep anyone from connecting
+            came_online = False
+        if came_online:
+            await self._broadcast_presence("online")
+        self.heartbeat = asyncio.create_task(self._keep_presence())
+
+    async def disconnect(self, code):
+        user = getattr(self, "user", None)
+        if user is None:
+            return
+        self.heartbeat.cancel()
+        for group in [*self.groups_joined, *(room_group(r) for r in self.rooms)]:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        try:
+            went_offline = await presence.presence_disconnect(user.pk, self.channel_name)
+        except Exception:
+            went_offline = False
+        if went_offline:
+            await self._broadcast_presence("offline")
+
+    async def _keep_presence(self):
+        while True:
+            await asyncio.sleep(presence.REFRESH_SECONDS)
+            try:
+                await presence.presence_refresh(self.user.pk, self.channel_name)
+            except Exception as exc:  # retried on the next beat
+                logger.warning("presence refresh failed user=%s: %s", self.user.pk, exc)
+
+    async def _broadcast_presence(self, state: str):
+        message = {
+            "type": "broadcast.event",
+            "event": "presence",
+            "cursor": None,
+            "data": {
+                "user_id": str(self.user.pk),
+                "username": self.user.username,
+                "display_name": self.user.name,
+                "status": state,
+            },
+        }
+        for group in (AGENTS_GROUP, SUPERVISORS_GROUP):
+            try:
+                await self.channel_layer.group_send(group, message)
+            except Exception:
+                return
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return await self._error("invalid_frame", "Frames must be JSON objects.")
+        action = content.get("action")
+        handler = {
+            "join_room": self._join_room,
+            "leave_room": self._leave_room,
+            "typing": self._typing,
+            "ping": self._ping,
+        }.get(action)
+        if handler is None:
+            return await self._error("unknown_action", f"Unknown action {action!r}.")
+        await handler(content)
+
+    async def _room_id(self, content) -> str | None:
+        try:
+            return str(uuid.UUID(str(content.get("room_id"))))
+        except ValueError:
+            await self._error("invalid_room", "room_id is not a valid id.")
+            return None
+
+    async def _join_room(self, content):
+        room_id = await self._room_id(content)
+        if room_id is None:
+            return
+        if not await _room_visible(self.user, room_id):
+            return await self._error(
+                "room_not_visible", "You may not see this room.", room_id=room_id
+            )
+        self.rooms.add(room_id)
+        await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+        await self.send_json({"event": "room_joined", "data": {"room_id": room_id}, "cursor": None})
+
+    async def _leave_room(self, content):
+        room_id = await self._room_id(content)
+        if room_id is None:
+            return
+        self.rooms.discard(room_id)
+        await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+        await self.send_json({"event": "room_left", "data": {"room_id": room_id}, "cursor": None})
+
+    async def _typing(self, content):
+        room_id = await self._room_id(content)
+        if room_id is None:
+            return
+        if room_id not in self.rooms:
+            return await self._error(
+                "not_in_room", "Join the room before typing in it.", room_id=room_id
+            )
+        is_typing = bool(content.get("is_typing", True))
+        now = time.monotonic()
+        if is_typing and now - self.typing_sent.get(room_id, 0) < TYPING_INTERVAL_SECONDS:
+            return  # throttled: the others already know
+        self.typing_sent[room_id] = now if is_typing else 0
+        await self.channel_layer.group_send(
+            room_group(room_id),
+            {
+                "type": "broadcast.event",
+                "event": "typing",
+                "cursor": None,
+                "sender_channel": self.channel_name,
+                "data": {
+                    "room_id": room_id,
+                    "user_id": str(self.user.pk),
+                    "display_name": self.user.name,
+                    "is_typing": is_typing,
+                },
+            },
+        )
+
+    async def _ping(self, content):
+        await self.send_json({"event": "pong", "data": {"time": time.time()}, "cursor": None})
+
+    async def _error(self, code, message, **data):
+        await self.send_json(
+            {"event": "error", "data": {"code": code, "message": message, **data}, "cursor": None}
+        )
+
+    async def broadcast_event(self, message):
+        if message.get("sender_channel") == self.channel_name:
+            return  # typing is for the others in the room
+        await self.send_json(
+            {"event": message["event"], "data": message["data"], "cursor": message.get("cursor")}
+        )

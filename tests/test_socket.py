@@ -1,0 +1,342 @@
+"""The WebSocket at /ws/ (Channels' WebsocketCommunicator against the real ASGI app, the
+real Redis layer): handshake, recipients, events, typing, presence, catch-up. Every frame
+received is checked against its JSON Schema in docs/events/."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from boztell.asgi import application
+from tests.conftest import load_fixture, signed_post
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "events"
+
+
+def check_frame(frame: dict) -> dict:
+    frame = json.loads(json.dumps(frame))
+    jsonschema.validate(frame, json.loads((SCHEMAS / "frame.schema.json").read_text()))
+    name = frame["event"].replace(":", "_")
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    jsonschema.validate(frame["data"], schema, format_checker=jsonschema.FormatChecker())
+    return frame
+
+
+class Socket:
+    def __init__(self, headers):
+        self.comm = WebsocketCommunicator(application, "/ws/", headers=headers)
+
+    async def open(self):
+        connected, _ = await self.comm.connect()
+        assert connected
+        hello = await self.next()
+        assert hello["event"] == "connected"
+        return self
+
+    async def next(self, timeout=3, presence=False):
+        while True:
+            frame = check_frame(await self.comm.receive_json_from(timeout=timeout))
+            if presence or frame["event"] != "presence":
+                return frame
+
+    async def events(self, timeout=0.6, presence=False) -> list[dict]:
+        """Every frame that arrives until a quiet moment (presence frames only if asked)."""
+        from boztell.realtime import flush_events
+
+        await sync_to_async(flush_events)()
+        frames = []
+        while True:
+            # receive_nothing waits without cancelling the consumer (a timed-out
+            # receive would)
+            if await self.comm.receive_nothing(timeout=timeout, interval=0.02):
+                return frames
+            frame = await self.next(presence=True)
+            if presence or frame["event"] != "presence":
+                frames.append(frame)
+
+    async def send(self, **content):
+        await self.comm.send_json_to(content)
+
+    async def close(self):
+        await self.comm.disconnect()
+
+
+def token_headers(user):
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=user)
+    return [(b"authorization", f"Token {token.key}".encode())]
+
+
+def session_headers(user, origin=b"http://127.0.0.1"):
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"].value
+    return [(b"cookie", f"sessionid={cookie}".encode()), (b"origin", origin)]
+
+
+async def connect(user, **kw):
+    headers = await sync_to_async(token_headers)(user)
+    return await Socket(headers).open()
+
+
+async def webhook(body):
+    response = await sync_to_async(lambda: signed_post(Client(), body))()
+    assert response.status_code == 200, response.content
+    return response
+
+
+# --- handshake ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"authorization", b"Token not-a-real-token")],
+        [(b"authorization", b"Bearer something")],
+    ],
+)
+async def test_anonymous_and_bad_tokens_are_closed_with_policy_violation(headers):
+    comm = WebsocketCommunicator(application, "/ws/", headers=headers)
+    await comm.connect()
+    closing = await comm.receive_output(timeout=3)
+    assert closing == {"type": "websocket.close", "code": 1008}
+
+
+async def test_inactive_user_is_closed(agent):
+    headers = await sync_to_async(token_headers)(agent)
+    agent.is_active = False
+    await sync_to_async(agent.save)()
+    comm = WebsocketCommunicator(application, "/ws/", headers=headers)
+    await comm.connect()
+    assert (await comm.receive_output(timeout=3))["code"] == 1008
+
+
+async def test_session_cookie_connects_a_browser_from_an_allowed_origin(agent):
+    headers = await sync_to_async(session_headers)(agent)
+    socket = await Socket(headers).open()
+    await socket.close()
+
+
+async def test_a_foreign_origin_is_refused(agent):
+    headers = await sync_to_async(session_headers)(agent, b"https://evil.example.com")
+    comm = WebsocketCommunicator(application, "/ws/", headers=headers)
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+# --- recipients and the seed's events -----------------------------------------------------
+
+
+def _batch(wa_id, texts, name="Nasabah Baru"):
+    body = load_fixture("text")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"] = [{"profile": {"name": name}, "wa_id": wa_id}]
+    value["messages"] = [
+        {
+            "from": wa_id,
+            "id": f"wamid.SOCK-{wa_id}-{i}",
+            "timestamp": "1764000000",
+            "type": "text",
+            "text": {"body": text},
+        }
+        for i, text in enumerate(texts)
+    ]
+    return body
+
+
+async def test_new_customer_reaches_everyone_once_with_complete_data_then_new_messages(
+    agent, other_agent, supervisor
+):
+    a, b, s = [await connect(u) for u in (agent, other_agent, supervisor)]
+    await webhook(_batch("6281300000001", ["first", "second", "third"]))
+    for socket in (a, b, s):
+        frames = await socket.events()
+        assert [f["event"] for f in frames] == ["new_room_complete", "new_message", "new_message"]
+        room = frames[0]["data"]
+        assert room["room_title"] == "Nasabah Baru"
+        assert room["last_message"]["content_text"] == "first"
+        assert [f["data"]["content_text"] for f in frames[1:]] == ["second", "third"]
+        cursors = [f["cursor"] for f in frames]
+        assert cursors == sorted(cursors) and None not in cursors
+    for socket in (a, b, s):
+        await socket.close()
+
+
+async def test_an_assigned_rooms_events_reach_its_agent_and_supervisors_only(
+    agent, other_agent, supervisor
+):
+    from rooms.models import Room
+    from tests.factories import RoomParticipantFactory
+
+    await webhook(_batch("6281300000002", ["hello"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000002")
+    await sync_to_async(RoomParticipantFactory)(room=room, user=agent)
+    a, b, s = [await connect(u) for u in (agent, other_agent, supervisor)]
+    await webhook(_batch("6281300000002", ["only for A"]) | {})
+    body = _batch("6281300000002", ["only for A"])
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.SOCK-ONLY-A"
+    await webhook(body)
+    got_a, got_b, got_s = [await sock.events() for sock in (a, b, s)]
+    assert "only for A" in [f["data"].get("content_text") for f in got_a]
+    assert "only for A" in [f["data"].get("content_text") for f in got_s]
+    assert got_b == []
+    await b.send(action="join_room", room_id=str(room.id))
+    refused = await b.next()
+    assert refused["event"] == "error" and refused["data"]["code"] == "room_not_visible"
+    for socket in (a, b, s):
+        await socket.close()
+
+
+async def test_room_new_message_goes_only_to_sockets_that_joined(agent, supervisor):
+    from rooms.models import Room
+
+    await webhook(_batch("6281300000003", ["hi"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000003")
+    joined, other = await connect(agent), await connect(supervisor)
+    await joined.send(action="join_room", room_id=str(room.id))
+    assert (await joined.next())["event"] == "room_joined"
+    body = _batch("6281300000003", ["in the open room"])
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.SOCK-JOINED"
+    await webhook(body)
+    assert [f["event"] for f in await joined.events()] == ["new_message", "room:new_message"]
+    assert [f["event"] for f in await other.events()] == ["new_message"]
+    await joined.send(action="leave_room", room_id=str(room.id))
+    assert (await joined.next())["event"] == "room_left"
+    await joined.close()
+    await other.close()
+
+
+async def test_status_and_reaction_events(agent, supervisor):
+    from tests.factories import MessageFactory, RoomFactory
+
+    room = await sync_to_async(RoomFactory)(phone="6281234567001")
+    await sync_to_async(MessageFactory)(
+        room=room, user=agent, wa_message_id="wamid.OUTBOUND-TEXT-1", status="sent"
+    )
+    s = await connect(supervisor)
+    await webhook(load_fixture("status_failed"))
+    await webhook(load_fixture("reaction"))
+    frames = await s.events()
+    assert [f["event"] for f in frames] == ["message_status", "message_reaction"]
+    assert frames[0]["data"]["error"]["code"] == 131047
+    await s.close()
+
+
+# --- typing, presence, read state ---------------------------------------------------------
+
+
+async def test_typing_is_seen_by_the_others_in_the_room_and_throttled(agent, supervisor):
+    from rooms.models import Room
+
+    await webhook(_batch("6281300000004", ["hi"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000004")
+    typist, watcher = await connect(agent), await connect(supervisor)
+    for socket in (typist, watcher):
+        await socket.send(action="join_room", room_id=str(room.id))
+        await socket.next()
+    await typist.send(action="typing", room_id=str(room.id), is_typing=True)
+    await typist.send(action="typing", room_id=str(room.id), is_typing=True)  # throttled
+    await typist.send(action="typing", room_id=str(room.id), is_typing=False)
+    seen = await watcher.events()
+    assert [(f["event"], f["data"]["is_typing"]) for f in seen] == [
+        ("typing", True),
+        ("typing", False),
+    ]
+    assert seen[0]["data"]["user_id"] == str(agent.id)
+    assert await typist.events() == []
+    await typist.close()
+    await watcher.close()
+
+
+async def test_presence_is_right_across_several_tabs(agent, supervisor):
+    boss = await connect(supervisor)
+    await boss.events(presence=True)
+    tab1 = await connect(agent)
+    tab2 = await connect(agent)
+    online = [f for f in await boss.events(presence=True) if f["event"] == "presence"]
+    assert [(f["data"]["user_id"], f["data"]["status"]) for f in online] == [
+        (str(agent.id), "online")
+    ]
+    await tab1.close()
+    assert [f for f in await boss.events(presence=True) if f["event"] == "presence"] == []
+    await tab2.close()
+    offline = [f for f in await boss.events(presence=True) if f["event"] == "presence"]
+    assert [(f["data"]["user_id"], f["data"]["status"]) for f in offline] == [
+        (str(agent.id), "offline")
+    ]
+    await boss.close()
+
+
+async def test_room_read_reaches_all_of_the_agents_tabs(agent, agent_api):
+    from rooms.models import Room
+
+    await webhook(_batch("6281300000005", ["unread"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000005")
+    tab1, tab2 = await connect(agent), await connect(agent)
+    await tab1.events()
+    await tab2.events()
+    response = await sync_to_async(agent_api.post)(
+        "/messages/mark-read", {"room_id": str(room.id)}, format="json"
+    )
+    assert response.status_code == 200
+    for tab in (tab1, tab2):
+        frames = await tab.events()
+        assert [f["event"] for f in frames] == ["room_read"]
+        assert frames[0]["data"]["room_id"] == str(room.id)
+    await tab1.close()
+    await tab2.close()
+
+
+async def test_bad_frames_get_an_error_not_a_disconnect(agent):
+    socket = await connect(agent)
+    await socket.send(action="dance")
+    assert (await socket.next())["data"]["code"] == "unknown_action"
+    await socket.send(action="join_room", room_id="not-a-uuid")
+    assert (await socket.next())["data"]["code"] == "invalid_room"
+    await socket.send(action="ping")
+    assert (await socket.next())["event"] == "pong"
+    await socket.close()
+
+
+# --- nothing missed -----------------------------------------------------------------------
+
+
+async def test_a_reconnecting_client_catches_up_over_rest_from_its_cursor(
+    agent, other_agent, agent_api, other_agent_api
+):
+    from rooms.models import Room
+    from tests.factories import RoomParticipantFactory
+
+    socket = await connect(agent)
+    await webhook(_batch("6281300000006", ["before the drop"]))
+    last_cursor = (await socket.events())[-1]["cursor"]
+    await socket.close()
+    # while disconnected: a message, a room for someone else, a status
+    body = _batch("6281300000006", ["while away"])
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.AWAY-1"
+    await webhook(body)
+    await webhook(_batch("6281300000007", ["other agent's customer"]))
+    other_room = await sync_to_async(Room.objects.get)(phone="6281300000007")
+    await sync_to_async(RoomParticipantFactory)(room=other_room, user=other_agent)
+    missed = await sync_to_async(agent_api.get)("/events", {"after": last_cursor})
+    assert missed.status_code == 200
+    body = missed.json()
+    texts = [
+        e["data"].get("content_text") or e["data"].get("last_message", {}).get("content_text")
+        for e in body["results"]
+    ]
+    assert texts == ["while away"], "the other agent's room is not readable any more"
+    for event in body["results"]:
+        check_frame(event)
+    theirs = await sync_to_async(other_agent_api.get)("/events", {"after": last_cursor})
+    assert "other agent's customer" in json.dumps(theirs.json())
+    bad = await sync_to_async(agent_api.get)("/events", {"after": "x"})
+    assert bad.status_code == 400
