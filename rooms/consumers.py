@@ -44,7 +44,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             SUPERVISORS_GROUP if user.is_supervisor else AGENTS_GROUP,
         ]
         for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await self._group_add(group)
         await self.send_json(
             {
                 "event": "connected",
@@ -59,6 +59,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if came_online:
             await self._broadcast_presence("online")
         self.heartbeat = asyncio.create_task(self._keep_presence())
+
+    async def _group_add(self, group):
+        """After a Redis restart the first command on a pooled connection can fail once;
+        a second try gets a fresh connection."""
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except (ConnectionError, OSError):
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def disconnect(self, code):
         user = getattr(self, "user", None)
@@ -130,7 +138,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 "room_not_visible", "You may not see this room.", room_id=room_id
             )
         self.rooms.add(room_id)
-        await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+        await self._group_add(room_group(room_id))
         await self.send_json({"event": "room_joined", "data": {"room_id": room_id}, "cursor": None})
 
     async def _leave_room(self, content):

@@ -1,0 +1,256 @@
+"""Real server processes: two daphne processes sharing PostgreSQL and a Redis of the
+test's own (so it can be stopped), real WebSocket clients."""
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import websockets
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import load_fixture
+from webhooks.signature import signature_for
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listening on {port}")
+
+
+class Redis:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.dir = tmp_path
+        self.proc = None
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is needed for this test"
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = Redis(tmp_path)
+    server.start()
+    yield server
+    if server.proc.poll() is None:
+        server.stop()
+
+
+@pytest.fixture
+def servers(redis_server, tmp_path):
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "boztell.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0",
+        "LOG_DIR": str(tmp_path),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+    }
+    procs, ports = [], []
+    for _ in range(2):
+        port = free_port()
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "boztell.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        ports.append(port)
+    for port in ports:
+        wait_port(port)
+    yield [f"127.0.0.1:{port}" for port in ports]
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def post_webhook(host, wa_id, wamid, text):
+    body = load_fixture("text")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"] = [{"profile": {"name": "Scale"}, "wa_id": wa_id}]
+    value["messages"] = [
+        {
+            "from": wa_id,
+            "id": wamid,
+            "timestamp": "1764000000",
+            "type": "text",
+            "text": {"body": text},
+        }
+    ]
+    raw = json.dumps(body).encode()
+    return requests.post(
+        f"http://{host}/webhooks/whatsapp",
+        data=raw,
+        timeout=20,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
+        },
+    )
+
+
+async def next_event(ws, names, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
+        if frame["event"] in names:
+            return frame
+
+
+async def connect_with_retry(url, headers, seconds=15):
+    """What a real client does: reconnect (with a pause) until the server takes it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        ws = await websockets.connect(url, additional_headers=headers)
+        try:
+            await next_event(ws, {"connected"}, timeout=5)
+            return ws
+        except (websockets.ConnectionClosed, TimeoutError):
+            await ws.close()
+            assert time.monotonic() < deadline, "could not reconnect"
+            await asyncio.sleep(0.5)
+
+
+def token_for(user):
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def test_a_webhook_posted_to_one_process_reaches_a_socket_on_the_other(servers, agent):
+    key = token_for(agent)
+
+    async def scenario():
+        async with websockets.connect(
+            f"ws://{servers[1]}/ws/", additional_headers={"Authorization": f"Token {key}"}
+        ) as ws:
+            await next_event(ws, {"connected"})
+            response = await asyncio.to_thread(
+                post_webhook, servers[0], "6281400000001", "wamid.SCALE-1", "across processes"
+            )
+            assert response.status_code == 200
+            frame = await next_event(ws, {"new_room_complete"})
+            assert frame["data"]["last_message"]["content_text"] == "across processes"
+
+    asyncio.run(scenario())
+
+
+def test_redis_down_loses_nothing_and_events_resume_when_it_returns(servers, redis_server, agent):
+    from messaging.models import Message
+
+    key = token_for(agent)
+    auth = {"Authorization": f"Token {key}"}
+
+    async def scenario():
+        async with websockets.connect(f"ws://{servers[1]}/ws/", additional_headers=auth) as ws:
+            await next_event(ws, {"connected"})
+            await asyncio.to_thread(
+                post_webhook, servers[0], "6281400000002", "wamid.R-1", "before the outage"
+            )
+            last = await next_event(ws, {"new_room_complete"})
+            cursor = last["cursor"]
+
+        redis_server.stop()
+        for i in range(3):
+            response = await asyncio.to_thread(
+                post_webhook, servers[0], "6281400000002", f"wamid.R-DOWN-{i}", f"during outage {i}"
+            )
+            assert response.status_code == 200
+        rooms = await asyncio.to_thread(
+            requests.get, f"http://{servers[1]}/rooms/", headers=auth, timeout=10
+        )
+        assert rooms.status_code == 200
+
+        redis_server.start()
+        missed = await asyncio.to_thread(
+            requests.get,
+            f"http://{servers[1]}/events",
+            params={"after": cursor},
+            headers=auth,
+            timeout=10,
+        )
+        texts = [e["data"]["content_text"] for e in missed.json()["results"]]
+        assert texts == ["during outage 0", "during outage 1", "during outage 2"]
+
+        async with await connect_with_retry(f"ws://{servers[1]}/ws/", auth) as ws:
+            deadline = time.monotonic() + 20
+            attempt = 0
+            while True:  # the first sends after the outage may still find a dead connection
+                attempt += 1
+                await asyncio.to_thread(
+                    post_webhook,
+                    servers[0],
+                    "6281400000002",
+                    f"wamid.R-BACK-{attempt}",
+                    f"after {attempt}",
+                )
+                try:
+                    frame = await next_event(ws, {"new_message"}, timeout=2)
+                    break
+                except TimeoutError:
+                    assert time.monotonic() < deadline, "events never resumed"
+            assert frame["data"]["content_text"].startswith("after")
+
+    asyncio.run(scenario())
+    assert Message.objects.filter(content_text__startswith="during outage").count() == 3
