@@ -17,6 +17,20 @@ def messages_visible_to(*, user: User) -> QuerySet[Message]:
 SEARCH_CONFIGS = ("indonesian", "english")
 
 
+def messages_matching(query: str) -> QuerySet[Message]:
+    """Messages whose text matches: full-text (Indonesian and English) on PostgreSQL,
+    served by the GIN index messages_text_search_idx; substring on SQLite."""
+    if connection.vendor != "postgresql":
+        return Message.objects.filter(content_text__icontains=query)
+    from django.contrib.postgres.search import SearchQuery, SearchVector
+
+    vector = SearchVector("content_text", config="indonesian") + SearchVector(
+        "content_text", config="english"
+    )
+    search = SearchQuery(query, config="indonesian") | SearchQuery(query, config="english")
+    return Message.objects.annotate(document=vector).filter(document=search)
+
+
 def message_search(*, user: User, query: str, limit: int = 50) -> list[Message]:
     """PostgreSQL full-text search in Indonesian and English (a match in either counts),
     best match first; plain substring search on SQLite."""

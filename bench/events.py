@@ -1,0 +1,236 @@
+"""Webhook-to-socket latency: a signed webhook POSTed to the server, until the event is
+received on the assigned agent's WebSocket, with 200 agent sockets connected.
+
+    .venv/bin/python bench/events.py [--agents 200] [--rates 100,500] [--seconds 10]
+
+Production profile: PostgreSQL, Redis; gunicorn (2 sync workers) serves HTTP and daphne
+serves /ws/, as in DESIGN.md's throughput topology. Each customer's room is assigned to
+one agent, so each update reaches one agent socket (and no supervisor is connected).
+Prints p50/p99 per rate, and how many events arrived.
+"""
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import Conn, percentile  # noqa: E402
+from bench.webhook import DB, SECRET, base_env, free_port, prepare_database  # noqa: E402
+
+
+def seed_agents(count, customers):
+    now = time.time()
+    tokens, agents = [], []
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}") as conn:
+        for i in range(count):
+            uid = uuid.uuid4()
+            key = uuid.uuid4().hex
+            conn.execute(
+                "INSERT INTO users (id, password, username, display_name, email, role, "
+                "is_active, is_superuser, date_joined, updated_at) VALUES "
+                "(%s, '!', %s, %s, '', 'agent', true, false, now(), now())",
+                [uid, f"bench-agent-{i}", f"Agent {i}"],
+            )
+            conn.execute(
+                "INSERT INTO authtoken_token (key, user_id, created) VALUES (%s, %s, now())",
+                [key, uid],
+            )
+            agents.append(uid)
+            tokens.append(key)
+        for c in range(customers):
+            rid = uuid.uuid4()
+            conn.execute(
+                "INSERT INTO rooms (id, phone, title, last_message_at, message_count, "
+                "last_customer_message_at, created_at, updated_at) VALUES "
+                "(%s, %s, %s, now(), 0, now(), now(), now())",
+                [rid, f"62818{c:07d}", f"Customer {c}"],
+            )
+            conn.execute(
+                "INSERT INTO room_participants (room_id, user_id, is_assigned, created_at, "
+                "updated_at) VALUES (%s, %s, true, now(), now())",
+                [rid, agents[c % count]],
+            )
+    del now
+    return tokens
+
+
+def body_for(i, tag, customers):
+    wa_id = f"62818{i % customers:07d}"
+    wamid = f"wamid.EV-{tag}-{i}"
+    raw = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "W",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {"phone_number_id": "1"},
+                                "contacts": [{"profile": {"name": "B"}, "wa_id": wa_id}],
+                                "messages": [
+                                    {
+                                        "from": wa_id,
+                                        "id": wamid,
+                                        "timestamp": str(int(time.time())),
+                                        "type": "text",
+                                        "text": {"body": f"event {i}"},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return wamid, raw, {"Content-Type": "application/json", "X-Hub-Signature-256": sig}
+
+
+async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
+    received: dict[str, float] = {}
+
+    async def listen(token, ready):
+        async with websockets.connect(
+            f"ws://127.0.0.1:{ws_port}/ws/",
+            max_queue=None,
+            additional_headers={"Authorization": f"Token {token}"},
+        ) as ws:
+            await ws.recv()  # connected
+            ready.set()
+            try:
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame["event"] in ("new_message", "new_room_complete"):
+                        data = frame["data"]
+                        wamid = data.get("wa_message_id") or data.get("last_message", {}).get(
+                            "wa_message_id"
+                        )
+                        received.setdefault(wamid, time.perf_counter())
+            except websockets.ConnectionClosed:
+                return
+
+    readies = [asyncio.Event() for _ in tokens]
+    listeners = [asyncio.create_task(listen(t, r)) for t, r in zip(tokens, readies, strict=True)]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+    tag = uuid.uuid4().hex[:6]
+    total = int(rate * seconds)
+    bodies = [body_for(i, tag, customers) for i in range(total)]
+    sent: dict[str, float] = {}
+    pool = [Conn("127.0.0.1", http_port) for _ in range(48)]
+    await asyncio.gather(*(c.open() for c in pool))
+    idle: asyncio.Queue = asyncio.Queue()
+    for c in pool:
+        idle.put_nowait(c)
+    start = time.perf_counter()
+
+    async def post(i):
+        scheduled = start + i / rate
+        await asyncio.sleep(max(0, scheduled - time.perf_counter()))
+        conn = await idle.get()
+        wamid, raw, headers = bodies[i]
+        sent[wamid] = scheduled
+        try:
+            await conn.request("/webhooks/whatsapp", raw, headers)
+        finally:
+            idle.put_nowait(conn)
+
+    await asyncio.gather(*(post(i) for i in range(total)))
+    await asyncio.sleep(3)
+    for task in listeners:
+        task.cancel()
+    latencies = [(received[w] - t) * 1000 for w, t in sent.items() if w in received]
+    return {
+        "sent": total,
+        "received": len(latencies),
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--rates", default="100,500")
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    prepare_database()
+    tokens = seed_agents(args.agents, args.customers)
+    env = base_env()
+    http_port, ws_port = free_port(), free_port()
+    procs = [
+        subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "boztell.wsgi",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{http_port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**env, "DATABASE_POOL": "false", "CONN_MAX_AGE": "60"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(ws_port),
+                "boztell.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    time.sleep(3)
+    rows = []
+    try:
+        for rate in [float(r) for r in args.rates.split(",")]:
+            print(
+                f"==> {rate:.0f} updates/s for {args.seconds:.0f}s, {args.agents} sockets",
+                flush=True,
+            )
+            rows.append(
+                (
+                    rate,
+                    asyncio.run(
+                        run_rate(http_port, ws_port, tokens, rate, args.seconds, args.customers)
+                    ),
+                )
+            )
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    print(f"\n{'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print("-" * 46)
+    for rate, r in rows:
+        print(f"{rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} {r['p99']:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
