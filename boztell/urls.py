@@ -16,4 +16,6 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("messages/", include("messaging.urls")),
     path("rooms/", include("rooms.urls")),
+    path("leads/", include("leads.urls")),
+    path("", include("rooms.page_urls")),
 ]

@@ -31,3 +31,22 @@ def lead_create(
 
         room_link_lead(lead=lead)
     return lead
+
+
+def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None) -> Lead:
+    """Change a lead's statuses; everyone who sees one of its rooms hears `lead_updated`."""
+    from rooms.events import emit_lead_updated
+
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        fields = []
+        if leads_status is not None:
+            lead.leads_status = leads_status
+            fields.append("leads_status")
+        if contact_status is not None:
+            lead.contact_status = contact_status
+            fields.append("contact_status")
+        if fields:
+            lead.save(update_fields=[*fields, "updated_at"])
+            emit_lead_updated(lead=lead, by=by)
+    return lead

@@ -196,3 +196,13 @@ def emit_room_assigned(*, room: Room, previous_user_ids: list, by) -> None:
         },
         room_id=None,
     )
+
+
+def emit_lead_updated(*, lead: Lead, by) -> None:
+    for room in Room.objects.filter(lead=lead):
+        broadcast_on_commit(
+            room_event_groups(room=room),
+            "lead_updated",
+            {"room_id": room.pk, "leads_info": leads_info(lead), "updated_by": by.pk},
+            room_id=room.pk,
+        )

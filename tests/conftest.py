@@ -161,3 +161,15 @@ def fake_graph(settings):
     settings.WHATSAPP_SANDBOX = False
     yield graph
     graph.stop()
+
+
+def stop(proc, timeout=5):
+    """Stop a server process: politely, then for good (daphne waits on open sockets)."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

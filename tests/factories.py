@@ -77,3 +77,17 @@ class MessageFactory(factory.django.DjangoModelFactory):
         lambda o: Message.Status.RECEIVED if o.user is None else Message.Status.SENT
     )
     metadata = factory.LazyFunction(dict)
+
+
+class MessageTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.MessageTemplate"
+
+    name = "payment_reminder"
+    language = "id"
+    status = "APPROVED"
+    category = "UTILITY"
+    components = factory.LazyFunction(
+        lambda: [{"type": "BODY", "text": "Halo {{1}}, tagihan {{2}} jatuh tempo besok."}]
+    )
+    synced_at = factory.LazyFunction(timezone.now)

@@ -36,3 +36,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve static files from the apps' folders in tests, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# One test database per run: a crashed run's leftovers (or its lingering server processes)
+# never block the next one. scripts/test drops old ones first.
+DATABASES["default"]["TEST"] = {"NAME": f"test_boztell_{_run}"}  # noqa: F405

@@ -11,6 +11,8 @@ import pytest
 import requests
 from django.core.files.storage import default_storage
 
+from tests.conftest import stop
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -99,5 +101,4 @@ def test_health_is_503_naming_the_database_when_postgres_is_unreachable(tmp_path
         assert body["failing"] == ["database"]
         assert body["database"].startswith("error")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)

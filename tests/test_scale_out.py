@@ -17,7 +17,7 @@ import websockets
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, stop
 from webhooks.signature import signature_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,8 +121,7 @@ def servers(redis_server, tmp_path):
         wait_port(port)
     yield [f"127.0.0.1:{port}" for port in ports]
     for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def post_webhook(host, wa_id, wamid, text):

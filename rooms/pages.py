@@ -1,0 +1,47 @@
+"""The agents' inbox pages: the page is rendered once with its first data; everything
+after that arrives over the WebSocket and the REST API (the same doors clients use)."""
+
+from asgiref.sync import async_to_sync
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from boztell.models import Event, User
+from boztell.presence import online_user_ids
+from boztell.realtime import to_wire
+from messaging.models import MessageTemplate
+from rooms.payloads import room_row
+from rooms.selectors import room_list
+
+
+@require_GET
+def home(request):
+    return redirect("inbox" if request.user.is_authenticated else "login")
+
+
+@login_required
+@require_GET
+def inbox(request, room_id=None):
+    user = request.user
+    rooms = room_list(user=user, limit=50)
+    team = list(User.objects.filter(is_active=True).order_by("username"))
+    try:
+        online = {str(uid) for uid in async_to_sync(online_user_ids)([u.pk for u in team])}
+    except Exception:  # presence is a nicety: the inbox works without it
+        online = set()
+    last_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    boot = {
+        "me": {"id": user.pk, "name": user.name, "username": user.username,
+               "role": user.role, "is_supervisor": user.is_supervisor},
+        "rooms": [room_row(r) for r in rooms],
+        "next_cursor": None,
+        "room_id": room_id,
+        "cursor": last_event,
+        "templates": [
+            {"name": t.name, "language": t.language, "components": t.components}
+            for t in MessageTemplate.objects.filter(status=MessageTemplate.Status.APPROVED)
+        ],
+        "team": [{"id": u.pk, "name": u.name, "role": u.role,
+                  "online": str(u.pk) in online} for u in team],
+    }
+    return render(request, "inbox/inbox.html", {"boot": to_wire(boot)})

@@ -1,0 +1,195 @@
+"""Browser tests: Playwright driving Debian's Chromium against a live daphne server (real
+HTTP, real WebSocket) on the test database."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import stop
+from webhooks.signature import signature_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def inbox_server(transactional_db, tmp_path):
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "LOG_DIR": str(tmp_path),
+        "WHATSAPP_SANDBOX_STATUS_DELAYS": "0.3,0.3,0.3",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "boztell.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "daphne did not start"
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium is required for the browser tests ({CHROMIUM}); "
+            "scripts/test installs Debian's chromium package."
+        )
+    # Playwright's sync API keeps an event loop running in this thread; Django's ORM
+    # refuses to run beside one unless told it is safe, which it is here (one thread).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+class Agent:
+    """A logged-in browser page, with the console errors it saw."""
+
+    def __init__(self, browser, base_url, user, password, viewport):
+        self.context = browser.new_context(
+            viewport=viewport, base_url=base_url, timezone_id="Asia/Jakarta", locale="id-ID"
+        )
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto("/login/")
+        self.page.fill("#id_username", user.username)
+        self.page.fill("#id_password", password)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url("**/inbox/")
+        self.page.wait_for_selector("#connection[data-state=live]")
+
+    def room_row(self, title):
+        return self.page.locator(".room-row", has_text=title)
+
+    def screenshot(self, name):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture
+def open_inbox(browser, inbox_server):
+    agents = []
+
+    def make(user, password="pass-word-123", viewport=None):  # noqa: S107 - the factory's
+        agent = Agent(
+            browser, inbox_server, user, password, viewport or {"width": 1280, "height": 800}
+        )
+        agents.append(agent)
+        return agent
+
+    yield make
+    errors = [e for agent in agents for e in agent.errors]
+    for agent in agents:
+        agent.context.close()
+    assert errors == [], f"errors in the browser console: {errors}"
+
+
+@pytest.fixture
+def customer(inbox_server):
+    """A customer writing over WhatsApp: signed webhooks to the live server."""
+    counter = {"n": 0}
+
+    def write(phone, text, name="Dewi Lestari", kind="text", body=None):
+        counter["n"] += 1
+        message = {
+            "from": phone,
+            "id": f"wamid.BROWSER-{phone}-{counter['n']}-{time.time()}",
+            "timestamp": str(int(time.time())),
+            "type": kind,
+            kind: body or {"body": text},
+        }
+        envelope = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "W",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "62811",
+                                    "phone_number_id": "1",
+                                },
+                                "contacts": [{"profile": {"name": name}, "wa_id": phone}],
+                                "messages": [message],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        raw = json.dumps(envelope).encode()
+        response = requests.post(
+            f"{inbox_server}/webhooks/whatsapp",
+            data=raw,
+            timeout=15,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
+            },
+        )
+        assert response.status_code == 200, response.text
+        return message["id"]
+
+    return write

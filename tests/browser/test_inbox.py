@@ -1,0 +1,259 @@
+"""The inbox in a real browser. The seed's "Frontend Testing (Required)" checklist, one
+test per item, then sending from the page, visibility, reconnects and screenshots."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import LeadFactory, MessageTemplateFactory, RoomParticipantFactory
+
+pytestmark = [pytest.mark.slow]
+
+NEW = "6281355550001"
+
+
+# --- the seed's checklist -----------------------------------------------------------------
+
+
+def test_socket_connection_established(open_inbox, agent):
+    inbox = open_inbox(agent)
+    expect(inbox.page.locator("#connection")).to_have_attribute("data-state", "live")
+
+
+def test_new_room_complete_received_for_new_customer(open_inbox, agent, customer):
+    inbox = open_inbox(agent)
+    customer(NEW, "Halo, mau tanya pinjaman")
+    expect(inbox.room_row("Dewi Lestari")).to_be_visible()
+
+
+def test_room_appears_with_complete_data_never_unknown(open_inbox, agent, customer):
+    LeadFactory(name="Bu Dewi (lead)", phone=NEW, outstanding="12500000")
+    inbox = open_inbox(agent)
+    customer(NEW, "Selamat pagi", name="WA Profile Name")
+    row = inbox.room_row("Bu Dewi (lead)")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("+6281355550001")
+    expect(row.locator(".badge")).to_have_text("1")
+    expect(inbox.page.locator("#room-list")).not_to_contain_text("Unknown")
+
+
+def test_last_message_visible_immediately(open_inbox, agent, customer):
+    inbox = open_inbox(agent)
+    customer(NEW, "Pesan pertama saya")
+    expect(inbox.room_row("Dewi Lestari").locator(".preview")).to_have_text("Pesan pertama saya")
+    inbox.room_row("Dewi Lestari").click()
+    expect(inbox.page.locator(".msg", has_text="Pesan pertama saya")).to_be_visible()
+
+
+def test_new_message_for_existing_rooms_moves_the_room_up(open_inbox, agent, customer):
+    customer("6281355550002", "older room", name="Rudi")
+    customer(NEW, "newer room")
+    inbox = open_inbox(agent)
+    rows = inbox.page.locator(".room-row .name")
+    expect(rows.first).to_have_text("Dewi Lestari")
+    customer("6281355550002", "Rudi again")
+    expect(rows.first).to_have_text("Rudi")
+    expect(inbox.room_row("Rudi").locator(".preview")).to_have_text("Rudi again")
+
+
+def test_unread_count_updates(open_inbox, agent, customer):
+    customer(NEW, "one")
+    inbox = open_inbox(agent)
+    badge = inbox.room_row("Dewi Lestari").locator(".badge")
+    expect(badge).to_have_text("1")
+    customer(NEW, "two")
+    expect(badge).to_have_text("2")
+    inbox.room_row("Dewi Lestari").click()
+    expect(badge).to_have_attribute("data-count", "0")
+
+
+def test_notification_sound_plays_when_the_page_is_not_focused(open_inbox, agent, customer):
+    inbox = open_inbox(agent)
+    inbox.page.evaluate("document.hasFocus = () => false")
+    customer(NEW, "while you were away")
+    inbox.page.wait_for_function("window.boztell.sounds >= 1")
+    expect(inbox.page.locator(".toast")).to_contain_text("Dewi Lestari")
+
+
+def test_messages_update_in_real_time_and_the_open_room_is_marked_read(open_inbox, agent, customer):
+    customer(NEW, "first")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    expect(inbox.page.locator(".msg", has_text="first")).to_be_visible()
+    customer(NEW, "second, live")
+    expect(inbox.page.locator(".msg", has_text="second, live")).to_be_visible()
+    expect(inbox.room_row("Dewi Lestari").locator(".badge")).to_have_attribute("data-count", "0")
+
+
+def test_no_race_or_empty_state_on_a_burst(open_inbox, agent, customer):
+    inbox = open_inbox(agent)
+    for text in ("satu", "dua", "tiga"):
+        customer(NEW, text)
+    row = inbox.room_row("Dewi Lestari")
+    expect(row).to_have_count(1)
+    expect(row.locator(".preview")).to_have_text("tiga")
+    expect(row.locator(".badge")).to_have_text("3")
+    row.click()
+    expect(inbox.page.locator(".msg")).to_have_count(3)
+
+
+def test_no_refresh_needed(open_inbox, agent, customer):
+    inbox = open_inbox(agent)
+    inbox.page.evaluate("window.__noReload = true")
+    customer(NEW, "a")
+    inbox.room_row("Dewi Lestari").click()
+    customer(NEW, "b")
+    expect(inbox.page.locator(".msg", has_text=re.compile("^b"))).to_be_visible()
+    assert inbox.page.evaluate("window.__noReload") is True
+
+
+# --- sending from the page ----------------------------------------------------------------
+
+
+def test_send_text_with_enter_and_see_the_ticks_reach_read(open_inbox, agent, customer):
+    customer(NEW, "Halo")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    box = inbox.page.locator("#text")
+    box.fill("Baris satu")
+    box.press("Shift+Enter")
+    box.type("baris dua")
+    box.press("Enter")
+    bubble = inbox.page.locator(".msg.mine", has_text="Baris satu")
+    expect(bubble).to_be_visible()
+    expect(bubble.locator(".text")).to_have_text("Baris satu\nbaris dua")
+    expect(bubble.locator(".tick")).to_have_attribute("data-status", "read")
+    expect(box).to_have_value("")
+
+
+def test_send_a_template_when_the_window_is_closed(open_inbox, agent, customer):
+    MessageTemplateFactory()
+    customer(NEW, "Halo")
+    from rooms.models import Room
+
+    Room.objects.filter(phone=NEW).update(last_customer_message_at="2020-01-01T00:00:00Z")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    expect(inbox.page.locator("#window-closed")).to_be_visible()
+    expect(inbox.page.locator("#text")).to_be_disabled()
+    inbox.page.click("#window-template")
+    inputs = inbox.page.locator("#template-params input")
+    expect(inputs).to_have_count(2)
+    inputs.nth(0).fill("Dewi")
+    inputs.nth(1).fill("Rp 1.250.000")
+    inbox.page.click("#template-send")
+    expect(
+        inbox.page.locator(".msg.mine", has_text="Halo Dewi, tagihan Rp 1.250.000")
+    ).to_be_visible()
+
+
+def test_send_media_with_a_progress_bar(open_inbox, agent, customer, tmp_path):
+    customer(NEW, "Kirim foto KTP ya")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    photo = tmp_path / "ktp.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 4000)
+    inbox.page.locator("#text").fill("KTP saya")
+    inbox.page.set_input_files("#file", str(photo))
+    bubble = inbox.page.locator(".msg.mine", has_text="KTP saya")
+    expect(bubble.locator("img.media")).to_be_visible()
+    expect(inbox.page.locator("#upload")).to_be_hidden()
+
+
+def test_reply_shows_the_quoted_message(open_inbox, agent, customer):
+    customer(NEW, "Berapa cicilannya?")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    question = inbox.page.locator(".msg", has_text="Berapa cicilannya?")
+    question.hover()
+    question.get_by_label("Reply").click()
+    expect(inbox.page.locator("#reply-bar")).to_contain_text("Berapa cicilannya?")
+    inbox.page.locator("#text").fill("Rp 1.200.000 per bulan")
+    inbox.page.locator("#text").press("Enter")
+    answer = inbox.page.locator(".msg.mine", has_text="Rp 1.200.000 per bulan")
+    expect(answer.locator(".quote")).to_have_text("Berapa cicilannya?")
+
+
+# --- who sees what, live ------------------------------------------------------------------
+
+
+def test_two_agents_see_only_their_own_rooms(open_inbox, agent, other_agent, customer):
+    from rooms.models import Room
+
+    customer("6281355550010", "for A", name="Customer A")
+    customer("6281355550011", "for B", name="Customer B")
+    RoomParticipantFactory(room=Room.objects.get(phone="6281355550010"), user=agent)
+    RoomParticipantFactory(room=Room.objects.get(phone="6281355550011"), user=other_agent)
+    a, b = open_inbox(agent), open_inbox(other_agent)
+    expect(a.room_row("Customer A")).to_be_visible()
+    expect(a.room_row("Customer B")).to_have_count(0)
+    expect(b.room_row("Customer B")).to_be_visible()
+    expect(b.room_row("Customer A")).to_have_count(0)
+    customer("6281355550011", "B only, live", name="Customer B")
+    expect(b.room_row("Customer B").locator(".preview")).to_have_text("B only, live")
+    a.page.wait_for_timeout(500)
+    expect(a.room_row("Customer B")).to_have_count(0)
+
+
+def test_a_dropped_socket_reconnects_and_catches_up(open_inbox, agent, customer):
+    customer(NEW, "before")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    inbox.page.evaluate("window.boztell.dropSocket()")
+    customer(NEW, "while the socket was down")
+    expect(inbox.page.locator("#connection")).to_have_attribute("data-state", "live")
+    expect(inbox.page.locator(".msg", has_text="while the socket was down")).to_be_visible()
+
+
+def test_lead_panel_shows_idr_and_statuses_are_editable(open_inbox, agent, customer):
+    lead = LeadFactory(name="Bu Siti", phone=NEW, outstanding="12500000", leads_status="warm")
+    customer(NEW, "Halo")
+    inbox = open_inbox(agent)
+    inbox.room_row("Bu Siti").click()
+    panel = inbox.page.locator("#lead-panel")
+    expect(panel.locator(".outstanding")).to_have_text(re.compile(r"Rp\s?12\.500\.000"))
+    panel.locator("select[name=leads_status]").select_option("hot")
+    expect(inbox.page.locator(".toast", has_text="Lead updated")).to_be_visible()
+    lead.refresh_from_db()
+    assert lead.leads_status == "hot"
+    panel.locator("#claim").click()
+    expect(panel).to_contain_text(agent.name)
+
+
+# --- screenshots --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "device, viewport",
+    [
+        ("desktop", {"width": 1280, "height": 800}),
+        ("phone", {"width": 390, "height": 844}),
+    ],
+)
+def test_screenshots_of_the_inbox_and_a_room(open_inbox, agent, customer, device, viewport):
+    LeadFactory(name="Dewi Lestari", phone=NEW, outstanding="12500000")
+    customer(NEW, "Halo, saya mau tanya soal pinjaman KTA")
+    customer("6281355550002", "Sudah transfer ya", name="Rudi Hartono")
+    customer(
+        NEW,
+        "",
+        kind="location",
+        body={
+            "latitude": -6.2,
+            "longitude": 106.8,
+            "name": "Kantor Sudirman",
+            "address": "Jakarta",
+        },
+    )
+    inbox = open_inbox(agent, viewport=viewport)
+    expect(inbox.page.locator(".room-row")).to_have_count(2)
+    inbox.screenshot(f"inbox-{device}")
+    inbox.room_row("Dewi Lestari").click()
+    expect(inbox.page.locator(".msg")).to_have_count(2)
+    inbox.page.locator("#text").fill("Baik Bu Dewi, saya bantu cek ya.")
+    inbox.page.locator("#text").press("Enter")
+    expect(inbox.page.locator(".msg.mine .tick[data-status=read]")).to_be_visible()
+    inbox.screenshot(f"room-{device}")
+    width = inbox.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], "nothing overflows sideways"
