@@ -31,8 +31,13 @@ def inbox(request, room_id=None):
         online = set()
     last_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
     boot = {
-        "me": {"id": user.pk, "name": user.name, "username": user.username,
-               "role": user.role, "is_supervisor": user.is_supervisor},
+        "me": {
+            "id": user.pk,
+            "name": user.name,
+            "username": user.username,
+            "role": user.role,
+            "is_supervisor": user.is_supervisor,
+        },
         "rooms": [room_row(r) for r in rooms],
         "next_cursor": None,
         "room_id": room_id,
@@ -41,7 +46,9 @@ def inbox(request, room_id=None):
             {"name": t.name, "language": t.language, "components": t.components}
             for t in MessageTemplate.objects.filter(status=MessageTemplate.Status.APPROVED)
         ],
-        "team": [{"id": u.pk, "name": u.name, "role": u.role,
-                  "online": str(u.pk) in online} for u in team],
+        "team": [
+            {"id": u.pk, "name": u.name, "role": u.role, "online": str(u.pk) in online}
+            for u in team
+        ],
     }
     return render(request, "inbox/inbox.html", {"boot": to_wire(boot)})
