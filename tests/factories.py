@@ -91,3 +91,32 @@ class MessageTemplateFactory(factory.django.DjangoModelFactory):
         lambda: [{"type": "BODY", "text": "Halo {{1}}, tagihan {{2}} jatuh tempo besok."}]
     )
     synced_at = factory.LazyFunction(timezone.now)
+
+
+class PendingStatusFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.PendingStatus"
+
+    wa_message_id = factory.Sequence(lambda n: f"wamid.PENDING{n:08d}")
+    status = "delivered"
+    status_timestamp = factory.LazyFunction(timezone.now)
+    payload = factory.LazyFunction(dict)
+
+
+class IdempotencyKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.IdempotencyKey"
+
+    user = factory.SubFactory(UserFactory)
+    key = factory.Sequence(lambda n: f"key-{n}")
+    request_hash = "0" * 64
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "boztell.Event"
+
+    event = "new_message"
+    room_id = None
+    user_id = None
+    data = factory.LazyFunction(dict)

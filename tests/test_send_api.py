@@ -626,3 +626,54 @@ def test_test_endpoint_checks_without_messaging_anyone(agent_api, open_room, fak
     ).json()
     assert closed["ok"] is False and "24-hour" in closed["problems"][0]
     assert fake_graph.requests == []
+
+
+@pytest.mark.parametrize(
+    "name, data, mime, kind",
+    [
+        ("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"0" * 500, "video/mp4", "video"),
+        ("voice.ogg", b"OggS" + b"0" * 500, "audio/ogg", "audio"),
+        ("hello.webp", b"RIFF" + b"0" * 500 + b"WEBP", "image/webp", "sticker"),
+    ],
+)
+def test_video_audio_and_sticker_reach_meta_in_its_exact_format(
+    agent_api, open_room, fake_graph, send, name, data, mime, kind
+):
+    response = send(
+        agent_api,
+        "/messages/send-media-combined",
+        {"media": _upload(name, data, mime), "to": CUSTOMER},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    [media_id] = fake_graph.uploads
+    assert fake_graph.uploads[media_id][1] == mime
+    assert fake_graph.messages_sent() == [
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": CUSTOMER,
+            "type": kind,
+            kind: {"id": media_id},
+        }
+    ]
+    assert response.json()["media_type"] == kind
+
+
+def test_factories_make_every_model(db):
+    from tests import factories
+
+    for name in (
+        "UserFactory",
+        "SupervisorFactory",
+        "LeadFactory",
+        "RoomFactory",
+        "RoomParticipantFactory",
+        "MessageFactory",
+        "MessageTemplateFactory",
+        "PendingStatusFactory",
+        "IdempotencyKeyFactory",
+        "EventFactory",
+    ):
+        instance = getattr(factories, name)()
+        assert instance.pk is not None, name

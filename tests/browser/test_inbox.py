@@ -257,3 +257,108 @@ def test_screenshots_of_the_inbox_and_a_room(open_inbox, agent, customer, device
     inbox.screenshot(f"room-{device}")
     width = inbox.page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], "nothing overflows sideways"
+
+
+# --- the rest of the room and composer ----------------------------------------------------
+
+
+def test_typing_indicator_is_sent_and_shown(open_inbox, agent, supervisor, customer):
+    customer(NEW, "Halo")
+    typist, watcher = open_inbox(agent), open_inbox(supervisor, viewport=None)
+    for inbox in (typist, watcher):
+        inbox.room_row("Dewi Lestari").click()
+        expect(inbox.page.locator(".msg", has_text="Halo")).to_be_visible()
+    typist.page.locator("#text").type("Sebentar ya")
+    expect(watcher.page.locator("#typing")).to_have_text(f"{agent.name} is typing…")
+    typist.page.locator("#text").press("Enter")
+    expect(watcher.page.locator("#typing")).to_have_text("")
+    expect(watcher.page.locator(".msg.mine", has_text="Sebentar ya")).to_be_visible()
+
+
+def test_a_failed_message_shows_its_reason_and_a_retry_button(open_inbox, agent, customer):
+    from messaging.models import Message
+
+    customer(NEW, "Halo")
+    from rooms.models import Room
+    from tests.factories import MessageFactory
+
+    MessageFactory(
+        room=Room.objects.get(phone=NEW),
+        user=agent,
+        content_text="Gagal kirim",
+        status="failed",
+        wa_message_id=None,
+        metadata={"error": {"code": 131026, "message": "Message undeliverable"}},
+    )
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    bubble = inbox.page.locator(".msg.mine", has_text="Gagal kirim")
+    expect(bubble.locator(".failed-reason")).to_contain_text("Message undeliverable")
+    bubble.locator("button.retry").click()
+    expect(bubble.locator(".tick")).to_have_attribute(
+        "data-status", re.compile("sent|read|delivered")
+    )
+    assert Message.objects.get(content_text="Gagal kirim").status != "failed"
+
+
+def test_older_messages_load_when_scrolling_up(open_inbox, agent, customer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.models import Message
+    from rooms.models import Room
+    from tests.factories import MessageFactory
+
+    customer(NEW, "newest")
+    room = Room.objects.get(phone=NEW)
+    start = timezone.now() - timedelta(days=3)
+    for i in range(80):
+        message = MessageFactory(room=room, content_text=f"old {i:02d}")
+        Message.objects.filter(pk=message.pk).update(created_at=start + timedelta(minutes=i))
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    expect(inbox.page.locator(".msg")).to_have_count(50)
+    expect(inbox.page.locator(".msg", has_text="old 00")).to_have_count(0)
+    inbox.page.locator("#messages").evaluate("box => box.scrollTop = 0")
+    expect(inbox.page.locator(".msg", has_text="old 00")).to_be_visible()
+    expect(inbox.page.locator(".msg")).to_have_count(81)
+    expect(inbox.page.locator(".day")).not_to_have_count(0)
+
+
+def test_filters_and_search(open_inbox, agent, customer):
+    from rooms.models import Room
+
+    customer("6281355550020", "Mau bayar cicilan", name="Siti Mine")
+    customer("6281355550021", "Tanya promo", name="Budi Free")
+    RoomParticipantFactory(room=Room.objects.get(phone="6281355550020"), user=agent)
+    inbox = open_inbox(agent)
+    inbox.page.click("button[data-filter=mine]")
+    expect(inbox.room_row("Siti Mine")).to_be_visible()
+    expect(inbox.room_row("Budi Free")).to_have_count(0)
+    inbox.page.click("button[data-filter=unassigned]")
+    expect(inbox.room_row("Budi Free")).to_be_visible()
+    expect(inbox.room_row("Siti Mine")).to_have_count(0)
+    inbox.page.click("button[data-filter=all]")
+    inbox.page.fill("#room-search", "cicilan")
+    expect(inbox.room_row("Siti Mine")).to_be_visible()
+    expect(inbox.room_row("Budi Free")).to_have_count(0)
+    inbox.page.fill("#room-search", "xyz-nothing")
+    expect(inbox.page.locator("#rooms-empty")).to_be_visible()
+
+
+def test_presence_dots_follow_agents_coming_and_going(
+    open_inbox, agent, supervisor, customer, browser, inbox_server
+):
+    from rooms.models import Room
+
+    customer(NEW, "Halo")
+    RoomParticipantFactory(room=Room.objects.get(phone=NEW), user=agent)
+    boss = open_inbox(supervisor)
+    boss.room_row("Dewi Lestari").click()
+    dot = boss.page.locator(f'#lead-panel .presence[data-user="{agent.id}"]')
+    expect(dot).to_have_attribute("data-online", "false")
+    worker = open_inbox(agent)
+    expect(dot).to_have_attribute("data-online", "true")
+    worker.context.close()
+    expect(dot).to_have_attribute("data-online", "false")
