@@ -49,7 +49,8 @@ SANDBOX_TEMPLATES = [
 ]
 
 
-def status_body(wa_message_id: str, wa_id: str, status: str) -> dict:
+def envelope(value: dict) -> dict:
+    """Meta's webhook envelope around one change value."""
     return {
         "object": "whatsapp_business_account",
         "entry": [
@@ -64,20 +65,28 @@ def status_body(wa_message_id: str, wa_id: str, status: str) -> dict:
                                 "display_phone_number": "sandbox",
                                 "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
                             },
-                            "statuses": [
-                                {
-                                    "id": wa_message_id,
-                                    "status": status,
-                                    "timestamp": str(int(time.time())),
-                                    "recipient_id": wa_id,
-                                }
-                            ],
+                            **value,
                         },
                     }
                 ],
             }
         ],
     }
+
+
+def status_body(wa_message_id: str, wa_id: str, status: str) -> dict:
+    return envelope(
+        {
+            "statuses": [
+                {
+                    "id": wa_message_id,
+                    "status": status,
+                    "timestamp": str(int(time.time())),
+                    "recipient_id": wa_id,
+                }
+            ]
+        }
+    )
 
 
 def post_webhook(body: dict) -> int:

@@ -56,19 +56,21 @@ def leads_info(lead: Lead | None) -> dict | None:
     }
 
 
+def participant_row(p: RoomParticipant) -> dict:
+    return {
+        "user_id": p.user_id,
+        "username": p.user.username,
+        "display_name": p.user.name,
+        "role": p.user.role,
+        "is_assigned": p.is_assigned,
+        "assigned_at": p.assigned_at,
+        "last_read_at": p.last_read_at,
+    }
+
+
 def participants_payload(room: Room) -> list[dict]:
-    rows = RoomParticipant.objects.filter(room=room).select_related("user")
     return [
-        {
-            "user_id": p.user_id,
-            "username": p.user.username,
-            "display_name": p.user.name,
-            "role": p.user.role,
-            "is_assigned": p.is_assigned,
-            "assigned_at": p.assigned_at,
-            "last_read_at": p.last_read_at,
-        }
-        for p in rows
+        participant_row(p) for p in RoomParticipant.objects.filter(room=room).select_related("user")
     ]
 
 

@@ -1,23 +1,12 @@
 """Room rows for the API, in the seed's `new_room_complete` shape (one shape for the room
 list, the room detail and the event)."""
 
-from rooms.events import leads_info
+from rooms.events import leads_info, participant_row
 from rooms.models import Room
 
 
 def room_row(room: Room) -> dict:
-    participants = [
-        {
-            "user_id": p.user_id,
-            "username": p.user.username,
-            "display_name": p.user.name,
-            "role": p.user.role,
-            "is_assigned": p.is_assigned,
-            "assigned_at": p.assigned_at,
-            "last_read_at": p.last_read_at,
-        }
-        for p in room.participants.all()
-    ]
+    participants = [participant_row(p) for p in room.participants.all()]
     return {
         "room_id": room.id,
         "room_phone": room.phone,

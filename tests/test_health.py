@@ -2,16 +2,13 @@
 write/read/delete."""
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from django.core.files.storage import default_storage
 
-from tests.conftest import stop
+from tests.conftest import start_daphne, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,17 +48,8 @@ def test_health_reports_a_dead_channel_layer_as_degraded(client, settings):
     assert body["database"] == "ok" and body["channel_layer"].startswith("error")
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_health_is_503_naming_the_database_when_postgres_is_unreachable(tmp_path):
-    port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "boztell.settings",
@@ -69,32 +57,9 @@ def test_health_is_503_naming_the_database_when_postgres_is_unreachable(tmp_path
         "DATABASE_POOL_TIMEOUT": "2",
         "LOG_DIR": str(tmp_path),
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "boztell.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server, port = start_daphne(env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = requests.get(f"http://127.0.0.1:{port}/health", timeout=10)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        response = requests.get(f"http://127.0.0.1:{port}/health", timeout=15)
         assert response.status_code == 503
         body = response.json()
         assert body["status"] == "error"

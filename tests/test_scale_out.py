@@ -5,9 +5,7 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,28 +15,11 @@ import websockets
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import load_fixture, stop
+from tests.conftest import free_port, load_fixture, start_daphne, stop, wait_port
 from webhooks.signature import signature_for
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listening on {port}")
 
 
 class Redis:
@@ -97,28 +78,9 @@ def servers(redis_server, tmp_path):
     }
     procs, ports = [], []
     for _ in range(2):
-        port = free_port()
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "boztell.asgi:application",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        proc, port = start_daphne(env)
+        procs.append(proc)
         ports.append(port)
-    for port in ports:
-        wait_port(port)
     yield [f"127.0.0.1:{port}" for port in ports]
     for proc in procs:
         stop(proc)

@@ -4,9 +4,6 @@ HTTP, real WebSocket) on the test database."""
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import stop
+from tests.conftest import start_daphne, stop
 from webhooks.signature import signature_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,16 +30,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def inbox_server(transactional_db, tmp_path):
     db = connection.settings_dict
-    port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -50,30 +40,7 @@ def inbox_server(transactional_db, tmp_path):
         "LOG_DIR": str(tmp_path),
         "WHATSAPP_SANDBOX_STATUS_DELAYS": "0.3,0.3,0.3",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "boztell.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and proc.poll() is None, "daphne did not start"
-            time.sleep(0.1)
+    proc, port = start_daphne(env)
     yield f"http://127.0.0.1:{port}"
     stop(proc)
 

@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from boztell.phones import InvalidPhone, normalize_phone
+from messaging.sandbox import envelope
 from webhooks.signature import signature_for
 
 
@@ -85,36 +86,18 @@ class Command(BaseCommand):
             message.update(type="text", text={"body": options["text"] or "Halo dari simulator"})
         if options["reply_to"]:
             message["context"] = {"from": "sandbox", "id": options["reply_to"]}
-        envelope = {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "sandbox",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "sandbox",
-                                    "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
-                                },
-                                "contacts": [
-                                    {
-                                        "profile": {
-                                            "name": options["name"] or f"Customer {wa_id[-4:]}"
-                                        },
-                                        "wa_id": wa_id,
-                                    }
-                                ],
-                                "messages": [message],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-        raw = json.dumps(envelope).encode()
+        body = envelope(
+            {
+                "contacts": [
+                    {
+                        "profile": {"name": options["name"] or f"Customer {wa_id[-4:]}"},
+                        "wa_id": wa_id,
+                    }
+                ],
+                "messages": [message],
+            }
+        )
+        raw = json.dumps(body).encode()
         try:
             response = requests.post(
                 options["url"],
