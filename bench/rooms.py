@@ -10,7 +10,6 @@ depth of a large room. Prints p50/p95 per request kind.
 
 import argparse
 import random
-import subprocess
 import sys
 import time
 import uuid
@@ -23,7 +22,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.webhook import DB, base_env, start_server  # noqa: E402
+from bench.webhook import DB, fresh_database, start_server  # noqa: E402
 
 
 def progress(label, done, total):
@@ -39,16 +38,7 @@ def progress(label, done, total):
 
 
 def seed(rooms: int, messages: int):
-    print(f"==> fresh database {DB}", flush=True)
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DB}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=base_env(),
-        check=True,
-    )
+    fresh_database()
     rng = random.Random(7)
     now = datetime.now(tz=UTC)
     agents = [uuid.uuid4() for _ in range(20)]

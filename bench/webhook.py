@@ -55,7 +55,8 @@ def base_env():
     }
 
 
-def prepare_database():
+def fresh_database():
+    """Drop and recreate the bench database, migrated."""
     print("==> fresh database", DB, flush=True)
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
         c.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
@@ -66,6 +67,10 @@ def prepare_database():
         env=base_env(),
         check=True,
     )
+
+
+def prepare_database():
+    fresh_database()
     with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as c:
         c.execute("CREATE TABLE bench_insert (id uuid PRIMARY KEY, body text)")
 

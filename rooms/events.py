@@ -74,7 +74,8 @@ def participants_payload(room: Room) -> list[dict]:
     ]
 
 
-def new_room_complete_payload(room: Room, message: Message) -> dict:
+def room_fields(room: Room) -> dict:
+    """The seed's room fields, shared by new_room_complete and the rooms API."""
     return {
         "room_id": room.id,
         "room_phone": room.phone,
@@ -83,6 +84,16 @@ def new_room_complete_payload(room: Room, message: Message) -> dict:
         "room_updated_at": room.updated_at,
         "leads_id": room.lead_id,
         "leads_info": leads_info(room.lead),
+        "last_message_text": room.last_message_text,
+        "last_message_timestamp": room.last_message_at,
+        "last_message_type": room.last_message_type,
+        "message_count": room.message_count,
+    }
+
+
+def new_room_complete_payload(room: Room, message: Message) -> dict:
+    return {
+        **room_fields(room),
         "last_message": {
             "id": message.id,
             "content_text": message.content_text,
@@ -91,11 +102,7 @@ def new_room_complete_payload(room: Room, message: Message) -> dict:
             "user_id": message.user_id,
             "wa_message_id": message.wa_message_id,
         },
-        "last_message_text": room.last_message_text,
-        "last_message_timestamp": room.last_message_at,
-        "last_message_type": room.last_message_type,
         "unread_count": 1 if message.user_id is None else 0,
-        "message_count": room.message_count,
         "participants": participants_payload(room),
     }
 

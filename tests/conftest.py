@@ -223,3 +223,20 @@ def start_daphne(env: dict, port: int | None = None):
     )
     wait_port(port, proc=proc)
     return proc, port
+
+
+def text_webhook(wa_id: str, wamid: str, text: str, name: str = "Customer") -> dict:
+    """A real-shaped webhook body carrying one text message from `wa_id`."""
+    body = load_fixture("text")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"] = [{"profile": {"name": name}, "wa_id": wa_id}]
+    value["messages"] = [
+        {
+            "from": wa_id,
+            "id": wamid,
+            "timestamp": "1764000000",
+            "type": "text",
+            "text": {"body": text},
+        }
+    ]
+    return body

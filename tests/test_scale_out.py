@@ -15,7 +15,7 @@ import websockets
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import free_port, load_fixture, start_daphne, stop, wait_port
+from tests.conftest import free_port, start_daphne, stop, text_webhook, wait_port
 from webhooks.signature import signature_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,18 +87,7 @@ def servers(redis_server, tmp_path):
 
 
 def post_webhook(host, wa_id, wamid, text):
-    body = load_fixture("text")
-    value = body["entry"][0]["changes"][0]["value"]
-    value["contacts"] = [{"profile": {"name": "Scale"}, "wa_id": wa_id}]
-    value["messages"] = [
-        {
-            "from": wa_id,
-            "id": wamid,
-            "timestamp": "1764000000",
-            "type": "text",
-            "text": {"body": text},
-        }
-    ]
+    body = text_webhook(wa_id, wamid, text, name="Scale")
     raw = json.dumps(body).encode()
     return requests.post(
         f"http://{host}/webhooks/whatsapp",

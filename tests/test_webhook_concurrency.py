@@ -10,7 +10,7 @@ from django.conf import settings
 from boztell.realtime import AGENTS_GROUP
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, text_webhook
 from webhooks.signature import signature_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -19,19 +19,7 @@ NEW_CUSTOMER = "6281277770000"
 
 
 def _body(wamid, text, wa_id=NEW_CUSTOMER):
-    body = load_fixture("text")
-    value = body["entry"][0]["changes"][0]["value"]
-    value["contacts"] = [{"profile": {"name": "Burst"}, "wa_id": wa_id}]
-    value["messages"] = [
-        {
-            "from": wa_id,
-            "id": wamid,
-            "timestamp": "1764000000",
-            "type": "text",
-            "text": {"body": text},
-        }
-    ]
-    return json.dumps(body).encode()
+    return json.dumps(text_webhook(wa_id, wamid, text, name="Burst")).encode()
 
 
 def _post(url, raw):
