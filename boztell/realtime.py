@@ -14,7 +14,7 @@ from contextvars import ContextVar
 
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 
 logger = logging.getLogger("boztell.realtime")
 
@@ -49,18 +49,13 @@ def broadcast(groups: Iterable[str], event: str, data: dict) -> None:
 
 
 def broadcast_many(events: list[Event]) -> None:
-    """Hand events, in order, to this process's publisher. It does not wait for Redis:
-    a slow or dead layer never holds up a request whose data is already committed."""
-    if not events:
-        return
-    wired = [(groups, event, to_wire(data), scope) for groups, event, data, scope in events]
-    cursors = _log(wired)
-    _publisher().submit(
-        [
-            (groups, event, data, cursor)
-            for (groups, event, data, _), cursor in zip(wired, cursors, strict=True)
-        ]
-    )
+    """Hand committed events, in order, to this process's publisher and return at once:
+    numbering them in the log and sending them to Redis never holds up a request whose
+    data is already committed, and a slow or dead Redis never fails one."""
+    if events:
+        _publisher().submit(
+            [(groups, event, to_wire(data), scope) for groups, event, data, scope in events]
+        )
 
 
 def _log(events) -> list[int | None]:
@@ -75,6 +70,7 @@ def _log(events) -> list[int | None]:
     ]
     try:
         if rows:
+            close_old_connections()
             with transaction.atomic():
                 if connection.vendor == "postgresql":
                     # The log is a catch-up aid, not the record (the data committed
@@ -95,7 +91,11 @@ class _Publisher:
     loop per request would open fresh connections)."""
 
     def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.pid = os.getpid()
+        # One thread (so one database connection) writes the event log, in order.
+        self.log_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="boztell-log")
         self.loop = asyncio.new_event_loop()
         self.queue: asyncio.Queue | None = None
         ready = threading.Event()
@@ -117,35 +117,35 @@ class _Publisher:
 
     async def _drain(self):
         while True:
-            events = await self.queue.get()
-            layer = get_channel_layer()
-            if layer is None:
-                continue
-            for groups, event, data, cursor in events:
-                message = {
-                    "type": "broadcast.event",
-                    "event": event,
-                    "data": data,
-                    "cursor": cursor,
-                }
-                for group in dict.fromkeys(groups):
-                    try:
-                        await layer.group_send(group, message)
-                    except Exception as exc:  # Redis down must not fail a committed write
-                        logger.warning(
-                            "event not delivered event=%s group=%s error=%s", event, group, exc
-                        )
+            # Take everything waiting: under load, one log INSERT numbers many events.
+            submissions = [await self.queue.get()]
+            while not self.queue.empty():
+                submissions.append(self.queue.get_nowait())
+            events = [event for submission in submissions for event in submission]
+            try:
+                cursors = await self.loop.run_in_executor(self.log_writer, _log, events)
+                await self._send(events, cursors)
+            finally:
+                for _ in submissions:
+                    self.queue.task_done()
 
-    async def _flushed(self):
-        while not self.queue.empty():
-            await asyncio.sleep(0.005)
+    async def _send(self, events, cursors):
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for (groups, event, data, _), cursor in zip(events, cursors, strict=True):
+            message = {"type": "broadcast.event", "event": event, "data": data, "cursor": cursor}
+            for group in dict.fromkeys(groups):
+                try:
+                    await layer.group_send(group, message)
+                except Exception as exc:  # Redis down must not fail a committed write
+                    logger.warning(
+                        "event not delivered event=%s group=%s error=%s", event, group, exc
+                    )
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Wait until everything submitted so far has been handed to the layer."""
-        future = asyncio.run_coroutine_threadsafe(self._flushed(), self.loop)
-        future.result(timeout)
-        # the item taken off the queue last may still be sending
-        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.02), self.loop).result(timeout)
+        """Wait until everything submitted so far has been logged and handed to the layer."""
+        asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop).result(timeout)
 
 
 _publisher_instance: _Publisher | None = None

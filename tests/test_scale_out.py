@@ -204,3 +204,39 @@ def test_redis_down_loses_nothing_and_events_resume_when_it_returns(servers, red
 
     asyncio.run(scenario())
     assert Message.objects.filter(content_text__startswith="during outage").count() == 3
+
+
+def test_presence_is_right_across_server_processes(servers, agent, supervisor):
+    agent_auth = {"Authorization": f"Token {token_for(agent)}"}
+    boss_auth = {"Authorization": f"Token {token_for(supervisor)}"}
+
+    async def presence_frames(ws, seconds=1.5):
+        frames = []
+        try:
+            while True:
+                frame = await next_event(ws, {"presence"}, timeout=seconds)
+                if frame["data"]["user_id"] == str(agent.id):
+                    frames.append(frame["data"]["status"])
+        except TimeoutError:
+            return frames
+
+    async def scenario():
+        async with websockets.connect(
+            f"ws://{servers[0]}/ws/", additional_headers=boss_auth
+        ) as boss:
+            await next_event(boss, {"connected"})
+            tab_a = await websockets.connect(
+                f"ws://{servers[0]}/ws/", additional_headers=agent_auth
+            )
+            await next_event(tab_a, {"connected"})
+            tab_b = await websockets.connect(
+                f"ws://{servers[1]}/ws/", additional_headers=agent_auth
+            )
+            await next_event(tab_b, {"connected"})
+            assert await presence_frames(boss) == ["online"]
+            await tab_a.close()
+            assert await presence_frames(boss) == [], "still online in the other process"
+            await tab_b.close()
+            assert await presence_frames(boss) == ["offline"]
+
+    asyncio.run(scenario())

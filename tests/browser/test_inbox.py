@@ -362,3 +362,25 @@ def test_presence_dots_follow_agents_coming_and_going(
     expect(dot).to_have_attribute("data-online", "true")
     worker.context.close()
     expect(dot).to_have_attribute("data-online", "false")
+
+
+def test_react_to_a_customer_message(open_inbox, agent, customer):
+    customer(NEW, "Terima kasih banyak")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    bubble = inbox.page.locator(".msg", has_text="Terima kasih banyak")
+    bubble.hover()
+    bubble.get_by_label("React 👍").click()
+    expect(bubble.locator(".reactions")).to_have_text("👍")
+
+
+def test_the_inbox_works_from_the_keyboard(open_inbox, agent, customer):
+    customer(NEW, "Halo")
+    inbox = open_inbox(agent)
+    row = inbox.room_row("Dewi Lestari")
+    row.focus()
+    inbox.page.keyboard.press("Enter")
+    expect(inbox.page.locator("#text")).to_be_focused()
+    inbox.page.keyboard.type("Dikirim lewat keyboard")
+    inbox.page.keyboard.press("Enter")
+    expect(inbox.page.locator(".msg.mine", has_text="Dikirim lewat keyboard")).to_be_visible()
