@@ -128,6 +128,7 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
     readies = [asyncio.Event() for _ in tokens]
     listeners = [asyncio.create_task(listen(t, r)) for t, r in zip(tokens, readies, strict=True)]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+    await asyncio.sleep(2)  # let the connections settle before measuring
     tag = uuid.uuid4().hex[:6]
     total = int(rate * seconds)
     bodies = [body_for(i, tag, customers) for i in range(total)]

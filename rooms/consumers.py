@@ -102,11 +102,13 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 "status": state,
             },
         }
-        for group in (AGENTS_GROUP, SUPERVISORS_GROUP):
-            try:
-                await self.channel_layer.group_send(group, message)
-            except Exception:
-                return
+        # Supervisors only: sent to every agent, a mass reconnect (200 agents after a
+        # deploy) became 200 x 200 frames and held live events up for seconds
+        # (bench/events.py).
+        try:
+            await self.channel_layer.group_send(SUPERVISORS_GROUP, message)
+        except Exception as exc:
+            logger.warning("presence not delivered user=%s: %s", self.user.pk, exc)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
