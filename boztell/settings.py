@@ -169,9 +169,18 @@ else:
 # --- Channels --------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Redis pub/sub by default: a group send is one PUBLISH whatever the group's size, and
+    # each process fans out to its own sockets. The core layer pushes a copy per member
+    # (200 agent sockets: 200 writes per event) and was the largest cost per webhook
+    # (bench/webhook.py, bench/events.py). CHANNEL_LAYER=core selects it.
+    _core_layer = env.str("CHANNEL_LAYER", default="pubsub") == "core"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": (
+                "channels_redis.core.RedisChannelLayer"
+                if _core_layer
+                else "channels_redis.pubsub.RedisPubSubChannelLayer"
+            ),
             "CONFIG": {
                 # redis-py refuses (rather than waits) past its pool's limit, so the limit
                 # must cover a burst of sockets connecting at once (200 agents after a
@@ -183,8 +192,11 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="boztell"),
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
-                "expiry": 60,
+                **(
+                    {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000), "expiry": 60}
+                    if _core_layer
+                    else {}
+                ),
             },
         }
     }

@@ -96,22 +96,27 @@ def signed_post(client, body, *, secret=None, path="/webhooks/whatsapp"):
 
 
 class EventTap:
-    """Listens on channel-layer groups (through the real Redis layer) like a socket would."""
+    """Listens on channel-layer groups (through the real Redis layer) like a socket would.
+    It keeps one event loop: a pub/sub layer is per loop, as it is per server process."""
 
     def __init__(self, groups):
-        from asgiref.sync import async_to_sync
+        import asyncio
+
         from channels.layers import get_channel_layer
 
+        self.loop = asyncio.new_event_loop()
         self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
         self.groups = list(groups)
+        self.channel = self.loop.run_until_complete(self._join())
+
+    async def _join(self):
+        channel = await self.layer.new_channel()
         for group in self.groups:
-            async_to_sync(self.layer.group_add)(group, self.channel)
+            await self.layer.group_add(group, channel)
+        return channel
 
     def drain(self, timeout=0.3) -> list[tuple[str, dict]]:
         import asyncio
-
-        from asgiref.sync import async_to_sync
 
         from boztell.realtime import flush_events
 
@@ -126,13 +131,17 @@ class EventTap:
                     return out
                 out.append((message["event"], message["data"]))
 
-        return async_to_sync(collect)()
+        return self.loop.run_until_complete(collect())
 
     def close(self):
-        from asgiref.sync import async_to_sync
+        async def leave():
+            for group in self.groups:
+                await self.layer.group_discard(group, self.channel)
 
-        for group in self.groups:
-            async_to_sync(self.layer.group_discard)(group, self.channel)
+        try:
+            self.loop.run_until_complete(leave())
+        finally:
+            self.loop.close()
 
 
 @pytest.fixture
