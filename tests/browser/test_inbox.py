@@ -384,3 +384,88 @@ def test_the_inbox_works_from_the_keyboard(open_inbox, agent, customer):
     inbox.page.keyboard.type("Dikirim lewat keyboard")
     inbox.page.keyboard.press("Enter")
     expect(inbox.page.locator(".msg.mine", has_text="Dikirim lewat keyboard")).to_be_visible()
+
+
+def test_media_previews_for_every_kind(open_inbox, agent, customer):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from rooms.models import Room
+    from tests.factories import MessageFactory
+
+    customer(NEW, "Halo")
+    room = Room.objects.get(phone=NEW)
+    files = {
+        "image": ("image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "foto.png"),
+        "sticker": ("image/webp", b"RIFF0000WEBP", "s.webp"),
+        "audio": ("audio/ogg", b"OggS", "voice.ogg"),
+        "video": ("video/mp4", b"\x00\x00\x00\x18ftypmp42", "clip.mp4"),
+        "document": ("application/pdf", b"%PDF-1.4" + b"0" * 2048, "kontrak.pdf"),
+    }
+    for kind, (mime, data, filename) in files.items():
+        message = MessageFactory(
+            room=room,
+            content_type=kind,
+            media_type=kind,
+            mime_type=mime,
+            original_filename=filename,
+            file_size=len(data),
+            content_text=filename,
+            metadata={"media_status": "ready"},
+        )
+        name = default_storage.save(f"whatsapp/{room.id}/{message.id}", ContentFile(data))
+        message.gcs_filename = name
+        message.gcs_url = f"/messages/{message.id}/media"
+        message.save()
+    MessageFactory(
+        room=room,
+        content_type="location",
+        content_text="Kantor, Jakarta",
+        metadata={
+            "location": {
+                "latitude": -6.2,
+                "longitude": 106.8,
+                "name": "Kantor",
+                "address": "Jakarta",
+            }
+        },
+    )
+    MessageFactory(
+        room=room,
+        content_type="contacts",
+        content_text="Contact: Budi",
+        metadata={
+            "contacts": [
+                {
+                    "name": {"formatted_name": "Budi Santoso"},
+                    "phones": [{"phone": "+62 813-1111-2222"}],
+                }
+            ]
+        },
+    )
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    page = inbox.page
+    expect(page.locator(".msg img.media:not(.sticker)")).to_have_count(1)
+    expect(page.locator(".msg img.sticker")).to_have_count(1)
+    expect(page.locator(".msg audio")).to_have_count(1)
+    expect(page.locator(".msg video")).to_have_count(1)
+    expect(page.locator(".msg a.doc")).to_contain_text("kontrak.pdf · 2 KB")
+    expect(page.locator(".msg a[href*='maps?q=-6.2,106.8']")).to_contain_text("Kantor, Jakarta")
+    expect(page.locator(".msg .doc", has_text="Budi Santoso")).to_contain_text("+62 813-1111-2222")
+    loaded = page.evaluate("document.querySelector('.msg img.media').naturalWidth")
+    assert loaded >= 0
+
+
+def test_supervisor_reassigns_a_room_and_logs_out(open_inbox, supervisor, other_agent, customer):
+    from rooms.models import RoomParticipant
+
+    customer(NEW, "Halo")
+    inbox = open_inbox(supervisor)
+    inbox.room_row("Dewi Lestari").click()
+    inbox.page.select_option("#reassign", str(other_agent.id))
+    expect(inbox.page.locator(".toast", has_text="Room reassigned")).to_be_visible()
+    assert RoomParticipant.objects.get(is_assigned=True).user == other_agent
+    expect(inbox.page.locator("#lead-panel")).to_contain_text(other_agent.name)
+    inbox.page.click("text=Log out")
+    inbox.page.wait_for_url("**/login/")
