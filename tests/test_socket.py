@@ -340,3 +340,28 @@ async def test_a_reconnecting_client_catches_up_over_rest_from_its_cursor(
     assert "other agent's customer" in json.dumps(theirs.json())
     bad = await sync_to_async(agent_api.get)("/events", {"after": "x"})
     assert bad.status_code == 400
+
+
+async def test_assignment_and_lead_changes_reach_the_sockets(agent, agent_api, supervisor):
+    from leads.models import Lead
+    from rooms.models import Room
+    from tests.factories import LeadFactory
+
+    await sync_to_async(LeadFactory)(name="Bu Ani", phone="6281300000008")
+    await webhook(_batch("6281300000008", ["hi"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000008")
+    boss, mine = await connect(supervisor), await connect(agent)
+    claimed = await sync_to_async(agent_api.post)(f"/rooms/{room.id}/assign", {}, format="json")
+    assert claimed.status_code == 200
+    lead = await sync_to_async(Lead.objects.get)(phone="6281300000008")
+    changed = await sync_to_async(agent_api.patch)(
+        f"/leads/{lead.id}", {"leads_status": "hot"}, format="json"
+    )
+    assert changed.status_code == 200
+    for socket in (boss, mine):
+        frames = await socket.events()
+        assert [f["event"] for f in frames] == ["room_assigned", "lead_updated"]
+        assert frames[0]["data"]["assigned_user_ids"] == [str(agent.id)]
+        assert frames[1]["data"]["leads_info"]["leads_status"] == "hot"
+    await boss.close()
+    await mine.close()
