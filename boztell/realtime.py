@@ -163,6 +163,14 @@ def _publisher() -> _Publisher:
     return instance
 
 
+def close_event_log_connection() -> None:
+    """Close the log writer's database connection (tests, before dropping the database)."""
+    if _publisher_instance is not None and _publisher_instance.pid == os.getpid():
+        from django.db import connections
+
+        _publisher_instance.log_writer.submit(connections.close_all).result(timeout=5)
+
+
 def flush_events(timeout: float = 5.0) -> None:
     _publisher().flush(timeout)
 

@@ -6,6 +6,21 @@ from urllib.parse import urlparse
 import pytest
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, plus: before the test database is dropped, close what still holds
+    it open (the publisher's log writer connection and psycopg's pool)."""
+    yield
+    from django.db import connections
+
+    from boztell.realtime import close_event_log_connection
+
+    close_event_log_connection()
+    for connection in connections.all():
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def gcs_emulator():
     """The real google-cloud-storage client talks to gcp-storage-emulator on loopback."""
