@@ -93,6 +93,14 @@ def resolve_sender(request, data) -> User:
     return target
 
 
+def sender_and_data(request, serializer_class) -> tuple[User, dict]:
+    """Who sends (see resolve_sender) and the validated body."""
+    sender = resolve_sender(request, request.data)
+    form = serializer_class(data=request.data)
+    form.is_valid(raise_exception=True)
+    return sender, form.validated_data
+
+
 class IdempotentSendMixin:
     """`Idempotency-Key`: a repeated request (same caller, same key) gets the first answer
     and sends nothing again."""
@@ -186,10 +194,7 @@ class SendTextApi(IdempotentSendMixin, APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, "header")],
     )
     def post(self, request):
-        sender = resolve_sender(request, request.data)
-        form = SendTextSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        sender, data = sender_and_data(request, SendTextSerializer)
         return self.idempotent(
             request,
             lambda: sending.message_send_text(
@@ -233,10 +238,7 @@ class SendTemplateApi(IdempotentSendMixin, APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, "header")],
     )
     def post(self, request):
-        sender = resolve_sender(request, request.data)
-        form = SendTemplateSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        sender, data = sender_and_data(request, SendTemplateSerializer)
         return self.idempotent(
             request,
             lambda: sending.message_send_template(
@@ -272,10 +274,7 @@ class SendMediaApi(IdempotentSendMixin, APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, "header")],
     )
     def post(self, request):
-        sender = resolve_sender(request, request.data)
-        form = SendMediaSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        sender, data = sender_and_data(request, SendMediaSerializer)
         upload = data["media"]
         mime = guess_mime(upload.name, upload.content_type)
         return self.idempotent(
@@ -319,10 +318,7 @@ class TestApi(APIView):
         },
     )
     def post(self, request):
-        sender = resolve_sender(request, request.data)
-        form = TestSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        sender, data = sender_and_data(request, TestSerializer)
         phone = normalize_phone(data["to"])
         room = Room.objects.filter(phone=phone).first()
         problems = []
@@ -382,14 +378,12 @@ class ReactApi(IdempotentSendMixin, APIView):
         summary="React to a message, or remove the reaction",
     )
     def post(self, request):
-        sender = resolve_sender(request, request.data)
-        form = ReactSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        target = _visible_message(request, form.validated_data["message_id"])
+        sender, data = sender_and_data(request, ReactSerializer)
+        target = _visible_message(request, data["message_id"])
         return self.idempotent(
             request,
             lambda: sending.message_send_reaction(
-                sender=sender, target=target, emoji=form.validated_data["emoji"]
+                sender=sender, target=target, emoji=data["emoji"]
             ),
         )
 
@@ -406,15 +400,11 @@ class ForwardApi(IdempotentSendMixin, APIView):
         summary="Forward a stored text or media message to another customer",
     )
     def post(self, request, message_id):
-        sender = resolve_sender(request, request.data)
-        form = ForwardSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        sender, data = sender_and_data(request, ForwardSerializer)
         message = _visible_message(request, message_id)
         return self.idempotent(
             request,
-            lambda: sending.message_forward(
-                sender=sender, message=message, to=form.validated_data["to"]
-            ),
+            lambda: sending.message_forward(sender=sender, message=message, to=data["to"]),
         )
 
 
