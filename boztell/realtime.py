@@ -43,11 +43,6 @@ Event = tuple[list[str], str, dict, tuple | None]
 _deferred: ContextVar[list[Event] | None] = ContextVar("boztell_deferred_events", default=None)
 
 
-def broadcast(groups: Iterable[str], event: str, data: dict) -> None:
-    """Send `{"event", "data"}` to each group now, unlogged (typing, presence)."""
-    broadcast_many([(list(groups), event, data, None)])
-
-
 def broadcast_many(events: list[Event]) -> None:
     """Hand committed events, in order, to this process's publisher and return at once:
     numbering them in the log and sending them to Redis never holds up a request whose

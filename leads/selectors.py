@@ -1,9 +1,6 @@
-"""Reads for leads, and how their money is shown."""
+"""How a lead's money is shown."""
 
 from decimal import ROUND_HALF_UP, Decimal
-
-from boztell.phones import InvalidPhone, normalize_phone
-from leads.models import Lead
 
 
 def format_idr(amount: Decimal | int | None) -> str:
@@ -13,11 +10,3 @@ def format_idr(amount: Decimal | int | None) -> str:
     value = Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     return f"{sign}Rp {abs(int(value)):,}".replace(",", ".")
-
-
-def lead_get_by_phone(*, phone: str) -> Lead | None:
-    try:
-        normalised = normalize_phone(phone)
-    except InvalidPhone:
-        return None
-    return Lead.objects.filter(phone=normalised).first()

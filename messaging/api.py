@@ -21,7 +21,6 @@ from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.phones import normalize_phone
 from boztell.realtime import to_wire
-from messaging.errors import SendFailed
 from messaging.media import guess_mime
 from messaging.models import IdempotencyKey, Message, MessageTemplate
 from messaging.selectors import message_search, messages_visible_to
@@ -491,6 +490,3 @@ class TemplateListApi(APIView):
         if request.query_params.get("status"):
             templates = templates.filter(status=request.query_params["status"].upper())
         return Response({"results": TemplateSerializer(templates, many=True).data})
-
-
-__all__ = ["SendFailed"]

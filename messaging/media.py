@@ -7,6 +7,8 @@ from boztell.errors import BoztellError
 KB = 1024
 MB = 1024 * KB
 
+MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
+
 MEDIA_LIMITS = {
     "image": 5 * MB,
     "video": 16 * MB,

@@ -14,37 +14,35 @@ def messages_visible_to(*, user: User) -> QuerySet[Message]:
     return Message.objects.filter(room__in=rooms_visible_to(user=user))
 
 
-SEARCH_CONFIGS = ("indonesian", "english")
-
-
-def messages_matching(query: str) -> QuerySet[Message]:
-    """Messages whose text matches: full-text (Indonesian and English) on PostgreSQL,
-    served by the GIN index messages_text_search_idx; substring on SQLite."""
-    if connection.vendor != "postgresql":
-        return Message.objects.filter(content_text__icontains=query)
+def _full_text(query: str):
+    """The document (Indonesian + English vectors, as indexed by
+    messages_text_search_idx) and the query matched in either language."""
     from django.contrib.postgres.search import SearchQuery, SearchVector
 
     vector = SearchVector("content_text", config="indonesian") + SearchVector(
         "content_text", config="english"
     )
     search = SearchQuery(query, config="indonesian") | SearchQuery(query, config="english")
-    return Message.objects.annotate(document=vector).filter(document=search)
+    return vector, search
+
+
+def messages_matching(query: str, messages: QuerySet[Message] | None = None) -> QuerySet[Message]:
+    """Messages whose text matches: full-text on PostgreSQL, substring on SQLite."""
+    messages = Message.objects.all() if messages is None else messages
+    if connection.vendor != "postgresql":
+        return messages.filter(content_text__icontains=query)
+    vector, search = _full_text(query)
+    return messages.annotate(document=vector).filter(document=search)
 
 
 def message_search(*, user: User, query: str, limit: int = 50) -> list[Message]:
-    """PostgreSQL full-text search in Indonesian and English (a match in either counts),
-    best match first; plain substring search on SQLite."""
-    messages = messages_visible_to(user=user).exclude(content_text__isnull=True)
+    """The caller's messages matching `query`, best match first (newest first on SQLite)."""
+    messages = messages_matching(query, messages_visible_to(user=user))
     if connection.vendor != "postgresql":
-        return list(messages.filter(content_text__icontains=query).order_by("-created_at")[:limit])
-    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+        return list(messages.order_by("-created_at")[:limit])
+    from django.contrib.postgres.search import SearchRank
 
-    vector = SearchVector("content_text", config="indonesian") + SearchVector(
-        "content_text", config="english"
-    )
-    search = SearchQuery(query, config="indonesian") | SearchQuery(query, config="english")
+    vector, search = _full_text(query)
     return list(
-        messages.annotate(document=vector, rank=SearchRank(vector, search))
-        .filter(document=search)
-        .order_by("-rank", "-created_at")[:limit]
+        messages.annotate(rank=SearchRank(vector, search)).order_by("-rank", "-created_at")[:limit]
     )

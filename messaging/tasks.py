@@ -18,20 +18,13 @@ from django.utils import timezone
 from django_tasks import default_task_backend, task
 
 from messaging import whatsapp
+from messaging.media import MEDIA_LIMITS
 from messaging.models import Message
 from messaging.services import message_media_attempt_failed, message_media_stored
 
 logger = logging.getLogger("boztell.media")
 
 MB = 1024 * 1024
-# WhatsApp's own limits per media type (Cloud API "Supported media types").
-MEDIA_LIMITS = {
-    "image": 5 * MB,
-    "video": 16 * MB,
-    "audio": 16 * MB,
-    "document": 100 * MB,
-    "sticker": 500 * 1024,
-}
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 15  # 15s, 30s, 60s, 2m, 4m between attempts
 

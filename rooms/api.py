@@ -159,6 +159,3 @@ class RoomAssignApi(APIView):
                 )
             )
         )
-
-
-__all__ = ["message_payload"]

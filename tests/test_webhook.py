@@ -437,7 +437,6 @@ def test_a_status_for_an_unknown_message_is_kept_and_applied_when_it_is_stored(p
 def test_first_message_emits_one_new_room_complete_with_lead_and_message(post, tap):
     LeadFactory(name="Dewi L.", phone=CUSTOMER, outstanding="12500000.00")
     listener = tap()
-    room_listener = None
     post(load_fixture("text"))
     events = listener.drain()
     assert [e for e, _ in events] == ["new_room_complete"]
@@ -455,7 +454,6 @@ def test_first_message_emits_one_new_room_complete_with_lead_and_message(post, t
     assert data["last_message_text"] == "Halo, saya mau tanya soal pinjaman"
     assert data["unread_count"] == 1 and data["message_count"] == 1
     assert data["participants"] == []
-    assert room_listener is None
 
 
 def test_later_messages_emit_new_message_and_room_new_message(post, tap):

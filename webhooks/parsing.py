@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from messaging.inbound import InboundMessage, InboundStatus
+from messaging.media import MEDIA_TYPES
 
 logger = logging.getLogger("boztell.webhooks")
 
-MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 MEDIA_LABELS = {
     "image": "Photo",
     "video": "Video",

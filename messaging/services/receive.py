@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from boztell.phones import normalize_phone
 from messaging.inbound import InboundMessage, InboundStatus
+from messaging.media import MEDIA_TYPES
 from messaging.models import Message, PendingStatus
 from rooms.events import (
     emit_message_created,
@@ -33,7 +34,6 @@ STATUS_RANK = {
     Message.Status.READ: 3,
     Message.Status.FAILED: 4,
 }
-MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,23 @@ def _context(reply_to: str | None) -> dict:
     return {"context": {"message_id": reply_to}} if reply_to else {}
 
 
+def _text_payload(phone: str, text: str, reply_to: str | None) -> dict:
+    return {
+        "to": phone,
+        "type": "text",
+        "text": {"body": text, "preview_url": True},
+        **_context(reply_to),
+    }
+
+
+def _template_payload(phone: str, template: dict) -> dict:
+    """Meta's template send from what the message keeps in metadata["template"]."""
+    body = {"name": template["name"], "language": {"code": template["language"]}}
+    if template.get("components"):
+        body["components"] = template["components"]
+    return {"to": phone, "type": "template", "template": body}
+
+
 def message_send_text(*, sender: User, to: str, text: str, reply_to: str | None = None) -> Message:
     text = (text or "").strip()
     if not text:
@@ -166,13 +183,7 @@ def message_send_text(*, sender: User, to: str, text: str, reply_to: str | None 
         sender=sender,
         fields={"content_type": "text", "content_text": text, "reply_to_wa_message_id": reply_to},
     )
-    payload = {
-        "to": phone,
-        "type": "text",
-        "text": {"body": text, "preview_url": True},
-        **_context(reply_to),
-    }
-    return _deliver(message, payload)
+    return _deliver(message, _text_payload(phone, text, reply_to))
 
 
 _PLACEHOLDER = re.compile(r"{{\s*(\w+)\s*}}")
@@ -266,10 +277,7 @@ def message_send_template(
             },
         },
     )
-    template_payload = {"name": name, "language": {"code": language}}
-    if components:
-        template_payload["components"] = components
-    return _deliver(message, {"to": phone, "type": "template", "template": template_payload})
+    return _deliver(message, _template_payload(phone, message.metadata["template"]))
 
 
 def message_send_media(
@@ -431,19 +439,10 @@ def message_retry(*, sender: User, message: Message) -> Message:
     message = locked
     message.room = room
     if message.content_type == "text":
-        payload = {
-            "to": room.phone,
-            "type": "text",
-            "text": {"body": message.content_text, "preview_url": True},
-            **_context(message.reply_to_wa_message_id),
-        }
+        payload = _text_payload(room.phone, message.content_text, message.reply_to_wa_message_id)
         return _deliver(message, payload)
     if message.content_type == "template":
-        template = message.metadata["template"]
-        body = {"name": template["name"], "language": {"code": template["language"]}}
-        if template.get("components"):
-            body["components"] = template["components"]
-        return _deliver(message, {"to": room.phone, "type": "template", "template": body})
+        return _deliver(message, _template_payload(room.phone, message.metadata["template"]))
     if message.media_type and message.gcs_filename:
         with default_storage.open(message.gcs_filename, "rb") as handle:
             data = handle.read()

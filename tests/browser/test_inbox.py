@@ -453,8 +453,11 @@ def test_media_previews_for_every_kind(open_inbox, agent, customer):
     expect(page.locator(".msg a.doc")).to_contain_text("kontrak.pdf · 2 KB")
     expect(page.locator(".msg a[href*='maps?q=-6.2,106.8']")).to_contain_text("Kantor, Jakarta")
     expect(page.locator(".msg .doc", has_text="Budi Santoso")).to_contain_text("+62 813-1111-2222")
-    loaded = page.evaluate("document.querySelector('.msg img.media').naturalWidth")
-    assert loaded >= 0
+    served = page.evaluate(
+        "fetch(document.querySelector('.msg img.media').src)"
+        ".then(r => r.status + ' ' + r.headers.get('content-type'))"
+    )
+    assert served == "200 image/png", "the preview's file is served to the agent"
 
 
 def test_supervisor_reassigns_a_room_and_logs_out(open_inbox, supervisor, other_agent, customer):
