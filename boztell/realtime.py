@@ -14,7 +14,7 @@ from contextvars import ContextVar
 
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger("boztell.realtime")
 
@@ -56,6 +56,7 @@ def broadcast_many(events: list[Event]) -> None:
 def _log(events) -> list[int | None]:
     """Number the events in the event log (after the data's commit). A failure to log
     costs only the cursor: the event still goes out."""
+    from boztell.bulk import insert_returning_ids
     from boztell.models import Event
 
     rows = [
@@ -65,16 +66,16 @@ def _log(events) -> list[int | None]:
     ]
     try:
         if rows:
-            close_old_connections()
             with transaction.atomic():
                 if connection.vendor == "postgresql":
                     # The log is a catch-up aid, not the record (the data committed
                     # before it): no need to wait for its WAL flush on every request.
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                Event.objects.bulk_create(rows)
+                insert_returning_ids(rows)
     except Exception as exc:  # the database is down after our commit: send uncursored
         logger.warning("event log write failed: %s", exc)
+        connection.close()  # a broken connection is replaced on the next batch
         rows = []
     ids = iter(row.id for row in rows)
     return [next(ids, None) if scope is not None else None for _, _, _, scope in events]
@@ -128,14 +129,31 @@ class _Publisher:
         layer = get_channel_layer()
         if layer is None:
             return
-        for (groups, event, data, _), cursor in zip(events, cursors, strict=True):
-            message = {"type": "broadcast.event", "event": event, "data": data, "cursor": cursor}
-            for group in dict.fromkeys(groups):
+        sends = [
+            (
+                list(dict.fromkeys(groups)),
+                {"type": "broadcast.event", "event": event, "data": data, "cursor": cursor},
+            )
+            for (groups, event, data, _), cursor in zip(events, cursors, strict=True)
+        ]
+        # Redis down must not fail a committed write; the events stay in the log, for the
+        # clients' catch-up over GET /events.
+        if hasattr(layer, "group_send_many"):  # boztell.layers: one pipeline per shard
+            try:
+                await layer.group_send_many(sends)
+            except Exception as exc:
+                logger.warning("%d events not delivered: %s", len(sends), exc)
+            return
+        for groups, message in sends:
+            for group in groups:
                 try:
                     await layer.group_send(group, message)
-                except Exception as exc:  # Redis down must not fail a committed write
+                except Exception as exc:
                     logger.warning(
-                        "event not delivered event=%s group=%s error=%s", event, group, exc
+                        "event not delivered event=%s group=%s error=%s",
+                        message["event"],
+                        group,
+                        exc,
                     )
 
     def flush(self, timeout: float = 5.0) -> None:

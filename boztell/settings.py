@@ -179,7 +179,7 @@ if REDIS_URL:
             "BACKEND": (
                 "channels_redis.core.RedisChannelLayer"
                 if _core_layer
-                else "channels_redis.pubsub.RedisPubSubChannelLayer"
+                else "boztell.layers.PubSubChannelLayer"
             ),
             "CONFIG": {
                 # redis-py refuses (rather than waits) past its pool's limit, so the limit

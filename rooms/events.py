@@ -4,11 +4,11 @@
 participants; `new_message` and `room:new_message` carry the stored message.
 """
 
-from boztell.realtime import broadcast_on_commit
+from boztell.realtime import broadcast_on_commit, room_group
 from leads.models import Lead
 from messaging.models import Message
 from rooms.models import Room, RoomParticipant
-from rooms.selectors import room_event_groups, room_joined_group
+from rooms.selectors import room_assigned_user_ids, room_event_groups
 
 MESSAGE_FIELDS = (
     "id",
@@ -134,19 +134,28 @@ def reaction_payload(message: Message) -> dict:
 def emit_message_created(*, room: Room, message: Message, room_created: bool) -> None:
     """The first message of a new room goes out once, inside `new_room_complete`;
     every later one as `new_message` (room list) and `room:new_message` (open room)."""
-    groups = room_event_groups(room=room)
     if room_created:
         broadcast_on_commit(
-            groups,
+            room_event_groups(room=room),
             "new_room_complete",
             new_room_complete_payload(room, message),
             room_id=room.pk,
         )
         return
-    payload = message_payload(message)
-    broadcast_on_commit(groups, "new_message", payload, room_id=room.pk)
-    # The same message for sockets that joined the room; read back as new_message.
-    broadcast_on_commit([room_joined_group(room=room)], "room:new_message", payload, logged=False)
+    emit_messages_created(messages=[message], assigned={room.pk: room_assigned_user_ids(room=room)})
+
+
+def emit_messages_created(*, messages: list[Message], assigned: dict) -> None:
+    """Customer messages stored in bulk into existing rooms, in order; `assigned` maps each
+    room id to its assigned agents' ids, read under the rooms' row lock."""
+    for message in messages:
+        payload = message_payload(message)
+        groups = room_event_groups(assigned_user_ids=assigned[message.room_id])
+        broadcast_on_commit(groups, "new_message", payload, room_id=message.room_id)
+        # The same message for sockets that joined the room; read back as new_message.
+        broadcast_on_commit(
+            [room_group(message.room_id)], "room:new_message", payload, logged=False
+        )
 
 
 def emit_message_status(*, message: Message) -> None:

@@ -7,7 +7,7 @@ from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Coalesce
 
 from boztell.models import User
-from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, room_group, user_group
+from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, user_group
 from rooms.models import Room, RoomParticipant
 
 
@@ -33,18 +33,16 @@ def room_is_visible_to(*, room: Room, user: User) -> bool:
     return rooms_visible_to(user=user).filter(pk=room.pk).exists()
 
 
-def room_event_groups(*, room: Room) -> list[str]:
+def room_event_groups(*, room: Room | None = None, assigned_user_ids=None) -> list[str]:
     """Who hears about a room: its assigned agents and the supervisors; for an unassigned
-    room, every agent. A wrong list here is a security bug."""
-    assigned = room_assigned_user_ids(room=room)
+    room, every agent. A wrong list here is a security bug. Pass the assigned agents'
+    ids when they were read with the room (a bulk write reads them under its row lock)."""
+    if assigned_user_ids is None:
+        assigned_user_ids = room_assigned_user_ids(room=room)
+    assigned = assigned_user_ids
     if assigned:
         return [*(user_group(uid) for uid in assigned), SUPERVISORS_GROUP]
     return [AGENTS_GROUP, SUPERVISORS_GROUP]
-
-
-def room_joined_group(*, room: Room) -> str:
-    """The group of sockets that joined the room (for `room:new_message`)."""
-    return room_group(room.pk)
 
 
 UNREAD_CAP = 100  # the inbox shows "99+"; counting further costs time for nothing

@@ -18,7 +18,7 @@ def test_health_is_ok_on_postgres_redis_and_gcs(client):
     from django.conf import settings
 
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    assert "channels_redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "boztell.layers.PubSubChannelLayer"
     assert "gcloud" in settings.STORAGES["default"]["BACKEND"]
     response = client.get("/health")
     assert response.status_code == 200

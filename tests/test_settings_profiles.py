@@ -79,7 +79,7 @@ def test_production_environment_uses_postgres_pool_redis_and_gcs(tmp_path):
     assert seen["engine"] == "django.db.backends.postgresql"
     assert seen["pool"]["max_size"] >= 1
     assert seen["conn_max_age"] == 0, "under ASGI connections go through the pool"
-    assert seen["layer"] == "RedisPubSubChannelLayer"
+    assert seen["layer"] == "PubSubChannelLayer"
     assert seen["storage"] == "GoogleCloudStorage"
     assert seen["bucket"] == "boztell-media"
     assert seen["debug"] is False

@@ -296,6 +296,53 @@ def test_a_batch_of_one_thousand_messages_is_stored_whole_and_announced_in_order
     assert [d["content_text"] for _, d in events[1:]] == [f"m{i}" for i in range(1, 1000)]
 
 
+def test_a_batch_mixing_known_and_new_customers_and_a_repeat_keeps_order_and_once(post, tap):
+    """Customer messages into existing rooms are stored in bulk; a new customer's first
+    message still makes one room and one new_room_complete, in its place in the order."""
+    known = RoomFactory(phone=CUSTOMER, title=CUSTOMER, message_count=0)
+    new_customer = "6281234567009"
+    listener = tap(AGENTS_GROUP)
+    body = load_fixture("text")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"] = [
+        {"profile": {"name": "Dewi Lestari"}, "wa_id": CUSTOMER},
+        {"profile": {"name": "Budi"}, "wa_id": new_customer},
+    ]
+    value["messages"] = [
+        _text("wamid.MIX-A1", "a1"),
+        _text("wamid.MIX-B1", "b1", new_customer),
+        _text("wamid.MIX-A2", "a2"),
+        _text("wamid.MIX-A1", "a1 again"),
+        _text("wamid.MIX-B2", "b2", new_customer),
+    ]
+    response = post(body)
+    handled = response.json()["handled"]
+    assert handled == {"messages_created": 4, "messages_duplicate": 1, "skipped": 0}
+    events = [
+        (name, data.get("content_text") or data["last_message"]["content_text"])
+        for name, data in listener.drain()
+    ]
+    assert events == [
+        ("new_message", "a1"),
+        ("new_room_complete", "b1"),
+        ("new_message", "a2"),
+        ("new_message", "b2"),
+    ]
+    known.refresh_from_db()
+    assert known.message_count == 2 and known.last_message_text == "a2"
+    assert known.title == "Dewi Lestari"  # the phone as a title gives way to the profile name
+    assert list(Message.objects.filter(room=known).values_list("content_text", flat=True)) == [
+        "a1",
+        "a2",
+    ]
+    budi = Room.objects.get(phone=new_customer)
+    assert budi.title == "Budi" and budi.message_count == 2 and budi.last_message_text == "b2"
+    assert list(Message.objects.filter(room=budi).values_list("content_text", flat=True)) == [
+        "b1",
+        "b2",
+    ]
+
+
 # --- room and lead ------------------------------------------------------------------------
 
 

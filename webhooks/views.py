@@ -25,10 +25,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from boztell.errors import error_response
-from boztell.phones import InvalidPhone
 from boztell.realtime import deferred_broadcasts
 from messaging.inbound import InboundMessage
-from messaging.services import message_receive, message_status_apply
+from messaging.services import updates_process
 from webhooks.parsing import EnvelopeError, parse_body
 from webhooks.signature import signature_is_valid
 
@@ -97,34 +96,28 @@ def _receive(request):
 
 
 def _handle_updates(updates) -> Counter | JsonResponse:
-    """One messaging call per update, in order; each commits before the next starts."""
+    """One messaging call for the body's updates, in order (each run commits on its own)."""
+    try:
+        outcomes = updates_process(updates=updates)
+    except DatabaseError:
+        logger.exception("webhook body not stored")
+        return error_response("unavailable", "Storage is unavailable; Meta will redeliver.", 503)
+    except Exception:
+        logger.exception("webhook body failed")
+        return error_response(
+            "processing_failed", "The update could not be processed; retry later.", 503
+        )
     counts: Counter = Counter()
-    for update in updates:
+    for update, outcome in zip(updates, outcomes, strict=True):
         is_message = isinstance(update, InboundMessage)
-        kind = "message" if is_message else "status"
-        try:
-            if is_message:
-                outcome = message_receive(inbound=update)
-            else:
-                outcome = message_status_apply(inbound=update)
-        except InvalidPhone:
-            logger.warning("webhook %s skipped wamid=%s: bad sender", kind, update.wa_message_id)
+        if outcome.result == "skipped":
+            logger.warning("webhook update skipped wamid=%s: bad sender", update.wa_message_id)
             counts["skipped"] += 1
             continue
-        except DatabaseError:
-            logger.exception("webhook %s not stored wamid=%s", kind, update.wa_message_id)
-            return error_response(
-                "unavailable", "Storage is unavailable; Meta will redeliver.", 503
-            )
-        except Exception:
-            logger.exception("webhook %s failed wamid=%s", kind, update.wa_message_id)
-            return error_response(
-                "processing_failed", "The update could not be processed; retry later.", 503
-            )
         counts[f"{'messages' if is_message else 'statuses'}_{outcome.result}"] += 1
         logger.info(
             "webhook %s wamid=%s type=%s room=%s outcome=%s",
-            kind,
+            "message" if is_message else "status",
             update.wa_message_id,
             update.content_type if is_message else update.status,
             outcome.message.room_id if outcome.message else "-",

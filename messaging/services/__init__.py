@@ -2,7 +2,8 @@
 
 - receive.py: what Meta tells us (customer messages, statuses, fetched media);
 - send.py: what agents and clients send (text, templates, media, reactions, forwards),
-  read receipts and retries.
+  read receipts and retries;
+- updates.py: a webhook body's updates in order, customer messages in bulk.
 """
 
 from messaging.services.receive import (
@@ -14,6 +15,7 @@ from messaging.services.receive import (
     message_receive,
     message_status_apply,
 )
+from messaging.services.updates import updates_process
 
 __all__ = [
     "STATUS_RANK",
@@ -23,4 +25,5 @@ __all__ = [
     "message_media_stored",
     "message_receive",
     "message_status_apply",
+    "updates_process",
 ]

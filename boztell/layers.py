@@ -1,0 +1,30 @@
+"""The channel layer: channels-redis's pub/sub layer, plus one round trip for many sends.
+
+A webhook body or a busy second makes many events, each for two or three groups. Sent one
+`group_send` at a time, each PUBLISH waits for Redis's answer before the next leaves;
+`group_send_many` sends them all down one pipeline per Redis shard, in order.
+"""
+
+from collections import defaultdict
+
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+
+class PubSubChannelLayer(RedisPubSubChannelLayer):
+    async def group_send_many(self, sends: list[tuple[list[str], dict]]) -> None:
+        """Publish each message to each of its groups, in order, pipelined per shard.
+        Redis being down raises, as group_send does; the caller decides what that costs."""
+        layer = self._get_layer()
+        by_shard: dict = defaultdict(list)
+        for groups, message in sends:
+            data = self.serialize(message)
+            for group in groups:
+                channel = layer._get_group_channel_name(group)
+                by_shard[layer._get_shard(channel)].append((channel, data))
+        for shard, items in by_shard.items():
+            async with shard._lock:
+                shard._ensure_redis()
+                async with shard._redis.pipeline(transaction=False) as pipe:
+                    for channel, data in items:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
