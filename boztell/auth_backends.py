@@ -3,7 +3,7 @@
 from django.contrib.auth.backends import ModelBackend
 
 SUPERVISOR_APP_LABELS = frozenset(
-    {"boztell", "leads", "rooms", "messaging", "authtoken", "django_tasks_db"}
+    {"boztell", "leads", "rooms", "messaging", "webhooks", "authtoken", "django_tasks_db"}
 )
 
 

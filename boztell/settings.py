@@ -252,6 +252,10 @@ WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
 WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
 # Seconds before the sandbox plays back `sent`, `delivered`, `read` (empty: no playback).
 WHATSAPP_SANDBOX_STATUS_DELAYS = env.list("WHATSAPP_SANDBOX_STATUS_DELAYS", default=["1", "2", "4"])
+# Queued webhooks: the view stores the verified body and answers; `manage.py
+# webhook_worker` turns bodies into messages in batches (the throughput set-up, see
+# README). Off: the view stores the messages themselves before it answers.
+WEBHOOK_QUEUE = env.bool("WEBHOOK_QUEUE", default=False)
 if not DEBUG and WHATSAPP_ACCESS_TOKEN and WHATSAPP_APP_SECRET == "boztell-sandbox-app-secret":  # noqa: S105
     raise ImproperlyConfigured("WHATSAPP_APP_SECRET must be set when WHATSAPP_ACCESS_TOKEN is.")
 

@@ -10,7 +10,8 @@ What a bad body gets, and why:
   with no id: 200 and a logged reason. Meta would only redeliver the same body.
 - the database unavailable: 503, so Meta redelivers later; what was already stored is
   deduplicated on redelivery. The answer is sent only after what the body carries is
-  committed.
+  committed: its messages and statuses, or (WEBHOOK_QUEUE=true) the verified body itself,
+  which webhook_worker turns into messages (webhooks/services.py).
 """
 
 import json
@@ -29,6 +30,7 @@ from boztell.realtime import deferred_broadcasts
 from messaging.inbound import InboundMessage
 from messaging.services import updates_process
 from webhooks.parsing import EnvelopeError, parse_body
+from webhooks.services import delivery_store
 from webhooks.signature import signature_is_valid
 
 logger = logging.getLogger("boztell.webhooks")
@@ -87,12 +89,28 @@ def _receive(request):
             "webhook error from Meta: code=%s title=%s", error.get("code"), error.get("title")
         )
 
+    if settings.WEBHOOK_QUEUE:
+        return _enqueue(raw, parsed)
     with deferred_broadcasts():
         counts = _handle_updates(parsed.updates)
     if isinstance(counts, JsonResponse):
         return counts
     counts["skipped"] += len(parsed.skipped)
     return JsonResponse({"status": "ok", "handled": dict(counts)})
+
+
+def _enqueue(raw: bytes, parsed) -> JsonResponse:
+    """Queued set-up: the verified body is committed, then answered; the worker does the
+    rest. A body with nothing to do is not kept."""
+    if not parsed.updates:
+        return JsonResponse({"status": "ok", "queued": 0})
+    try:
+        delivery_id = delivery_store(raw=raw)
+    except DatabaseError:
+        logger.exception("webhook body not queued")
+        return error_response("unavailable", "Storage is unavailable; Meta will redeliver.", 503)
+    logger.info("webhook queued delivery=%s updates=%d", delivery_id, len(parsed.updates))
+    return JsonResponse({"status": "queued", "queued": len(parsed.updates)})
 
 
 def _handle_updates(updates) -> Counter | JsonResponse:

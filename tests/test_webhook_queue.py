@@ -1,0 +1,230 @@
+"""The queued set-up (WEBHOOK_QUEUE=true): the view keeps the verified body and answers;
+`manage.py webhook_worker` turns bodies into messages, in order, in batches."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from boztell.realtime import AGENTS_GROUP
+from messaging.models import Message
+from rooms.models import Room
+from tests.conftest import load_fixture, signed_post, stop, text_webhook
+from tests.factories import MessageFactory, RoomFactory
+from webhooks.models import Delivery
+from webhooks.services import MAX_ATTEMPTS
+from webhooks.signature import signature_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CUSTOMER = "6281234567001"
+
+
+@pytest.fixture(autouse=True)
+def queued(settings):
+    settings.WEBHOOK_QUEUE = True
+
+
+def _work():
+    from boztell.realtime import flush_events
+
+    call_command("webhook_worker", "--once")
+    flush_events()
+
+
+def test_a_body_is_kept_and_answered_then_the_worker_stores_its_messages(client, tap):
+    listener = tap(AGENTS_GROUP)
+    response = signed_post(client, load_fixture("text"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "queued", "queued": 1}
+    assert Delivery.objects.count() == 1
+    assert Message.objects.count() == 0
+    assert listener.drain() == []
+
+    _work()
+    message = Message.objects.get()
+    assert message.content_text == "Halo, saya mau tanya soal pinjaman"
+    assert message.user_id is None
+    assert Delivery.objects.count() == 0
+    assert [name for name, _ in listener.drain()] == ["new_room_complete"]
+
+
+def test_bodies_are_worked_in_the_order_they_arrived_and_redeliveries_count_once(client, tap):
+    RoomFactory(phone=CUSTOMER)
+    listener = tap(AGENTS_GROUP)
+    for i in range(30):
+        signed_post(client, text_webhook(CUSTOMER, f"wamid.Q-{i}", f"q{i}"))
+    signed_post(client, text_webhook(CUSTOMER, "wamid.Q-3", "q3 again"))
+    assert Delivery.objects.count() == 31
+
+    _work()
+    texts = list(
+        Message.objects.filter(room__phone=CUSTOMER).values_list("content_text", flat=True)
+    )
+    assert texts == [f"q{i}" for i in range(30)]
+    assert Room.objects.get(phone=CUSTOMER).message_count == 30
+    assert [data["content_text"] for _, data in listener.drain()] == texts
+
+
+def test_statuses_and_new_customers_go_through_the_queue_too(client, agent):
+    outbound = MessageFactory(
+        room=RoomFactory(phone=CUSTOMER), user=agent, wa_message_id="wamid.OUT", status="sent"
+    )
+    status = load_fixture("status_sent")
+    status["entry"][0]["changes"][0]["value"]["statuses"][0].update(id="wamid.OUT", status="read")
+    signed_post(client, status)
+    signed_post(client, text_webhook("6281299990000", "wamid.NEW", "hello", name="Sari"))
+    _work()
+    outbound.refresh_from_db()
+    assert outbound.status == "read"
+    assert Room.objects.get(phone="6281299990000").title == "Sari"
+
+
+def test_bad_signature_or_body_is_refused_and_nothing_is_queued(client):
+    raw = json.dumps(load_fixture("text")).encode()
+    response = client.post(
+        "/webhooks/whatsapp",
+        data=raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=signature_for(raw, "not-the-secret"),
+    )
+    assert response.status_code == 401
+    assert signed_post(client, b"{not json").status_code == 400
+    assert signed_post(client, {"object": "page", "entry": []}).json()["status"] == "ignored"
+    assert Delivery.objects.count() == 0
+
+
+def test_a_body_that_keeps_failing_is_kept_with_its_error_and_the_others_go_on(client, monkeypatch):
+    from messaging.services import updates as updates_module
+
+    real = updates_module.updates_process
+
+    def fussy(*, updates):
+        if any(u.wa_message_id == "wamid.POISON" for u in updates):
+            raise RuntimeError("cannot handle this one")
+        return real(updates=updates)
+
+    monkeypatch.setattr("webhooks.services.updates_process", fussy)
+    RoomFactory(phone=CUSTOMER)
+    signed_post(client, text_webhook(CUSTOMER, "wamid.OK-1", "before"))
+    signed_post(client, text_webhook(CUSTOMER, "wamid.POISON", "poison"))
+    signed_post(client, text_webhook(CUSTOMER, "wamid.OK-2", "after"))
+
+    _work()
+    texts = list(Message.objects.values_list("content_text", flat=True))
+    assert texts == ["before", "after"]
+    kept = Delivery.objects.get()
+    assert kept.attempts == MAX_ATTEMPTS
+    assert kept.failed_at is not None
+    assert "cannot handle this one" in kept.last_error
+
+
+def test_a_supervisor_puts_a_failed_body_back_and_it_is_worked(client, supervisor):
+    signed_post(client, load_fixture("text"))
+    Delivery.objects.update(attempts=MAX_ATTEMPTS, failed_at="2026-01-01T00:00:00Z")
+    _work()
+    assert Message.objects.count() == 0
+
+    client.force_login(supervisor)
+    changelist = "/admin/webhooks/delivery/"
+    page = client.get(changelist + "?state=failed")
+    assert page.status_code == 200
+    delivery = Delivery.objects.get()
+    response = client.post(
+        changelist,
+        {"action": "process_again", "_selected_action": [delivery.pk]},
+        follow=True,
+    )
+    assert "1 bodies are back in the queue." in response.content.decode()
+    _work()
+    assert Message.objects.count() == 1
+    assert Delivery.objects.count() == 0
+
+
+@pytest.mark.slow
+def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
+    live_server, tmp_path, tap
+):
+    """Real processes: two workers on the test database; bodies posted over HTTP to the
+    live server are stored by whichever holds the lock, woken by NOTIFY."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "boztell.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "LOG_DIR": str(tmp_path),
+        "WEBHOOK_QUEUE": "true",
+    }
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "manage.py", "webhook_worker"]
+    workers = [
+        subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        listener = tap(AGENTS_GROUP)
+        time.sleep(1.5)  # both started: one works, one waits on the lock
+        for i in range(5):
+            raw = json.dumps(text_webhook(CUSTOMER, f"wamid.LIVE-{i}", f"live {i}")).encode()
+            response = requests.post(
+                f"{live_server.url}/webhooks/whatsapp",
+                data=raw,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
+                },
+                timeout=10,
+            )
+            assert response.json()["status"] == "queued"
+        deadline = time.monotonic() + 10
+        while Message.objects.count() < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(Message.objects.values_list("content_text", flat=True)) == [
+            f"live {i}" for i in range(5)
+        ]
+        events = listener.drain(timeout=1.0)
+        assert [name for name, _ in events] == ["new_room_complete"] + ["new_message"] * 4
+
+        # The active worker dies: the standby takes the lock and goes on.
+        active = next(w for w in workers if _holds_lock(w.pid))
+        active.kill()
+        active.wait(timeout=10)
+        raw = json.dumps(text_webhook(CUSTOMER, "wamid.LIVE-after", "after failover")).encode()
+        requests.post(
+            f"{live_server.url}/webhooks/whatsapp",
+            data=raw,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
+            },
+            timeout=10,
+        )
+        deadline = time.monotonic() + 10
+        while Message.objects.count() < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert Message.objects.filter(content_text="after failover").exists()
+    finally:
+        for worker in workers:
+            stop(worker)
+
+
+def _holds_lock(pid: int) -> bool:
+    """Whether the worker with this pid holds the one-worker advisory lock."""
+    from webhooks.management.commands.webhook_worker import LOCK_KEY
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted "
+            "AND a.application_name = %s",
+            [LOCK_KEY, f"webhook_worker:{pid}"],
+        )
+        return cursor.fetchone()[0] == 1

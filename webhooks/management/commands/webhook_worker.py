@@ -1,0 +1,81 @@
+"""Turn queued webhook bodies into messages (WEBHOOK_QUEUE=true), in order, in batches.
+
+    manage.py webhook_worker [--batch 500] [--once]
+
+Woken by PostgreSQL NOTIFY when a body arrives (and polls every second in case a
+notification was missed). One worker works at a time, so updates keep Meta's order: a
+second one waits on an advisory lock as a hot standby and takes over if the first dies.
+"""
+
+import logging
+import os
+import time
+
+import psycopg
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from webhooks.services import UNAVAILABLE, deliveries_process
+
+logger = logging.getLogger("boztell.webhooks")
+
+CHANNEL = "webhook_deliveries"
+LOCK_KEY = 0x626F7A74  # "bozt": the one-worker advisory lock
+
+
+class Command(BaseCommand):
+    help = "Process queued WhatsApp webhook bodies (WEBHOOK_QUEUE=true), in order."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch", type=int, default=500, help="bodies per transaction")
+        parser.add_argument("--once", action="store_true", help="empty the queue, then stop")
+
+    def handle(self, *, batch, once, **options):
+        if connection.vendor != "postgresql":
+            while deliveries_process(limit=batch).bodies:
+                pass
+            return
+        listener = None
+        delay = 1.0
+        while True:
+            try:
+                if listener is None or listener.closed:
+                    listener = self._listen()
+                done = deliveries_process(limit=batch)
+                delay = 1.0
+                if done.bodies:
+                    logger.info(
+                        "webhook worker: %d bodies, %d updates, %d failed",
+                        done.bodies,
+                        done.updates,
+                        done.failed,
+                    )
+                    continue
+                if once:
+                    return
+                # Wait for a NOTIFY (or a second, in case one was missed).
+                for _ in listener.notifies(timeout=1.0, stop_after=1):
+                    pass
+            except (*UNAVAILABLE, psycopg.OperationalError) as exc:
+                logger.warning(
+                    "webhook worker: database unavailable (%s); retry in %.0fs", exc, delay
+                )
+                connection.close()
+                if listener is not None:
+                    listener.close()
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _listen(self) -> psycopg.Connection:
+        """Our own connection: it holds the one-worker lock and listens for new bodies."""
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        params["application_name"] = f"webhook_worker:{os.getpid()}"  # seen in pg_stat_activity
+        listener = psycopg.connect(**params, autocommit=True)
+        if not listener.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]:
+            logger.info("webhook worker: another worker is active; standing by")
+            listener.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        listener.execute(f"LISTEN {CHANNEL}")
+        logger.info("webhook worker: processing")
+        return listener

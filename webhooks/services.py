@@ -1,0 +1,103 @@
+"""Writes for webhook bodies in the queued set-up (WEBHOOK_QUEUE=true): keep a verified
+body in one INSERT, then turn kept bodies into messages in batches (webhook_worker).
+
+A batch of bodies is handled in one transaction with their removal from the queue, oldest
+first, so updates keep Meta's order and a crash half-way leaves the bodies to do again. A
+body that fails on its own is retried, then kept with its error (admin: Deliveries).
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from boztell.bulk import insert_returning_ids
+from boztell.realtime import deferred_broadcasts
+from messaging.services import updates_process
+from webhooks.models import Delivery
+from webhooks.parsing import parse_body
+
+logger = logging.getLogger("boztell.webhooks")
+
+MAX_ATTEMPTS = 5
+# The database itself is unreachable: nothing to blame on a body; the worker waits.
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+@dataclass(frozen=True)
+class Batch:
+    bodies: int = 0
+    updates: int = 0
+    failed: int = 0
+
+
+def delivery_store(*, raw: bytes) -> int:
+    """Keep a verified body; a trigger wakes the worker (PostgreSQL NOTIFY). One statement,
+    committed before the view answers."""
+    (delivery_id,) = insert_returning_ids([Delivery(body=raw.decode())])
+    return delivery_id
+
+
+def deliveries_process(*, limit: int = 500) -> Batch:
+    """Handle up to `limit` waiting bodies, oldest first, in one transaction. If that
+    fails, each body goes alone, so one bad body never holds up the others."""
+    try:
+        with deferred_broadcasts(), transaction.atomic():
+            rows = list(
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(failed_at__isnull=True)
+                .order_by("id")
+                .values_list("id", "body")[:limit]
+            )
+            if not rows:
+                return Batch()
+            updates = [u for _, body in rows for u in parse_body(json.loads(body)).updates]
+            updates_process(updates=updates)
+            Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        return Batch(bodies=len(rows), updates=len(updates))
+    except UNAVAILABLE:
+        raise
+    except Exception:
+        logger.exception("webhook batch failed; handling its %d bodies one by one", len(rows))
+    failed = sum(not _delivery_process_alone(pk) for pk, _ in rows)
+    return Batch(bodies=len(rows), failed=failed)
+
+
+def _delivery_process_alone(delivery_id: int) -> bool:
+    try:
+        with deferred_broadcasts(), transaction.atomic():
+            delivery = (
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(pk=delivery_id, failed_at__isnull=True)
+                .first()
+            )
+            if delivery is None:
+                return True
+            updates_process(updates=parse_body(json.loads(delivery.body)).updates)
+            delivery.delete()
+        return True
+    except UNAVAILABLE:
+        raise
+    except Exception as exc:
+        logger.exception("webhook delivery %s failed", delivery_id)
+        _delivery_record_failure(delivery_id, exc)
+        return False
+
+
+def _delivery_record_failure(delivery_id: int, exc: Exception) -> None:
+    Delivery.objects.filter(pk=delivery_id).update(
+        attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+    )
+    Delivery.objects.filter(pk=delivery_id, attempts__gte=MAX_ATTEMPTS).update(
+        failed_at=timezone.now()
+    )
+
+
+def delivery_retry(*, delivery_ids: list[int]) -> int:
+    """Put bodies that failed for good back in the queue (admin action)."""
+    return Delivery.objects.filter(pk__in=delivery_ids, failed_at__isnull=False).update(
+        failed_at=None, attempts=0
+    )
