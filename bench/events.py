@@ -2,9 +2,11 @@
 received on the assigned agent's WebSocket, with 200 agent sockets connected.
 
     .venv/bin/python bench/events.py [--agents 200] [--rates 100,500] [--seconds 10]
+        [--setups inline,queue]
 
 Production profile: PostgreSQL, Redis; gunicorn (2 sync workers) serves HTTP and daphne
-serves /ws/, as in DESIGN.md's throughput topology. Each customer's room is assigned to
+serves /ws/, as in DESIGN.md's throughput topology; with and without the webhook queue
+(WEBHOOK_QUEUE=true plus `manage.py webhook_worker`). Each customer's room is assigned to
 one agent, so each update reaches one agent socket (and no supervisor is connected).
 Prints p50/p99 per rate, and how many events arrived.
 """
@@ -170,67 +172,86 @@ def main():
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--rates", default="100,500")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--setups", default="inline,queue", help="inline, queue or both")
     args = parser.parse_args()
     prepare_database()
     tokens = seed_agents(args.agents, args.customers)
-    env = base_env()
-    http_port, ws_port = free_port(), free_port()
-    procs = [
-        subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/gunicorn"),
-                "boztell.wsgi",
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{http_port}",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={**env, "DATABASE_POOL": "false", "CONN_MAX_AGE": "60"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(ws_port),
-                "boztell.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
-    time.sleep(3)
     rows = []
-    try:
-        for rate in [float(r) for r in args.rates.split(",")]:
-            print(
-                f"==> {rate:.0f} updates/s for {args.seconds:.0f}s, {args.agents} sockets",
-                flush=True,
-            )
-            rows.append(
-                (
-                    rate,
-                    asyncio.run(
-                        run_rate(http_port, ws_port, tokens, rate, args.seconds, args.customers)
-                    ),
+    for setup in args.setups.split(","):
+        queued = setup == "queue"
+        env = {**base_env(), **({"WEBHOOK_QUEUE": "true"} if queued else {})}
+        http_port, ws_port = free_port(), free_port()
+        procs = [
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv/bin/gunicorn"),
+                    "boztell.wsgi",
+                    "-w",
+                    "2",
+                    "-b",
+                    f"127.0.0.1:{http_port}",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env={**env, "DATABASE_POOL": "false", "CONN_MAX_AGE": "60"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv/bin/daphne"),
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(ws_port),
+                    "boztell.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+        ]
+        if queued:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "webhook_worker"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
             )
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
-    print(f"\n{'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    print("-" * 46)
-    for rate, r in rows:
-        print(f"{rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} {r['p99']:>8.1f}")
+        time.sleep(3)
+        try:
+            for rate in [float(r) for r in args.rates.split(",")]:
+                print(
+                    f"==> {setup}: {rate:.0f} updates/s for {args.seconds:.0f}s, "
+                    f"{args.agents} sockets",
+                    flush=True,
+                )
+                result = asyncio.run(
+                    run_rate(http_port, ws_port, tokens, rate, args.seconds, args.customers)
+                )
+                rows.append((setup, rate, result))
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=10)
+    print(
+        f"\n{'set-up':<8} {'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    )
+    print("-" * 55)
+    for setup, rate, r in rows:
+        print(
+            f"{setup:<8} {rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} "
+            f"{r['p99']:>8.1f}"
+        )
+    print(
+        "\ninline: gunicorn stores the messages before it answers; queue: WEBHOOK_QUEUE=true, "
+        "gunicorn keeps the body and webhook_worker stores the messages."
+    )
 
 
 if __name__ == "__main__":
