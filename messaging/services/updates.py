@@ -45,10 +45,10 @@ _UPDATE_ROOMS = """
         last_customer_message_at = v.at, message_count = r.message_count + v.n,
         title = CASE WHEN r.lead_id IS NULL AND v.profile <> '' AND r.title IN ('', r.phone)
                      THEN v.profile ELSE r.title END
-    FROM (VALUES {}) AS v(id, text, type, at, n, profile)
+    FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[], %s::int[], %s::text[])
+        AS v(id, text, type, at, n, profile)
     WHERE r.id = v.id
 """
-_UPDATE_ROW = "(%s::uuid, %s::text, %s::text, %s::timestamptz, %s::int, %s::text)"
 
 
 def updates_process(*, updates: list[Update]) -> list[Outcome]:
@@ -174,14 +174,8 @@ def _rooms_record(cursor, stored: list[Message], inbounds: list[InboundMessage])
             latest[message.room_id][2] if message.room_id in latest else ""
         )
         latest[message.room_id] = (message, count, profile)
-    params = []
-    for room_id, (message, count, profile) in latest.items():
-        params += [
-            room_id,
-            message.content_text,
-            message.content_type,
-            message.created_at,
-            count,
-            profile,
-        ]
-    cursor.execute(_UPDATE_ROOMS.format(", ".join([_UPDATE_ROW] * len(latest))), params)
+    rows = [
+        (room_id, m.content_text, m.content_type, m.created_at, count, profile)
+        for room_id, (m, count, profile) in latest.items()
+    ]
+    cursor.execute(_UPDATE_ROOMS, [list(column) for column in zip(*rows, strict=True)])
