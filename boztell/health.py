@@ -46,10 +46,34 @@ def check_storage() -> None:
         default_storage.delete(name)
 
 
+QUEUE_STALE_SECONDS = 60
+
+
+def check_webhook_queue() -> None:
+    """Queued set-up only: bodies waiting longer than a minute mean no webhook_worker is
+    running (or it cannot keep up), and customers' messages are not appearing."""
+    from django.conf import settings
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from webhooks.models import Delivery
+
+    if not settings.WEBHOOK_QUEUE:
+        return
+    waiting = Delivery.objects.filter(failed_at__isnull=True).aggregate(oldest=Min("received_at"))
+    if waiting["oldest"] is not None:
+        age = (timezone.now() - waiting["oldest"]).total_seconds()
+        if age > QUEUE_STALE_SECONDS:
+            raise RuntimeError(
+                f"the oldest webhook body has waited {age:.0f} s; is webhook_worker running?"
+            )
+
+
 CHECKS = {
     "database": check_database,
     "channel_layer": check_channel_layer,
     "storage": check_storage,
+    "webhook_queue": check_webhook_queue,
 }
 
 

@@ -27,6 +27,7 @@ def test_health_is_ok_on_postgres_redis_and_gcs(client):
         "database": "ok",
         "channel_layer": "ok",
         "storage": "ok",
+        "webhook_queue": "ok",
     }
     leftovers = default_storage.listdir("health")[1]
     assert leftovers == [], "the storage check cleans up after itself"

@@ -228,3 +228,35 @@ def _holds_lock(pid: int) -> bool:
             [LOCK_KEY, f"webhook_worker:{pid}"],
         )
         return cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("queue", [False, True], ids=["inline", "queued"])
+def test_every_update_is_logged_once_with_ids_and_outcome_never_its_text(
+    client, caplog, settings, queue
+):
+    settings.WEBHOOK_QUEUE = queue
+    caplog.set_level("INFO")
+    body = text_webhook(CUSTOMER, "wamid.LOG-1", "my secret loan question")
+    signed_post(client, body)
+    signed_post(client, body)
+    _work()
+    lines = [r.getMessage() for r in caplog.records if "wamid=wamid.LOG-1 " in r.getMessage()]
+    assert len(lines) == 2
+    assert "outcome=created" in lines[0] and "outcome=duplicate" in lines[1]
+    assert not any("my secret loan question" in r.getMessage() for r in caplog.records)
+
+
+def test_health_says_degraded_when_bodies_wait_over_a_minute(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    signed_post(client, load_fixture("text"))
+    assert client.get("/health").json()["status"] == "ok"
+    Delivery.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    report = client.get("/health").json()
+    assert report["status"] == "degraded"
+    assert report["failing"] == ["webhook_queue"]
+    assert "is webhook_worker running?" in report["webhook_queue"]
+    _work()
+    assert client.get("/health").json()["status"] == "ok"

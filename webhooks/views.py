@@ -127,18 +127,9 @@ def _handle_updates(updates) -> Counter | JsonResponse:
         )
     counts: Counter = Counter()
     for update, outcome in zip(updates, outcomes, strict=True):
-        is_message = isinstance(update, InboundMessage)
         if outcome.result == "skipped":
-            logger.warning("webhook update skipped wamid=%s: bad sender", update.wa_message_id)
             counts["skipped"] += 1
-            continue
-        counts[f"{'messages' if is_message else 'statuses'}_{outcome.result}"] += 1
-        logger.info(
-            "webhook %s wamid=%s type=%s room=%s outcome=%s",
-            "message" if is_message else "status",
-            update.wa_message_id,
-            update.content_type if is_message else update.status,
-            outcome.message.room_id if outcome.message else "-",
-            outcome.result,
-        )
+        else:
+            kind = "messages" if isinstance(update, InboundMessage) else "statuses"
+            counts[f"{kind}_{outcome.result}"] += 1
     return counts

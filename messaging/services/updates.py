@@ -66,7 +66,28 @@ def updates_process(*, updates: list[Update]) -> list[Outcome]:
         outcomes.append(_update_process(update))
     if run:
         outcomes += _messages_receive(run)
+    for update, outcome in zip(updates, outcomes, strict=True):
+        _log(update, outcome)
     return outcomes
+
+
+def _log(update: Update, outcome: Outcome) -> None:
+    """One line per update: ids and outcome, never the text."""
+    if isinstance(update, InboundMessage):
+        kind, what = "message", update.content_type
+    else:
+        kind, what = "status", update.status
+    if outcome.result == "skipped":
+        logger.warning("webhook %s skipped wamid=%s: bad sender", kind, update.wa_message_id)
+        return
+    logger.info(
+        "webhook %s wamid=%s type=%s room=%s outcome=%s",
+        kind,
+        update.wa_message_id,
+        what,
+        outcome.message.room_id if outcome.message else "-",
+        outcome.result,
+    )
 
 
 def _update_process(update: Update) -> Outcome:
