@@ -103,10 +103,11 @@ for _workers in (2, 4):
         {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60"},
     )
 # The throughput set-up: the view keeps the verified body, webhook_worker stores messages.
-SERVERS["gunicorn (2) + queue"] = (
-    SERVERS["gunicorn (2 sync workers)"][0],
-    {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60", "WEBHOOK_QUEUE": "true"},
-)
+for _workers in (2, 4):
+    SERVERS[f"gunicorn ({_workers}) + queue"] = (
+        SERVERS[f"gunicorn ({_workers} sync workers)"][0],
+        {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60", "WEBHOOK_QUEUE": "true"},
+    )
 
 
 def start_server(name):
