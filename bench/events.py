@@ -4,7 +4,7 @@ received on the assigned agent's WebSocket, with 200 agent sockets connected.
     .venv/bin/python bench/events.py [--agents 200] [--rates 100,500] [--seconds 10]
         [--setups inline,queue]
 
-Production profile: PostgreSQL, Redis; gunicorn (2 sync workers) serves HTTP and daphne
+Production profile: PostgreSQL, Redis; gunicorn (2 workers x 4 threads) serves HTTP and daphne
 serves /ws/, as in DESIGN.md's throughput topology; with and without the webhook queue
 (WEBHOOK_QUEUE=true plus `manage.py webhook_worker`). Each customer's room is assigned to
 one agent, so each update reaches one agent socket (and no supervisor is connected).
@@ -28,8 +28,17 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import Conn, percentile  # noqa: E402
-from bench.webhook import DB, SECRET, base_env, free_port, prepare_database  # noqa: E402
+from bench.loadgen import ROLES, Conn, cpu_per_update, cpu_seconds, percentile  # noqa: E402
+from bench.webhook import (  # noqa: E402
+    DB,
+    GTHREAD,
+    PERSISTENT,
+    SECRET,
+    base_env,
+    free_port,
+    gunicorn_command,
+    prepare_database,
+)
 
 
 def seed_agents(count, customers):
@@ -140,6 +149,7 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
     idle: asyncio.Queue = asyncio.Queue()
     for c in pool:
         idle.put_nowait(c)
+    cpu_before = cpu_seconds()
     start = time.perf_counter()
 
     async def post(i):
@@ -155,6 +165,7 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
 
     await asyncio.gather(*(post(i) for i in range(total)))
     await asyncio.sleep(3)
+    cpu = cpu_per_update(cpu_before, cpu_seconds(), total)
     for task in listeners:
         task.cancel()
     latencies = [(received[w] - t) * 1000 for w, t in sent.items() if w in received]
@@ -163,6 +174,7 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
         "received": len(latencies),
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
+        "cpu": cpu,
     }
 
 
@@ -183,18 +195,9 @@ def main():
         http_port, ws_port = free_port(), free_port()
         procs = [
             subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/gunicorn"),
-                    "boztell.wsgi",
-                    "-w",
-                    "2",
-                    "-b",
-                    f"127.0.0.1:{http_port}",
-                    "--log-level",
-                    "warning",
-                ],
+                gunicorn_command(http_port, *GTHREAD),
                 cwd=ROOT,
-                env={**env, "DATABASE_POOL": "false", "CONN_MAX_AGE": "60"},
+                env={**env, **PERSISTENT},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             ),
@@ -248,6 +251,10 @@ def main():
             f"{setup:<8} {rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} "
             f"{r['p99']:>8.1f}"
         )
+    print("\nCPU ms per update, by process (2 cores: 2,000 ms of CPU a second in all):")
+    print(f"{'set-up':<8} {'updates/s':>10} " + " ".join(f"{role:>14}" for role in ROLES))
+    for setup, rate, r in rows:
+        print(f"{setup:<8} {rate:>10.0f} " + " ".join(f"{r['cpu'][role]:>14.3f}" for role in ROLES))
     print(
         "\ninline: gunicorn stores the messages before it answers; queue: WEBHOOK_QUEUE=true, "
         "gunicorn keeps the body and webhook_worker stores the messages."

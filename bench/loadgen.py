@@ -5,6 +5,7 @@ open_loop: a fixed request rate, latency measured from each request's scheduled 
 back to back, for the sustained rate."""
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 
@@ -145,3 +146,38 @@ async def closed_loop(
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
     }
+
+
+ROLES = {
+    "client": lambda cmd, pid: pid == os.getpid(),
+    "gunicorn": lambda cmd, pid: "gunicorn" in cmd,
+    "daphne": lambda cmd, pid: "daphne" in cmd,
+    "webhook_worker": lambda cmd, pid: "webhook_worker" in cmd,
+    "postgres": lambda cmd, pid: cmd.startswith("postgres"),
+    "redis": lambda cmd, pid: cmd.startswith("redis-server"),
+}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each role's processes, from /proc:
+    where a run's CPU went, to tell what limits it."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(ROLES, 0.0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        for role, match in ROLES.items():
+            if match(cmd, int(pid)):
+                used[role] += (int(fields[11]) + int(fields[12])) / ticks
+                break
+    return used
+
+
+def cpu_per_update(before: dict, after: dict, updates: int) -> dict[str, float]:
+    """Milliseconds of CPU per update, by role, between two cpu_seconds() readings."""
+    return {role: 1000 * (after[role] - before[role]) / max(updates, 1) for role in ROLES}

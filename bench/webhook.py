@@ -88,26 +88,33 @@ SERVERS = {
         {},
     ),
 }
-for _workers in (2, 4):
-    SERVERS[f"gunicorn ({_workers} sync workers)"] = (
-        lambda port, w=_workers: [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "boztell.wsgi",
-            "-w",
-            str(w),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60"},
-    )
+SERVERS["daphne alone + queue"] = (SERVERS["daphne alone"][0], {"WEBHOOK_QUEUE": "true"})
+
+
+def gunicorn_command(port, *extra):
+    return [
+        str(ROOT / ".venv/bin/gunicorn"),
+        "boztell.wsgi",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        *extra,
+    ]
+
+
+PERSISTENT = {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60"}
+# Sync workers close the connection after every response; gthread keeps it alive.
+SERVERS["gunicorn (2 sync workers)"] = (gunicorn_command, PERSISTENT)
+GTHREAD = ("-k", "gthread", "--threads", "4")
+SERVERS["gunicorn (2x4 gthread)"] = (lambda port: gunicorn_command(port, *GTHREAD), PERSISTENT)
 # The throughput set-up: the view keeps the verified body, webhook_worker stores messages.
-for _workers in (2, 4):
-    SERVERS[f"gunicorn ({_workers}) + queue"] = (
-        SERVERS[f"gunicorn ({_workers} sync workers)"][0],
-        {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60", "WEBHOOK_QUEUE": "true"},
-    )
+SERVERS["gunicorn (2x4) + queue"] = (
+    lambda port: gunicorn_command(port, *GTHREAD),
+    {**PERSISTENT, "WEBHOOK_QUEUE": "true"},
+)
 
 
 def start_server(name):
