@@ -16,7 +16,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -34,10 +33,13 @@ from bench.webhook import (  # noqa: E402
     GTHREAD,
     PERSISTENT,
     SECRET,
+    SERVERS,
+    WORKER,
     base_env,
     free_port,
     gunicorn_command,
     prepare_database,
+    spawn,
 )
 
 
@@ -194,38 +196,11 @@ def main():
         env = {**base_env(), **({"WEBHOOK_QUEUE": "true"} if queued else {})}
         http_port, ws_port = free_port(), free_port()
         procs = [
-            subprocess.Popen(
-                gunicorn_command(http_port, *GTHREAD),
-                cwd=ROOT,
-                env={**env, **PERSISTENT},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ),
-            subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/daphne"),
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(ws_port),
-                    "boztell.asgi:application",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ),
+            spawn(gunicorn_command(http_port, *GTHREAD), {**env, **PERSISTENT}),
+            spawn(SERVERS["daphne alone"][0](ws_port), env),
         ]
         if queued:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "manage.py", "webhook_worker"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            procs.append(spawn(WORKER, env))
         time.sleep(3)
         try:
             for rate in [float(r) for r in args.rates.split(",")]:

@@ -117,25 +117,23 @@ SERVERS["gunicorn (2x4) + queue"] = (
 )
 
 
+def spawn(command: list[str], env: dict) -> subprocess.Popen:
+    """A server process of the app, quiet, from the checkout."""
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+WORKER = [sys.executable, "manage.py", "webhook_worker"]
+
+
 def start_server(name):
     command, extra = SERVERS[name]
     port = free_port()
     env = {**base_env(), **extra}
-    procs = [
-        subprocess.Popen(
-            command(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-    ]
+    procs = [spawn(command(port), env)]
     if extra.get("WEBHOOK_QUEUE") == "true":
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "webhook_worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        procs.append(spawn(WORKER, env))
     deadline = time.time() + 30
     while time.time() < deadline:
         try:

@@ -222,6 +222,41 @@ def wait_port(port: int, seconds: float = 30, proc=None) -> None:
             time.sleep(0.1)
 
 
+def process_env(log_dir, **extra) -> dict:
+    """The environment for a real server process on this test run's database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "boztell.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "LOG_DIR": str(log_dir),
+        **extra,
+    }
+
+
+def post_live(base_url: str, body, timeout: float = 20):
+    """POST a webhook body to a live server over real HTTP, signed as Meta signs it."""
+    import json
+
+    import requests
+    from django.conf import settings
+
+    from webhooks.signature import signature_for
+
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return requests.post(
+        f"{base_url}/webhooks/whatsapp",
+        data=raw,
+        timeout=timeout,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
+        },
+    )
+
+
 def start_daphne(env: dict, port: int | None = None):
     """A real daphne process serving the app on loopback; returns (process, port)."""
     import subprocess

@@ -3,7 +3,6 @@ test's own (so it can be stopped), real WebSocket clients."""
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -12,11 +11,16 @@ from pathlib import Path
 import pytest
 import requests
 import websockets
-from django.conf import settings
-from django.db import connection
 
-from tests.conftest import free_port, start_daphne, stop, text_webhook, wait_port
-from webhooks.signature import signature_for
+from tests.conftest import (
+    free_port,
+    post_live,
+    process_env,
+    start_daphne,
+    stop,
+    text_webhook,
+    wait_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -66,16 +70,12 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def servers(redis_server, tmp_path):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "boztell.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0",
-        "LOG_DIR": str(tmp_path),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-    }
+    env = process_env(
+        tmp_path,
+        REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        TASKS_BACKEND="django_tasks.backends.immediate.ImmediateBackend",
+    )
     procs, ports = [], []
     for _ in range(2):
         proc, port = start_daphne(env)
@@ -87,17 +87,7 @@ def servers(redis_server, tmp_path):
 
 
 def post_webhook(host, wa_id, wamid, text):
-    body = text_webhook(wa_id, wamid, text, name="Scale")
-    raw = json.dumps(body).encode()
-    return requests.post(
-        f"http://{host}/webhooks/whatsapp",
-        data=raw,
-        timeout=20,
-        headers={
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
-        },
-    )
+    return post_live(f"http://{host}", text_webhook(wa_id, wamid, text, name="Scale"))
 
 
 async def next_event(ws, names, timeout=10):

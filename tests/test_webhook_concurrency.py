@@ -4,14 +4,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
-from django.conf import settings
 
 from boztell.realtime import AGENTS_GROUP
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import load_fixture, text_webhook
-from webhooks.signature import signature_for
+from tests.conftest import load_fixture, post_live, text_webhook
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -23,15 +20,7 @@ def _body(wamid, text, wa_id=NEW_CUSTOMER):
 
 
 def _post(url, raw):
-    return requests.post(
-        f"{url}/webhooks/whatsapp",
-        data=raw,
-        headers={
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
-        },
-        timeout=30,
-    )
+    return post_live(url, raw, timeout=30)
 
 
 def test_concurrent_first_messages_of_a_new_customer_make_one_room_and_one_new_room_event(

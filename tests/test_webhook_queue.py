@@ -2,22 +2,19 @@
 `manage.py webhook_worker` turns bodies into messages, in order, in batches."""
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import requests
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
 from boztell.realtime import AGENTS_GROUP
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import load_fixture, signed_post, stop, text_webhook
+from tests.conftest import load_fixture, post_live, process_env, signed_post, stop, text_webhook
 from tests.factories import MessageFactory, RoomFactory
 from webhooks.models import Delivery
 from webhooks.services import MAX_ATTEMPTS
@@ -155,14 +152,7 @@ def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
 ):
     """Real processes: two workers on the test database; bodies posted over HTTP to the
     live server are stored by whichever holds the lock, woken by NOTIFY."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "boztell.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "LOG_DIR": str(tmp_path),
-        "WEBHOOK_QUEUE": "true",
-    }
+    env = process_env(tmp_path, WEBHOOK_QUEUE="true")
     root = Path(__file__).resolve().parent.parent
     command = [sys.executable, "manage.py", "webhook_worker"]
     workers = [
@@ -173,16 +163,8 @@ def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
         listener = tap(AGENTS_GROUP)
         time.sleep(1.5)  # both started: one works, one waits on the lock
         for i in range(5):
-            raw = json.dumps(text_webhook(CUSTOMER, f"wamid.LIVE-{i}", f"live {i}")).encode()
-            response = requests.post(
-                f"{live_server.url}/webhooks/whatsapp",
-                data=raw,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
-                },
-                timeout=10,
-            )
+            body = text_webhook(CUSTOMER, f"wamid.LIVE-{i}", f"live {i}")
+            response = post_live(live_server.url, body)
             assert response.json()["status"] == "queued"
         deadline = time.monotonic() + 10
         while Message.objects.count() < 5 and time.monotonic() < deadline:
@@ -197,16 +179,7 @@ def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
         active = next(w for w in workers if _holds_lock(w.pid))
         active.kill()
         active.wait(timeout=10)
-        raw = json.dumps(text_webhook(CUSTOMER, "wamid.LIVE-after", "after failover")).encode()
-        requests.post(
-            f"{live_server.url}/webhooks/whatsapp",
-            data=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
-            },
-            timeout=10,
-        )
+        post_live(live_server.url, text_webhook(CUSTOMER, "wamid.LIVE-after", "after failover"))
         deadline = time.monotonic() + 10
         while Message.objects.count() < 6 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -53,23 +53,8 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
             room, room_created = room_get_or_create(phone=phone, title=inbound.profile_name or "")
             # The unique wa_message_id decides: a redelivery fails here and the whole
             # transaction (nothing else written yet) rolls back.
-            message = Message.objects.create(
-                room=room,
-                user=None,
-                content_type=inbound.content_type,
-                content_text=inbound.content_text,
-                wa_message_id=inbound.wa_message_id,
-                reply_to_wa_message_id=inbound.reply_to_wa_message_id,
-                reaction_emoji=inbound.reaction_emoji,
-                reaction_to_wa_message_id=inbound.reaction_to_wa_message_id,
-                media_type=inbound.media_type,
-                media_id=inbound.media_id,
-                mime_type=inbound.mime_type,
-                original_filename=inbound.original_filename,
-                metadata=_inbound_metadata(inbound),
-                status=Message.Status.RECEIVED,
-                status_timestamp=inbound.timestamp,
-            )
+            message = message_from_inbound(inbound, room_id=room.pk)
+            message.save(force_insert=True)
             if inbound.is_reaction:
                 return _reaction_settle(message)
             _room_record_message(room=room, message=message, profile_name=inbound.profile_name)
@@ -85,6 +70,27 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
             return Outcome("duplicate")
         raise
     return Outcome("created", message)
+
+
+def message_from_inbound(inbound: InboundMessage, *, room_id) -> Message:
+    """The customer's message as we store it (not saved yet)."""
+    return Message(
+        room_id=room_id,
+        user=None,
+        content_type=inbound.content_type,
+        content_text=inbound.content_text,
+        wa_message_id=inbound.wa_message_id,
+        reply_to_wa_message_id=inbound.reply_to_wa_message_id,
+        reaction_emoji=inbound.reaction_emoji,
+        reaction_to_wa_message_id=inbound.reaction_to_wa_message_id,
+        media_type=inbound.media_type,
+        media_id=inbound.media_id,
+        mime_type=inbound.mime_type,
+        original_filename=inbound.original_filename,
+        metadata=_inbound_metadata(inbound),
+        status=Message.Status.RECEIVED,
+        status_timestamp=inbound.timestamp,
+    )
 
 
 def _inbound_metadata(inbound: InboundMessage) -> dict:

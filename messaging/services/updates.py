@@ -23,7 +23,7 @@ from messaging.media import MEDIA_TYPES
 from messaging.models import Message
 from messaging.services.receive import (
     Outcome,
-    _inbound_metadata,
+    message_from_inbound,
     message_receive,
     message_status_apply,
 )
@@ -134,7 +134,7 @@ def _messages_store_in_existing_rooms(
             if size == 0:
                 return [], run
             messages = [
-                _message_build(inbound, rooms[phone][0])
+                message_from_inbound(inbound, room_id=rooms[phone][0])
                 for inbound, phone in zip(run[:size], phones[:size], strict=True)
             ]
             _stamp(messages)
@@ -155,26 +155,6 @@ def _messages_store_in_existing_rooms(
     return [
         Outcome("created", m) if m.pk in inserted else Outcome("duplicate") for m in messages
     ], run[size:]
-
-
-def _message_build(inbound: InboundMessage, room_id) -> Message:
-    return Message(
-        room_id=room_id,
-        user=None,
-        content_type=inbound.content_type,
-        content_text=inbound.content_text,
-        wa_message_id=inbound.wa_message_id,
-        reply_to_wa_message_id=inbound.reply_to_wa_message_id,
-        reaction_emoji=inbound.reaction_emoji,
-        reaction_to_wa_message_id=inbound.reaction_to_wa_message_id,
-        media_type=inbound.media_type,
-        media_id=inbound.media_id,
-        mime_type=inbound.mime_type,
-        original_filename=inbound.original_filename,
-        metadata=_inbound_metadata(inbound),
-        status=Message.Status.RECEIVED,
-        status_timestamp=inbound.timestamp,
-    )
 
 
 def _stamp(messages: list[Message]) -> None:

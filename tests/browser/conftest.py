@@ -1,19 +1,14 @@
 """Browser tests: Playwright driving Debian's Chromium against a live daphne server (real
 HTTP, real WebSocket) on the test database."""
 
-import json
 import os
 import shutil
 import time
 from pathlib import Path
 
 import pytest
-import requests
-from django.conf import settings
-from django.db import connection
 
-from tests.conftest import start_daphne, stop
-from webhooks.signature import signature_for
+from tests.conftest import post_live, process_env, start_daphne, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -32,14 +27,11 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def inbox_server(transactional_db, tmp_path):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "LOG_DIR": str(tmp_path),
-        "WHATSAPP_SANDBOX_STATUS_DELAYS": "0.3,0.3,0.3",
-    }
+    env = process_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        WHATSAPP_SANDBOX_STATUS_DELAYS="0.3,0.3,0.3",
+    )
     proc, port = start_daphne(env)
     yield f"http://127.0.0.1:{port}"
     stop(proc)
@@ -150,16 +142,7 @@ def customer(inbox_server):
                 }
             ],
         }
-        raw = json.dumps(envelope).encode()
-        response = requests.post(
-            f"{inbox_server}/webhooks/whatsapp",
-            data=raw,
-            timeout=15,
-            headers={
-                "Content-Type": "application/json",
-                "X-Hub-Signature-256": signature_for(raw, settings.WHATSAPP_APP_SECRET),
-            },
-        )
+        response = post_live(inbox_server, envelope)
         assert response.status_code == 200, response.text
         return message["id"]
 
