@@ -233,3 +233,36 @@ def test_health_says_degraded_when_bodies_wait_over_a_minute(client):
     assert "is webhook_worker running?" in report["webhook_queue"]
     _work()
     assert client.get("/health").json()["status"] == "ok"
+
+
+def test_with_redis_down_the_worker_still_stores_and_a_client_catches_up(
+    client, settings, agent_api
+):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    RoomFactory(phone=CUSTOMER)
+    signed_post(client, text_webhook(CUSTOMER, "wamid.DOWN-1", "while redis is down"))
+    _work()
+    assert Message.objects.filter(wa_message_id="wamid.DOWN-1").exists()
+    assert Delivery.objects.count() == 0
+    missed = agent_api.get("/events", {"after": 0}).json()["results"]
+    assert [(e["event"], e["data"]["wa_message_id"]) for e in missed] == [
+        ("new_message", "wamid.DOWN-1")
+    ]
+
+
+def test_a_body_the_database_cannot_take_gets_503_so_meta_redelivers(client, monkeypatch):
+    from django.db import OperationalError
+
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("webhooks.views.delivery_store", down)
+    response = signed_post(client, load_fixture("text"))
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert Delivery.objects.count() == 0
