@@ -44,6 +44,7 @@ def delivery_store(*, raw: bytes) -> int:
 def deliveries_process(*, limit: int = 500) -> Batch:
     """Handle up to `limit` waiting bodies, oldest first, in one transaction. If that
     fails, each body goes alone, so one bad body never holds up the others."""
+    rows: list = []
     try:
         with deferred_broadcasts(), transaction.atomic():
             rows = list(
@@ -61,6 +62,8 @@ def deliveries_process(*, limit: int = 500) -> Batch:
     except UNAVAILABLE:
         raise
     except Exception:
+        if not rows:
+            raise
         logger.exception("webhook batch failed; handling its %d bodies one by one", len(rows))
     failed = sum(not _delivery_process_alone(pk) for pk, _ in rows)
     return Batch(bodies=len(rows), failed=failed)

@@ -80,6 +80,10 @@ class Command(BaseCommand):
                     listener.close()
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
+            except Exception:  # a bug must not stop the queue for good: log, wait, go on
+                logger.exception("webhook worker: round failed; retry in %.0fs", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def _listen(self) -> psycopg.Connection:
         """Our own connection: it holds the one-worker lock and listens for new bodies."""
