@@ -27,7 +27,7 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import ROLES, Conn, cpu_per_update, cpu_seconds, percentile  # noqa: E402
+from bench.loadgen import ROLES, Conn, cpu_per_update, cpu_seconds, percentile, quiet_collector  # noqa: E402
 from bench.webhook import (  # noqa: E402
     DB,
     GTHREAD,
@@ -151,6 +151,7 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
     idle: asyncio.Queue = asyncio.Queue()
     for c in pool:
         idle.put_nowait(c)
+    quiet_collector()
     cpu_before = cpu_seconds()
     start = time.perf_counter()
 
