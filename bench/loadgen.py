@@ -191,3 +191,81 @@ def cpu_seconds() -> dict[str, float]:
 def cpu_per_update(before: dict, after: dict, updates: int) -> dict[str, float]:
     """Milliseconds of CPU per update, by role, between two cpu_seconds() readings."""
     return {role: 1000 * (after[role] - before[role]) / max(updates, 1) for role in ROLES}
+
+
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  requests = {}
+  local nthreads = tonumber(os.getenv("BOZTELL_WRK_THREADS"))
+  local i = 0
+  for line in io.lines(os.getenv("BOZTELL_WRK_REQUESTS")) do
+    if i % nthreads == tid then
+      local a = line:find("\\t")
+      local b = line:find("\\t", a + 1)
+      local headers = {["Content-Type"] = "application/json"}
+      local sig = line:sub(a + 1, b - 1)
+      if sig ~= "-" then headers["X-Hub-Signature-256"] = sig end
+      requests[#requests + 1] = wrk.format("POST", line:sub(1, a - 1), headers, line:sub(b + 1))
+    end
+    i = i + 1
+  end
+  n = 0
+end
+function request()
+  n = n + 1
+  return requests[((n - 1) % #requests) + 1]
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BOZTELL %d %d %d %d %.3f\\n", summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(99) / 1000))
+end
+"""
+
+
+def closed_loop_wrk(
+    host, port, make: Callable[[int], tuple], seconds: float, connections: int, count: int
+) -> dict:
+    """The closed loop driven by wrk (C, from Debian's package), so the load generator
+    takes a sliver of the CPU the Python one does. `count` distinct requests are prepared
+    (more than can be sent), split between wrk's threads."""
+    import subprocess
+    import tempfile
+
+    threads = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        requests_path = os.path.join(tmp, "requests.tsv")
+        with open(requests_path, "w") as f:
+            for i in range(count):
+                path, body, headers = make(i)
+                sig = headers.get("X-Hub-Signature-256", "-")
+                f.write(f"{path}\t{sig}\t{body.decode()}\n")
+        script = os.path.join(tmp, "boztell.lua")
+        with open(script, "w") as f:
+            f.write(WRK_SCRIPT)
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:.0f}s", "-s", script]
+        out = subprocess.run(
+            [*command, f"http://{host}:{port}/"],
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "BOZTELL_WRK_REQUESTS": requests_path,
+                "BOZTELL_WRK_THREADS": str(threads),
+            },
+            check=True,
+        ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("BOZTELL "))
+    done, micros, status_errors, socket_errors, p99 = line.split()[1:]
+    done = int(done)
+    return {
+        "done": done,
+        "errors": int(status_errors) + int(socket_errors),
+        "rps": done / (int(micros) / 1e6),
+        "p99": float(p99),
+    }
