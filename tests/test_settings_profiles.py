@@ -92,3 +92,44 @@ def test_production_refuses_the_development_secret_key(tmp_path):
     result = _probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/boztell")
     assert result.returncode != 0
     assert "SECRET_KEY is the development key" in result.stderr
+
+
+QUEUED_ON_SQLITE = """
+import django
+django.setup()
+from django.core.management import call_command
+from django.test import Client
+from messaging.models import Message
+from tests.conftest import signed_post, text_webhook
+from webhooks.models import Delivery
+call_command("migrate", verbosity=0)
+answer = signed_post(Client(), text_webhook("6281234567001", "wamid.EMBEDDED", "halo"))
+assert answer.json() == {"status": "queued", "queued": 1}, answer.content
+assert Delivery.objects.count() == 1 and Message.objects.count() == 0
+call_command("webhook_worker", "--once")
+assert Message.objects.get().content_text == "halo"
+assert Delivery.objects.count() == 0
+print("ok")
+"""
+
+
+def test_queued_webhooks_work_on_the_embedded_default_too(tmp_path):
+    """SQLite has no NOTIFY: the worker polls; bodies are still kept, then stored."""
+    result = subprocess.run(
+        [sys.executable, "-c", QUEUED_ON_SQLITE],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "LOG_DIR": str(tmp_path),
+            "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+            "ALLOWED_HOSTS": "testserver",
+            "WEBHOOK_QUEUE": "true",
+            "DJANGO_SETTINGS_MODULE": "boztell.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "ok"

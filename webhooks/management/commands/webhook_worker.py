@@ -38,10 +38,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, batch, once, linger_ms, **options):
-        if connection.vendor != "postgresql":
-            while deliveries_process(limit=batch).bodies:
-                pass
-            return
+        if connection.vendor != "postgresql":  # SQLite (embedded default): no NOTIFY, poll
+            while True:
+                if not deliveries_process(limit=batch).bodies:
+                    if once:
+                        return
+                    time.sleep(1.0)
         listener = None
         delay = 1.0
         while True:
