@@ -159,8 +159,23 @@ def emit_messages_created(*, messages: list[Message], assigned: dict) -> None:
 
 
 def emit_message_status(*, message: Message) -> None:
-    groups = room_event_groups(room=message.room)
-    broadcast_on_commit(groups, "message_status", status_payload(message), room_id=message.room_id)
+    emit_message_statuses(
+        payloads=[status_payload(message)],
+        assigned={message.room_id: room_assigned_user_ids(room=message.room)},
+    )
+
+
+def emit_message_statuses(*, payloads: list[dict], assigned: dict) -> None:
+    """Status changes in order (payloads from status_payload, taken at each step);
+    `assigned` maps each room id to its assigned agents' ids."""
+    for payload in payloads:
+        room_id = payload["room_id"]
+        broadcast_on_commit(
+            room_event_groups(assigned_user_ids=assigned[room_id]),
+            "message_status",
+            payload,
+            room_id=room_id,
+        )
 
 
 def emit_message_reaction(*, message: Message) -> None:

@@ -456,6 +456,59 @@ def test_failed_keeps_metas_error_and_a_late_sent_never_overwrites_it(post, outb
     assert events[0][1]["status"] == "failed" and events[0][1]["error"]["code"] == 131047
 
 
+def _status(wamid, status, ts, **extra):
+    return {"id": wamid, "status": status, "timestamp": ts, "recipient_id": CUSTOMER, **extra}
+
+
+def test_a_batch_of_statuses_moves_each_message_forward_in_order_once(
+    post, tap, agent, other_agent
+):
+    """Statuses of a body are applied together: each message only forward, one event per
+    step forward (in order, to the room's agents), nothing for a repeat or a late one; a
+    status for a message not stored yet is kept."""
+    from boztell.realtime import user_group
+    from messaging.models import PendingStatus
+    from tests.factories import RoomParticipantFactory
+
+    room = RoomFactory(phone=CUSTOMER)
+    RoomParticipantFactory(room=room, user=agent)
+    first = MessageFactory(room=room, user=agent, wa_message_id="wamid.B-1", status="pending")
+    second = MessageFactory(room=room, user=agent, wa_message_id="wamid.B-2", status="sent")
+    mine, theirs = tap(user_group(agent.id)), tap(user_group(other_agent.id))
+    body = load_fixture("status_sent")
+    error = load_fixture("status_failed")["entry"][0]["changes"][0]["value"]["statuses"][0]
+    body["entry"][0]["changes"][0]["value"]["statuses"] = [
+        _status("wamid.B-1", "sent", "1764000001"),
+        _status("wamid.B-1", "delivered", "1764000002"),
+        _status("wamid.B-2", "failed", "1764000003", errors=error["errors"]),
+        _status("wamid.B-1", "delivered", "1764000002"),  # Meta's repeat
+        _status("wamid.B-1", "read", "1764000004"),
+        _status("wamid.B-1", "sent", "1764000001"),  # late
+        _status("wamid.B-9", "sent", "1764000005"),  # not stored yet
+    ]
+    handled = post(body).json()["handled"]
+    assert handled == {
+        "statuses_updated": 4,
+        "statuses_unchanged": 2,
+        "statuses_pending": 1,
+        "skipped": 0,
+    }
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "read" and first.status_timestamp.timestamp() == 1764000004
+    assert second.status == "failed"
+    assert second.metadata["error"]["code"] == error["errors"][0]["code"]
+    assert PendingStatus.objects.filter(wa_message_id="wamid.B-9", status="sent").exists()
+    steps = [(d["wa_message_id"], d["status"]) for e, d in mine.drain() if e == "message_status"]
+    assert steps == [
+        ("wamid.B-1", "sent"),
+        ("wamid.B-1", "delivered"),
+        ("wamid.B-2", "failed"),
+        ("wamid.B-1", "read"),
+    ]
+    assert theirs.drain() == []
+
+
 def test_a_status_for_an_unknown_message_is_kept_and_applied_when_it_is_stored(post, agent):
     from django.db import transaction
 

@@ -159,20 +159,18 @@ def message_status_apply(*, inbound: InboundStatus) -> Outcome:
                         wa_message_id=inbound.wa_message_id,
                         status=inbound.status,
                         status_timestamp=inbound.timestamp,
-                        payload=_status_details(inbound),
+                        payload=status_details(inbound),
                     )
             except IntegrityError:
                 return Outcome("duplicate")
             return Outcome("pending")
-        if not _status_advance(
-            message, inbound.status, inbound.timestamp, _status_details(inbound)
-        ):
+        if not _status_advance(message, inbound.status, inbound.timestamp, status_details(inbound)):
             return Outcome("unchanged", message)
         emit_message_status(message=message)
     return Outcome("updated", message)
 
 
-def _status_details(inbound: InboundStatus) -> dict:
+def status_details(inbound: InboundStatus) -> dict:
     details: dict = {}
     if inbound.errors:
         first = inbound.errors[0]
@@ -190,12 +188,19 @@ def _status_details(inbound: InboundStatus) -> dict:
     return details
 
 
-def _status_advance(message: Message, status: str, timestamp, details: dict) -> bool:
+def status_advance_in_memory(message: Message, status: str, timestamp, details: dict) -> bool:
+    """Move the (locked) message's status forward, if `status` is ahead; not saved."""
     if STATUS_RANK.get(message.status, -1) >= STATUS_RANK[status]:
         return False
     message.status = status
     message.status_timestamp = timestamp
     message.metadata = {**(message.metadata or {}), **details}
+    return True
+
+
+def _status_advance(message: Message, status: str, timestamp, details: dict) -> bool:
+    if not status_advance_in_memory(message, status, timestamp, details):
+        return False
     message.save(update_fields=["status", "status_timestamp", "metadata", "updated_at"])
     return True
 

@@ -1,13 +1,16 @@
-"""A webhook body's updates, handled in order, the common case in bulk.
+"""A webhook body's updates, handled in order, the common cases in bulk.
 
 This is where a webhook becomes messages. A run of customer messages (not reactions)
 into rooms that already exist is stored with three statements whatever its length:
 lock the rooms (reading their assigned agents on the way), insert the messages (the
 unique `wa_message_id` drops redeliveries: the database decides, not a read), update the
-rooms' list fields. Everything else (a new customer's first message, reactions,
-statuses) goes through the one-at-a-time services in receive.py, in its place in the
-order. Each run and each single update commits on its own; a redelivered body after a
-failure half-way is deduplicated by the same constraints.
+rooms' list fields. A run of statuses takes two: lock the messages they name (with their
+rooms' agents), write each one's final state; in between every status moves its message
+forward only, in order, as message_status_apply would. Everything else (a new customer's
+first message, reactions, a status for a message not stored yet) goes through the
+one-at-a-time services in receive.py, in its place in the order. Each run and each
+single update commits on its own; a redelivered body after a failure half-way is
+deduplicated by the same constraints.
 """
 
 import logging
@@ -15,6 +18,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from boztell.bulk import insert_returning_ids
 from boztell.phones import InvalidPhone, normalize_phone
@@ -22,12 +26,15 @@ from messaging.inbound import InboundMessage, InboundStatus
 from messaging.media import MEDIA_TYPES
 from messaging.models import Message
 from messaging.services.receive import (
+    STATUS_RANK,
     Outcome,
     message_from_inbound,
     message_receive,
     message_status_apply,
+    status_advance_in_memory,
+    status_details,
 )
-from rooms.events import emit_messages_created
+from rooms.events import emit_message_statuses, emit_messages_created, status_payload
 
 logger = logging.getLogger("boztell.messaging")
 
@@ -38,6 +45,19 @@ _LOCK_ROOMS = """
            ARRAY(SELECT p.user_id FROM room_participants p
                  WHERE p.room_id = r.id AND p.is_assigned ORDER BY p.user_id)
     FROM rooms r WHERE r.phone = ANY(%s) ORDER BY r.id FOR UPDATE OF r
+"""
+_LOCK_MESSAGES = """
+    SELECT m.id, m.wa_message_id, m.room_id, m.status, m.status_timestamp, m.metadata,
+           ARRAY(SELECT p.user_id FROM room_participants p
+                 WHERE p.room_id = m.room_id AND p.is_assigned ORDER BY p.user_id)
+    FROM messages m WHERE m.wa_message_id = ANY(%s) ORDER BY m.id FOR UPDATE OF m
+"""
+_UPDATE_STATUSES = """
+    UPDATE messages AS m SET status = v.status, status_timestamp = v.at, metadata = v.metadata,
+        updated_at = v.now
+    FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::jsonb[], %s::timestamptz[])
+        AS v(id, status, at, metadata, now)
+    WHERE m.id = v.id
 """
 _UPDATE_ROOMS = """
     UPDATE rooms AS r SET
@@ -55,20 +75,35 @@ def updates_process(*, updates: list[Update]) -> list[Outcome]:
     """Handle every update of a body, in order; one Outcome per update."""
     bulk = connection.vendor == "postgresql"
     outcomes: list[Outcome] = []
-    run: list[InboundMessage] = []
+    run: list[Update] = []
     for update in updates:
-        if bulk and isinstance(update, InboundMessage) and not update.is_reaction:
-            run.append(update)
-            continue
-        if run:
-            outcomes += _messages_receive(run)
+        kind = _bulk_kind(update) if bulk else None
+        if run and kind is not _bulk_kind(run[0]):
+            outcomes += _run_process(run)
             run = []
-        outcomes.append(_update_process(update))
+        if kind is None:
+            outcomes.append(_update_process(update))
+        else:
+            run.append(update)
     if run:
-        outcomes += _messages_receive(run)
+        outcomes += _run_process(run)
     for update, outcome in zip(updates, outcomes, strict=True):
         _log(update, outcome)
     return outcomes
+
+
+def _bulk_kind(update: Update) -> type | None:
+    """What a run of updates handled together is made of: customer messages (not
+    reactions) or statuses; None for an update handled alone."""
+    if isinstance(update, InboundMessage):
+        return None if update.is_reaction else InboundMessage
+    return InboundStatus
+
+
+def _run_process(run: list[Update]) -> list[Outcome]:
+    if isinstance(run[0], InboundMessage):
+        return _messages_receive(run)
+    return _statuses_apply(run)
 
 
 def _log(update: Update, outcome: Outcome) -> None:
@@ -180,3 +215,58 @@ def _rooms_record(cursor, stored: list[Message], inbounds: list[InboundMessage])
         for room_id, (m, count, profile) in latest.items()
     ]
     cursor.execute(_UPDATE_ROOMS, [list(column) for column in zip(*rows, strict=True)])
+
+
+def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
+    """A run of statuses in order, in one transaction: the messages they name are locked
+    (id order) and each moves forward only, as message_status_apply does one at a time;
+    every step forward is one message_status event. A status for a message not stored
+    yet goes through message_status_apply, which keeps it for later."""
+    outcomes: list[Outcome] = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_MESSAGES, [sorted({s.wa_message_id for s in run})])
+            found = {row[1]: row for row in cursor.fetchall()}
+            json_field = Message._meta.get_field("metadata")
+            messages: dict = {}
+            assigned: dict = {}
+            changes: list = []
+            for inbound in run:
+                row = found.get(inbound.wa_message_id)
+                if (
+                    row is None
+                    or inbound.status not in STATUS_RANK
+                    or (inbound.status == Message.Status.PENDING)
+                ):
+                    outcomes.append(_update_process(inbound))
+                    continue
+                message = messages.get(row[0])
+                if message is None:
+                    pk, wamid, room_id, status, status_at, metadata, users = row
+                    message = messages[pk] = Message(
+                        id=pk,
+                        wa_message_id=wamid,
+                        room_id=room_id,
+                        status=status,
+                        status_timestamp=status_at,
+                        # Django reads jsonb as text and decodes it in the field.
+                        metadata=json_field.from_db_value(metadata, None, connection),
+                    )
+                    assigned[room_id] = users
+                if not status_advance_in_memory(
+                    message, inbound.status, inbound.timestamp, status_details(inbound)
+                ):
+                    outcomes.append(Outcome("unchanged", message))
+                    continue
+                changes.append(status_payload(message))
+                outcomes.append(Outcome("updated", message))
+            if changes:
+                now = timezone.now()
+                rows = [
+                    (m.pk, m.status, m.status_timestamp, m.metadata, now) for m in messages.values()
+                ]
+                columns = [list(column) for column in zip(*rows, strict=True)]
+                columns[3] = [Jsonb(value) for value in columns[3]]
+                cursor.execute(_UPDATE_STATUSES, columns)
+        emit_message_statuses(payloads=changes, assigned=assigned)
+    return outcomes
