@@ -160,7 +160,9 @@ def _messages_store_in_existing_rooms(
     """Store the longest prefix of `run` whose rooms exist; return its outcomes and the
     rest (which starts with a message for a new room or a bad sender)."""
     phones = [_phone(inbound) for inbound in run]
-    with transaction.atomic():
+    # Inside the worker's batch transaction no savepoint: a failure here fails the batch,
+    # which the worker then does body by body.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             # Rooms are locked in id order, so two runs never wait on each other in a cycle.
             cursor.execute(_LOCK_ROOMS, [sorted({p for p in phones if p})])
@@ -223,7 +225,9 @@ def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
     every step forward is one message_status event. A status for a message not stored
     yet goes through message_status_apply, which keeps it for later."""
     outcomes: list[Outcome] = []
-    with transaction.atomic():
+    # Inside the worker's batch transaction no savepoint: a failure here fails the batch,
+    # which the worker then does body by body.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute(_LOCK_MESSAGES, [sorted({s.wa_message_id for s in run})])
             found = {row[1]: row for row in cursor.fetchall()}
