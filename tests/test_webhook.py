@@ -623,6 +623,8 @@ def _signed_raw(client, raw: bytes, content_type="application/json"):
     "raw, status, code",
     [
         (b"{not json", 400, "malformed_json"),
+        ('{"object": "whatsapp_business_account"}'.encode("utf-16"), 400, "malformed_json"),
+        (b'{"text": "\xff\xfe"}', 400, "malformed_json"),
         (b"[1, 2]", 400, "invalid_envelope"),
         (b'{"object": "whatsapp_business_account"}', 400, "invalid_envelope"),
         (b'{"object": "whatsapp_business_account", "entry": {}}', 400, "invalid_envelope"),

@@ -95,6 +95,8 @@ def test_bad_signature_or_body_is_refused_and_nothing_is_queued(client):
     )
     assert response.status_code == 401
     assert signed_post(client, b"{not json").status_code == 400
+    utf16 = json.dumps(load_fixture("text")).encode("utf-16")
+    assert signed_post(client, utf16).json()["error"]["code"] == "malformed_json"
     assert signed_post(client, {"object": "page", "entry": []}).json()["status"] == "ignored"
     assert Delivery.objects.count() == 0
 

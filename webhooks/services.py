@@ -34,10 +34,10 @@ class Batch:
     failed: int = 0
 
 
-def delivery_store(*, raw: bytes) -> int:
-    """Keep a verified body; a trigger wakes the worker (PostgreSQL NOTIFY). One statement,
-    committed before the view answers."""
-    (delivery_id,) = insert_returning_ids([Delivery(body=raw.decode())])
+def delivery_store(*, body: str) -> int:
+    """Keep a verified body (its JSON text); a trigger wakes the worker (PostgreSQL
+    NOTIFY). One statement, committed before the view answers."""
+    (delivery_id,) = insert_returning_ids([Delivery(body=body)])
     return delivery_id
 
 

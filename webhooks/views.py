@@ -71,9 +71,10 @@ def _receive(request):
     if request.content_type != "application/json":
         return error_response("unsupported_media_type", "The body must be application/json.", 415)
     try:
-        body = json.loads(raw)
+        text = raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
+        body = json.loads(text)
     except (ValueError, UnicodeDecodeError):
-        return error_response("malformed_json", "The body is not valid JSON.", 400)
+        return error_response("malformed_json", "The body is not valid UTF-8 JSON.", 400)
     try:
         parsed = parse_body(body)
     except EnvelopeError as exc:
@@ -90,7 +91,7 @@ def _receive(request):
         )
 
     if settings.WEBHOOK_QUEUE:
-        return _enqueue(raw, parsed)
+        return _enqueue(text, parsed)
     with deferred_broadcasts():
         counts = _handle_updates(parsed.updates)
     if isinstance(counts, JsonResponse):
@@ -99,13 +100,13 @@ def _receive(request):
     return JsonResponse({"status": "ok", "handled": dict(counts)})
 
 
-def _enqueue(raw: bytes, parsed) -> JsonResponse:
+def _enqueue(text: str, parsed) -> JsonResponse:
     """Queued set-up: the verified body is committed, then answered; the worker does the
     rest. A body with nothing to do is not kept."""
     if not parsed.updates:
         return JsonResponse({"status": "ok", "queued": 0})
     try:
-        delivery_id = delivery_store(raw=raw)
+        delivery_id = delivery_store(body=text)
     except DatabaseError:
         logger.exception("webhook body not queued")
         return error_response("unavailable", "Storage is unavailable; Meta will redeliver.", 503)
