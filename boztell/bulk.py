@@ -12,18 +12,24 @@ from functools import cache
 from django.db import connection, models
 
 CHUNK = 500  # rows per INSERT: well under SQLite's 32,766 parameters
+FEW = 8  # up to this many rows, VALUES; more, on PostgreSQL, arrays through unnest()
+
+
+def _unnest(rows: int) -> bool:
+    return connection.vendor == "postgresql" and rows > FEW
 
 
 @cache
 def _insert_sql(model: type[models.Model], with_pk: bool, rows: int, ignore: bool) -> str:
-    """PostgreSQL: one statement whatever the row count, an array per column through
-    unnest() (as Django's own bulk_create does), so psycopg parses a short query once
-    rather than thousands of placeholders every time. Elsewhere: VALUES rows."""
+    """Many rows on PostgreSQL: one statement whatever the count, an array per column
+    through unnest() (as Django's own bulk_create does), so psycopg parses a short query
+    once rather than thousands of placeholders every time. A few rows (a webhook body
+    kept whole): VALUES, cheaper than quoting arrays. `rows` is 0 for unnest()."""
     fields = _fields(model, with_pk)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    if connection.vendor == "postgresql":
+    if rows == 0:
         arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
         source = f"SELECT * FROM unnest({arrays})"  # noqa: S608
     else:
@@ -60,7 +66,7 @@ def insert_returning_ids(objs: list[models.Model], *, ignore_conflicts: bool = F
             rows = [
                 [f.get_db_prep_save(_value(f, obj), connection) for f in fields] for obj in chunk
             ]
-            if connection.vendor == "postgresql":
+            if _unnest(len(chunk)):
                 params = [list(column) for column in zip(*rows, strict=True)]
                 sql = _insert_sql(model, with_pk, 0, ignore_conflicts)
             else:
