@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -47,17 +47,11 @@ def deliveries_process(*, limit: int = 500) -> Batch:
     rows: list = []
     try:
         with deferred_broadcasts(), transaction.atomic():
-            rows = list(
-                Delivery.objects.select_for_update(skip_locked=True)
-                .filter(failed_at__isnull=True)
-                .order_by("id")
-                .values_list("id", "body")[:limit]
-            )
+            rows = _deliveries_take(limit)
             if not rows:
                 return Batch()
             updates = [u for _, body in rows for u in parse_body(json.loads(body)).updates]
             updates_process(updates=updates)
-            Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
         return Batch(bodies=len(rows), updates=len(updates))
     except UNAVAILABLE:
         raise
@@ -67,6 +61,24 @@ def deliveries_process(*, limit: int = 500) -> Batch:
         logger.exception("webhook batch failed; handling its %d bodies one by one", len(rows))
     failed = sum(not _delivery_process_alone(pk) for pk, _ in rows)
     return Batch(bodies=len(rows), failed=failed)
+
+
+_WAITING = "SELECT id FROM webhook_deliveries WHERE failed_at IS NULL ORDER BY id LIMIT %s"
+_TAKE = f"DELETE FROM webhook_deliveries WHERE id IN ({_WAITING}) RETURNING id, body"  # noqa: S608
+# PostgreSQL: two workers never take the same body.
+_TAKE_LOCKED = (
+    f"DELETE FROM webhook_deliveries WHERE id IN ({_WAITING} FOR UPDATE SKIP LOCKED) "  # noqa: S608
+    "RETURNING id, body"
+)
+
+
+def _deliveries_take(limit: int) -> list[tuple[int, str]]:
+    """Remove up to `limit` waiting bodies, oldest first, and return them: one statement.
+    The removal commits with what the bodies carry, or rolls back with it."""
+    take = _TAKE_LOCKED if connection.vendor == "postgresql" else _TAKE
+    with connection.cursor() as cursor:
+        cursor.execute(take, [limit])
+        return sorted(cursor.fetchall())  # RETURNING keeps no order
 
 
 def _delivery_process_alone(delivery_id: int) -> bool:
