@@ -7,6 +7,7 @@ back to back, for the sustained rate."""
 import asyncio
 import gc
 import os
+import resource
 import time
 from collections.abc import Callable
 
@@ -161,6 +162,7 @@ async def closed_loop(
 ROLES = {
     "client": lambda cmd, pid: pid == os.getpid(),
     "gunicorn": lambda cmd, pid: "gunicorn" in cmd,
+    "granian": lambda cmd, pid: "granian" in cmd,
     "daphne": lambda cmd, pid: "daphne" in cmd,
     "webhook_worker": lambda cmd, pid: "webhook_worker" in cmd,
     "postgres": lambda cmd, pid: cmd.startswith("postgres"),
@@ -185,6 +187,9 @@ def cpu_seconds() -> dict[str, float]:
             if match(cmd, int(pid)):
                 used[role] += (int(fields[11]) + int(fields[12])) / ticks
                 break
+    # wrk, once it has finished and been waited for
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["client"] += children.ru_utime + children.ru_stime
     return used
 
 

@@ -27,7 +27,14 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import closed_loop, closed_loop_wrk, open_loop  # noqa: E402
+from bench.loadgen import (  # noqa: E402
+    ROLES,
+    closed_loop,
+    closed_loop_wrk,
+    cpu_per_update,
+    cpu_seconds,
+    open_loop,
+)
 
 SECRET = "bench-app-secret"
 # The closed loop runs on wrk when it is installed (apt install wrk): the Python client
@@ -117,6 +124,31 @@ SERVERS["gunicorn (2x4 gthread)"] = (lambda port: gunicorn_command(port, *GTHREA
 # The throughput set-up: the view keeps the verified body, webhook_worker stores messages.
 SERVERS["gunicorn (2x4) + queue"] = (
     lambda port: gunicorn_command(port, *GTHREAD),
+    {**PERSISTENT, "WEBHOOK_QUEUE": "true"},
+)
+
+
+def granian_command(port, *extra):
+    return [
+        str(ROOT / ".venv/bin/granian"),
+        "--interface",
+        "wsgi",
+        "--workers",
+        "2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        *extra,
+        "boztell.wsgi:application",
+    ]
+
+
+SERVERS["granian (2 wsgi) + queue"] = (granian_command, {**PERSISTENT, "WEBHOOK_QUEUE": "true"})
+SERVERS["granian (2x2 wsgi) + queue"] = (
+    lambda port: granian_command(port, "--blocking-threads", "2"),
     {**PERSISTENT, "WEBHOOK_QUEUE": "true"},
 )
 
@@ -249,6 +281,7 @@ def main():
                 drained()
                 print(f"    {label}: closed loop, {args.connections} connections", flush=True)
                 big = webhook_maker(f"c{tag}", 40000) if label == "webhook" else make
+                cpu_before = cpu_seconds()
                 start = time.perf_counter()
                 if USE_WRK:
                     thr = closed_loop_wrk(
@@ -260,6 +293,7 @@ def main():
                     )
                 # Stored, not only answered: in the queued set-up the worker may still be busy.
                 thr["processed"] = thr["done"] / (drained() - start)
+                thr["cpu"] = cpu_per_update(cpu_before, cpu_seconds(), thr["done"])
                 if label == "webhook":
                     acked = lat["sent"] - lat["errors"] + thr["done"] - thr["errors"]
                     kept = stored(f"o{tag}") + stored(f"c{tag}")
@@ -293,6 +327,12 @@ def main():
             f"{lat['p99']:>7.1f} {lat['errors']:>4} | {thr['rps']:>10.0f} "
             f"{thr['p99']:>7.1f} {thr['errors']:>4} {thr['processed']:>9.0f} {ratio:>8.2f}"
         )
+    roles = [r for r in ROLES if any(thr["cpu"][r] > 0.005 for *_, thr in rows)]
+    print("\nCPU ms per request in the closed loop, by process (until stored):")
+    print(f"{'server':<27} {'endpoint':<12} " + " ".join(f"{r:>14}" for r in roles) + "   total")
+    for name, label, _, thr in rows:
+        cells = " ".join(f"{thr['cpu'][r]:>14.3f}" for r in roles)
+        print(f"{name:<27} {label:<12} {cells} {sum(thr['cpu'].values()):>7.3f}")
     print(
         f"\nclosed loop on {'wrk' if USE_WRK else 'the Python client (apt install wrk)'}; "
         "answered/s: 200s per second with 32 connections; stored/s: messages stored per "

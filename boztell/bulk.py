@@ -7,6 +7,10 @@ the database wrote (`RETURNING id`), so a caller knows which rows were new. It w
 PostgreSQL and SQLite (3.35+).
 """
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 
 from django.db import connection, models
@@ -17,6 +21,36 @@ FEW = 8  # up to this many rows, VALUES; more, on PostgreSQL, arrays through unn
 
 def _unnest(rows: int) -> bool:
     return connection.vendor == "postgresql" and rows > FEW
+
+
+@contextmanager
+def server_cursor() -> Iterator:
+    """A cursor for the bulk statements. On PostgreSQL it sends the parameters apart from
+    the query (server-side binding), so arrays go in binary (`%b`): about 6 times cheaper
+    than quoting them into the SQL text as Django's client-side cursor does. Django's
+    error classes still apply; its query log (DEBUG, CaptureQueriesContext) does not see
+    these statements. On SQLite, Django's own cursor."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, _prepared_cursor()(connection.connection) as cursor:
+        yield cursor
+
+
+@cache
+def _prepared_cursor() -> type:
+    import psycopg
+
+    class PreparedCursor(psycopg.Cursor):
+        """Statements the server parses and plans once per connection: the bulk
+        statements are few and run all the time."""
+
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+    return PreparedCursor
 
 
 @cache
@@ -30,7 +64,7 @@ def _insert_sql(model: type[models.Model], with_pk: bool, rows: int, ignore: boo
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
     if rows == 0:
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
         source = f"SELECT * FROM unnest({arrays})"  # noqa: S608
     else:
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -59,13 +93,12 @@ def insert_returning_ids(objs: list[models.Model], *, ignore_conflicts: bool = F
     model = type(objs[0])
     with_pk = objs[0].pk is not None
     fields = _fields(model, with_pk)
+    prepared = [(f, _plain_type(f)) for f in fields]
     ids: list = []
-    with connection.cursor() as cursor:
+    with server_cursor() as cursor:
         for start in range(0, len(objs), CHUNK):
             chunk = objs[start : start + CHUNK]
-            rows = [
-                [f.get_db_prep_save(_value(f, obj), connection) for f in fields] for obj in chunk
-            ]
+            rows = [[_prepare(f, _value(f, obj), plain) for f, plain in prepared] for obj in chunk]
             if _unnest(len(chunk)):
                 params = [list(column) for column in zip(*rows, strict=True)]
                 sql = _insert_sql(model, with_pk, 0, ignore_conflicts)
@@ -79,6 +112,38 @@ def insert_returning_ids(objs: list[models.Model], *, ignore_conflicts: bool = F
                     obj.pk = pk
             ids += written
     return ids
+
+
+# Field classes whose database value, for a value of exactly this Python type, is the
+# value itself: Django's per-field preparation (a third of a bulk insert's CPU) is skipped
+# for them. Anything else (JSON, decimals, enums, naive datetimes, subclasses) goes through
+# Django.
+_PLAIN = {
+    models.UUIDField: uuid.UUID,
+    models.TextField: str,
+    models.CharField: str,
+    models.BooleanField: bool,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.DateTimeField: datetime,
+}
+
+
+@cache
+def _plain_type(field: models.Field) -> type | None:
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    return _PLAIN.get(type(target))
+
+
+def _prepare(field: models.Field, value, plain: type | None):
+    if plain is not None and (
+        value is None
+        or (type(value) is plain and (plain is not datetime or value.tzinfo is not None))
+    ):
+        return value
+    return field.get_db_prep_save(value, connection)
 
 
 def _value(field: models.Field, obj: models.Model):

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from boztell.bulk import insert_returning_ids
+from boztell.bulk import insert_returning_ids, server_cursor
 from boztell.phones import InvalidPhone, normalize_phone
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.media import MEDIA_TYPES
@@ -55,7 +55,7 @@ _LOCK_MESSAGES = """
 _UPDATE_STATUSES = """
     UPDATE messages AS m SET status = v.status, status_timestamp = v.at, metadata = v.metadata,
         updated_at = v.now
-    FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::jsonb[], %s::timestamptz[])
+    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::jsonb[], %b::timestamptz[])
         AS v(id, status, at, metadata, now)
     WHERE m.id = v.id
 """
@@ -65,7 +65,7 @@ _UPDATE_ROOMS = """
         last_customer_message_at = v.at, message_count = r.message_count + v.n,
         title = CASE WHEN r.lead_id IS NULL AND v.profile <> '' AND r.title IN ('', r.phone)
                      THEN v.profile ELSE r.title END
-    FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[], %s::int[], %s::text[])
+    FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::int[], %b::text[])
         AS v(id, text, type, at, n, profile)
     WHERE r.id = v.id
 """
@@ -179,7 +179,7 @@ def _messages_store_in_existing_rooms(
             inserted = set(insert_returning_ids(messages, ignore_conflicts=True))
             stored = [m for m in messages if m.pk in inserted]
             if stored:
-                _rooms_record(cursor, stored, run[:size])
+                _rooms_record(stored, run[:size])
         for message in stored:
             if message.media_type in MEDIA_TYPES and message.media_id:
                 from messaging.tasks import media_fetch_enqueue
@@ -202,7 +202,7 @@ def _stamp(messages: list[Message]) -> None:
         message.created_at = message.updated_at = now + i * step
 
 
-def _rooms_record(cursor, stored: list[Message], inbounds: list[InboundMessage]) -> None:
+def _rooms_record(stored: list[Message], inbounds: list[InboundMessage]) -> None:
     """The room list's fields: each room's latest message, count and profile name."""
     profiles = {inbound.wa_message_id: inbound.profile_name or "" for inbound in inbounds}
     latest: dict = {}
@@ -216,7 +216,8 @@ def _rooms_record(cursor, stored: list[Message], inbounds: list[InboundMessage])
         (room_id, m.content_text, m.content_type, m.created_at, count, profile)
         for room_id, (m, count, profile) in latest.items()
     ]
-    cursor.execute(_UPDATE_ROOMS, [list(column) for column in zip(*rows, strict=True)])
+    with server_cursor() as cursor:
+        cursor.execute(_UPDATE_ROOMS, [list(column) for column in zip(*rows, strict=True)])
 
 
 def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
@@ -271,6 +272,7 @@ def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
                 ]
                 columns = [list(column) for column in zip(*rows, strict=True)]
                 columns[3] = [Jsonb(value) for value in columns[3]]
-                cursor.execute(_UPDATE_STATUSES, columns)
+                with server_cursor() as arrays:
+                    arrays.execute(_UPDATE_STATUSES, columns)
         emit_message_statuses(payloads=changes, assigned=assigned)
     return outcomes
