@@ -191,6 +191,39 @@ def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
             stop(worker)
 
 
+@pytest.mark.slow
+def test_after_a_busy_spell_the_worker_listens_again_and_a_new_body_wakes_it(live_server, tmp_path):
+    """While busy the worker stops listening; once the queue is empty it must listen again,
+    or a quiet inbox would wait for the poll. The poll is set to a minute here, so only a
+    NOTIFY can get the last body stored within the 10 s allowed."""
+    from webhooks.services import delivery_store
+
+    for i in range(40):  # a burst waiting before the worker starts: a busy round
+        delivery_store(body=json.dumps(text_webhook(CUSTOMER, f"wamid.BUSY-{i}", f"busy {i}")))
+    env = process_env(tmp_path, WEBHOOK_QUEUE="true")
+    root = Path(__file__).resolve().parent.parent
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "webhook_worker", "--poll-seconds", "60"],
+        cwd=root,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while Message.objects.count() < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert Message.objects.count() == 40
+        time.sleep(0.5)  # idle now: listening again
+        post_live(live_server.url, text_webhook(CUSTOMER, "wamid.QUIET", "after the burst"))
+        deadline = time.monotonic() + 10
+        while not Message.objects.filter(wa_message_id="wamid.QUIET").exists():
+            assert time.monotonic() < deadline, "the worker was not woken by the new body"
+            time.sleep(0.05)
+    finally:
+        stop(worker)
+
+
 def _holds_lock(pid: int) -> bool:
     """Whether the worker with this pid holds the one-worker advisory lock."""
     from webhooks.management.commands.webhook_worker import LOCK_KEY
