@@ -40,6 +40,7 @@ from bench.webhook import (  # noqa: E402
     gunicorn_command,
     prepare_database,
     spawn,
+    stop_all,
 )
 
 
@@ -215,9 +216,7 @@ def main():
                 )
                 rows.append((setup, rate, result))
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=10)
+            stop_all(procs)
     print(
         f"\n{'set-up':<8} {'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} {'p99 ms':>8}"
     )

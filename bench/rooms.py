@@ -22,7 +22,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.webhook import DB, fresh_database, start_server  # noqa: E402
+from bench.webhook import DB, fresh_database, start_server, stop_all  # noqa: E402
 
 
 def progress(label, done, total):
@@ -251,8 +251,7 @@ def main():
             rows.append((label, percentile(times, 50), percentile(times, 95)))
             print(f"    {label}: done", flush=True)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_all([proc])
     print(
         f"\n{args.rooms:,} rooms, {args.messages:,} messages; the paged room has "
         f"{big_count:,} messages ({len(pages)} pages); {args.requests} requests each\n"

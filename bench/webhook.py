@@ -160,6 +160,18 @@ def spawn(command: list[str], env: dict) -> subprocess.Popen:
     )
 
 
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    """Stop the servers; one still busy with a backlog after 10 s is killed."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 WORKER = [sys.executable, "manage.py", "webhook_worker"]
 
 
@@ -308,9 +320,7 @@ def main():
             for label, (lat, thr) in results.items():
                 rows.append((name, label, lat, thr))
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=10)
+            stop_all(procs)
     print()
     header = (
         f"{'server':<27} {'endpoint':<12} {'rate/s':>7} {'p50 ms':>7} {'p99 ms':>7} "

@@ -92,13 +92,12 @@ def insert_returning_ids(objs: list[models.Model], *, ignore_conflicts: bool = F
         return []
     model = type(objs[0])
     with_pk = objs[0].pk is not None
-    fields = _fields(model, with_pk)
-    prepared = [(f, _plain_type(f)) for f in fields]
+    spec = _spec(model, with_pk)
     ids: list = []
     with server_cursor() as cursor:
         for start in range(0, len(objs), CHUNK):
             chunk = objs[start : start + CHUNK]
-            rows = [[_prepare(f, _value(f, obj), plain) for f, plain in prepared] for obj in chunk]
+            rows = [_row(obj, spec) for obj in chunk]
             if _unnest(len(chunk)):
                 params = [list(column) for column in zip(*rows, strict=True)]
                 sql = _insert_sql(model, with_pk, 0, ignore_conflicts)
@@ -132,24 +131,29 @@ _PLAIN = {
 
 
 @cache
-def _plain_type(field: models.Field) -> type | None:
-    target = field.target_field if isinstance(field, models.ForeignKey) else field
-    return _PLAIN.get(type(target))
+def _spec(model: type[models.Model], with_pk: bool) -> list[tuple]:
+    """Per column: the field, its attribute, its plain type, whether it stamps itself."""
+    return [
+        (
+            f,
+            f.attname,
+            _PLAIN.get(type(f.target_field if isinstance(f, models.ForeignKey) else f)),
+            getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False),
+        )
+        for f in _fields(model, with_pk)
+    ]
 
 
-def _prepare(field: models.Field, value, plain: type | None):
-    if plain is not None and (
-        value is None
-        or (type(value) is plain and (plain is not datetime or value.tzinfo is not None))
-    ):
-        return value
-    return field.get_db_prep_save(value, connection)
-
-
-def _value(field: models.Field, obj: models.Model):
-    value = getattr(obj, field.attname)
-    if value is None and (
-        getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    ):
-        return field.pre_save(obj, True)
-    return value
+def _row(obj: models.Model, spec: list[tuple]) -> list:
+    row = []
+    for field, attname, plain, stamps in spec:
+        value = getattr(obj, attname)
+        if value is None and stamps:
+            value = field.pre_save(obj, True)
+        if plain is None or not (
+            value is None
+            or (type(value) is plain and (plain is not datetime or value.tzinfo is not None))
+        ):
+            value = field.get_db_prep_save(value, connection)
+        row.append(value)
+    return row

@@ -48,8 +48,13 @@ def broadcast_many(events: list[Event]) -> None:
     numbering them in the log and sending them to Redis never holds up a request whose
     data is already committed, and a slow or dead Redis never fails one."""
     if events:
+        # new_message and room:new_message share one payload: encode it once.
+        wire: dict[int, tuple[dict, dict]] = {}
+        for _, _, data, _ in events:
+            if id(data) not in wire:
+                wire[id(data)] = (data, to_wire(data))  # `data` kept: its id stays unique
         _publisher().submit(
-            [(groups, event, to_wire(data), scope) for groups, event, data, scope in events]
+            [(groups, event, wire[id(data)][1], scope) for groups, event, data, scope in events]
         )
 
 
