@@ -146,11 +146,13 @@ def granian_command(port, *extra):
     ]
 
 
-SERVERS["granian (2 wsgi) + queue"] = (granian_command, {**PERSISTENT, "WEBHOOK_QUEUE": "true"})
-SERVERS["granian (2x2 wsgi) + queue"] = (
-    lambda port: granian_command(port, "--blocking-threads", "2"),
-    {**PERSISTENT, "WEBHOOK_QUEUE": "true"},
-)
+# For comparison, when installed (pip install -e .[bench]): granian, a Rust HTTP server,
+# serving the same WSGI app with 2 workers of 2 threads.
+if (ROOT / ".venv/bin/granian").exists():
+    SERVERS["granian (2x2 wsgi) + queue"] = (
+        lambda port: granian_command(port, "--blocking-threads", "2"),
+        {**PERSISTENT, "WEBHOOK_QUEUE": "true"},
+    )
 
 
 def spawn(command: list[str], env: dict) -> subprocess.Popen:
