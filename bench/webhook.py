@@ -294,12 +294,14 @@ def main():
                 lat = asyncio.run(open_loop("127.0.0.1", port, make, args.rate, args.seconds))
                 drained()
                 print(f"    {label}: closed loop, {args.connections} connections", flush=True)
-                big = webhook_maker(f"c{tag}", 40000) if label == "webhook" else make
+                # distinct messages, more than can be sent: a repeat would be a duplicate
+                distinct = max(40000, int(args.seconds * 3000))
+                big = webhook_maker(f"c{tag}", distinct) if label == "webhook" else make
                 cpu_before = cpu_seconds()
                 start = time.perf_counter()
                 if USE_WRK:
                     thr = closed_loop_wrk(
-                        "127.0.0.1", port, big, args.seconds, args.connections, 40000
+                        "127.0.0.1", port, big, args.seconds, args.connections, distinct
                     )
                 else:
                     thr = asyncio.run(

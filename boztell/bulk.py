@@ -13,14 +13,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 CHUNK = 500  # rows per INSERT: well under SQLite's 32,766 parameters
 FEW = 8  # up to this many rows, VALUES; more, on PostgreSQL, arrays through unnest()
 
 
-def _unnest(rows: int) -> bool:
-    return connection.vendor == "postgresql" and rows > FEW
+def _unnest(db, rows: int) -> bool:
+    return db.vendor == "postgresql" and rows > FEW
 
 
 @contextmanager
@@ -30,12 +30,15 @@ def server_cursor() -> Iterator:
     than quoting them into the SQL text as Django's client-side cursor does. Django's
     error classes still apply; its query log (DEBUG, CaptureQueriesContext) does not see
     these statements. On SQLite, Django's own cursor."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    # The connection object itself: each `connection.x` is a lookup in asgiref's
+    # thread-critical local, a tenth of a queued webhook answer's CPU when done five times.
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             yield cursor
         return
-    connection.ensure_connection()
-    with connection.wrap_database_errors, _prepared_cursor()(connection.connection) as cursor:
+    db.ensure_connection()
+    with db.wrap_database_errors, _prepared_cursor()(db.connection) as cursor:
         yield cursor
 
 
@@ -93,12 +96,13 @@ def insert_returning_ids(objs: list[models.Model], *, ignore_conflicts: bool = F
     model = type(objs[0])
     with_pk = objs[0].pk is not None
     spec = _spec(model, with_pk)
+    db = connections[DEFAULT_DB_ALIAS]
     ids: list = []
     with server_cursor() as cursor:
         for start in range(0, len(objs), CHUNK):
             chunk = objs[start : start + CHUNK]
-            rows = [_row(obj, spec) for obj in chunk]
-            if _unnest(len(chunk)):
+            rows = [_row(obj, spec, db) for obj in chunk]
+            if _unnest(db, len(chunk)):
                 params = [list(column) for column in zip(*rows, strict=True)]
                 sql = _insert_sql(model, with_pk, 0, ignore_conflicts)
             else:
@@ -144,7 +148,7 @@ def _spec(model: type[models.Model], with_pk: bool) -> list[tuple]:
     ]
 
 
-def _row(obj: models.Model, spec: list[tuple]) -> list:
+def _row(obj: models.Model, spec: list[tuple], db) -> list:
     row = []
     for field, attname, plain, stamps in spec:
         value = getattr(obj, attname)
@@ -154,6 +158,6 @@ def _row(obj: models.Model, spec: list[tuple]) -> list:
             value is None
             or (type(value) is plain and (plain is not datetime or value.tzinfo is not None))
         ):
-            value = field.get_db_prep_save(value, connection)
+            value = field.get_db_prep_save(value, db)
         row.append(value)
     return row

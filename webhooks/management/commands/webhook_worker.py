@@ -3,8 +3,8 @@
     manage.py webhook_worker [--batch 500] [--linger-ms 20] [--poll-seconds 1] [--once]
 
 Woken by PostgreSQL NOTIFY when a body arrives (and polls every second in case a
-notification was missed). While busy it stops listening and just goes round: a wake-up
-per body would cost PostgreSQL a fifth of its CPU per update (bench/webhook.py).
+notification was missed). While busy it stops listening and just goes round: waking it
+for every body cost PostgreSQL 8% more CPU per update (bench/webhook.py).
 One worker works at a time, so updates keep Meta's order: a second one waits on an
 advisory lock as a hot standby and takes over if the first dies.
 """
