@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 
 from boztell.realtime import AGENTS_GROUP
 from messaging.models import Message
@@ -222,6 +223,29 @@ def test_after_a_busy_spell_the_worker_listens_again_and_a_new_body_wakes_it(liv
             time.sleep(0.05)
     finally:
         stop(worker)
+
+
+def test_a_queued_body_notifies_only_while_a_worker_waits():
+    """A busy worker (not holding IDLE_KEY) is not woken for every body; a waiting one is."""
+    import psycopg
+
+    from webhooks.management.commands.webhook_worker import CHANNEL, IDLE_KEY
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with (
+        psycopg.connect(**params, autocommit=True) as listener,
+        psycopg.connect(**params, autocommit=True) as worker,
+    ):
+        listener.execute(f"LISTEN {CHANNEL}")
+        signed_post(Client(), text_webhook(CUSTOMER, "wamid.N-1", "while busy"))
+        assert list(listener.notifies(timeout=0.5)) == []
+
+        worker.execute("SELECT pg_advisory_lock(%s)", [IDLE_KEY])  # the worker waits
+        signed_post(Client(), text_webhook(CUSTOMER, "wamid.N-2", "while waiting"))
+        assert len(list(listener.notifies(timeout=5, stop_after=1))) == 1
+    assert Delivery.objects.count() == 2
 
 
 def _holds_lock(pid: int) -> bool:

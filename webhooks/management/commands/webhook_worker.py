@@ -3,8 +3,9 @@
     manage.py webhook_worker [--batch 500] [--linger-ms 20] [--poll-seconds 1] [--once]
 
 Woken by PostgreSQL NOTIFY when a body arrives (and polls every second in case a
-notification was missed). While busy it stops listening and just goes round: waking it
-for every body cost PostgreSQL 8% more CPU per update (bench/webhook.py).
+notification was missed). Bodies NOTIFY only while the worker waits (it holds IDLE_KEY);
+while busy it just goes round: a NOTIFY for every body cost PostgreSQL a fifth of its
+CPU per update (bench/webhook.py).
 One worker works at a time, so updates keep Meta's order: a second one waits on an
 advisory lock as a hot standby and takes over if the first dies.
 """
@@ -23,6 +24,7 @@ logger = logging.getLogger("boztell.webhooks")
 
 CHANNEL = "webhook_deliveries"
 LOCK_KEY = 0x626F7A74  # "bozt": the one-worker advisory lock
+IDLE_KEY = 0x626F7A75  # "bozu": held while the worker waits, so new bodies NOTIFY (0003)
 BUSY = 4  # bodies in one round from which lingering pays (bench/events.py, bench/webhook.py)
 
 
@@ -53,14 +55,14 @@ class Command(BaseCommand):
                         return
                     time.sleep(poll_seconds)
         listener = None
-        listening = False
+        waiting = False  # holds IDLE_KEY: inserts NOTIFY only then
         delay = 1.0
         while True:
             try:
                 if listener is None or listener.closed:
                     listener = self._listen()
-                    listening = True
-                # Every body NOTIFYs; what this round takes covers all that came so far.
+                    waiting = False
+                # What this round takes covers every NOTIFY so far.
                 for _ in listener.notifies(timeout=0):
                     pass
                 done = deliveries_process(limit=batch)
@@ -72,9 +74,11 @@ class Command(BaseCommand):
                         done.updates,
                         done.failed,
                     )
-                    if done.bodies >= BUSY and listening:
-                        listener.execute(f"UNLISTEN {CHANNEL}")  # busy: we come back anyway
-                        listening = False
+                    if done.bodies >= BUSY and waiting:
+                        # Busy: we come back for the next bodies anyway, so they need not
+                        # NOTIFY (migration 0003).
+                        listener.execute("SELECT pg_advisory_unlock(%s)", [IDLE_KEY])
+                        waiting = False
                     if BUSY <= done.bodies < batch and linger_ms:
                         # Busy (several bodies came while the last round ran): let a few
                         # milliseconds' bodies gather, so one transaction, one event-log
@@ -83,11 +87,12 @@ class Command(BaseCommand):
                     continue
                 if once:
                     return
-                if not listening:
-                    # LISTEN, then look once more (PostgreSQL's documented order): a body
-                    # committed before LISTEN is found, one after it wakes us.
-                    listener.execute(f"LISTEN {CHANNEL}")
-                    listening = True
+                if not waiting:
+                    # Say we wait (from now on bodies NOTIFY), then look once more. Taking
+                    # the lock waits for the INSERTs that skipped NOTIFY to commit, so
+                    # this round finds them.
+                    listener.execute("SELECT pg_advisory_lock(%s)", [IDLE_KEY])
+                    waiting = True
                     continue
                 # Wait for a NOTIFY (or poll_seconds, in case one was missed).
                 for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
