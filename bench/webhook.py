@@ -146,7 +146,7 @@ def granian_command(port, *extra):
     ]
 
 
-# For comparison, when installed (pip install -e .[bench]): granian, a Rust HTTP server,
+# For comparison, when installed (pip install -e .[granian]): granian, a Rust HTTP server,
 # serving the same WSGI app with 2 workers of 2 threads.
 if (ROOT / ".venv/bin/granian").exists():
     SERVERS["granian (2x2 wsgi) + queue"] = (
