@@ -120,7 +120,7 @@ PERSISTENT = {"DATABASE_POOL": "false", "CONN_MAX_AGE": "60"}
 # Sync workers close the connection after every response; gthread keeps it alive.
 SERVERS["gunicorn (2 sync workers)"] = (gunicorn_command, PERSISTENT)
 # The heartbeat file on tmpfs, as gunicorn's docs advise: touched on every request.
-GTHREAD = ("-k", "gthread", "--threads", "4", "--worker-tmp-dir", "/dev/shm")
+GTHREAD = ("-k", "gthread", "--threads", "4", "--worker-tmp-dir", "/dev/shm")  # noqa: S108
 SERVERS["gunicorn (2x4 gthread)"] = (lambda port: gunicorn_command(port, *GTHREAD), PERSISTENT)
 # The throughput set-up: the view keeps the verified body, webhook_worker stores messages.
 SERVERS["gunicorn (2x4) + queue"] = (
