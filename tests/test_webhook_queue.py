@@ -193,10 +193,10 @@ def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
 
 
 @pytest.mark.slow
-def test_after_a_busy_spell_the_worker_listens_again_and_a_new_body_wakes_it(live_server, tmp_path):
-    """While busy the worker stops listening; once the queue is empty it must listen again,
-    or a quiet inbox would wait for the poll. The poll is set to a minute here, so only a
-    NOTIFY can get the last body stored within the 10 s allowed."""
+def test_after_a_busy_spell_the_worker_waits_again_and_a_new_body_wakes_it(live_server, tmp_path):
+    """While busy the worker lets bodies skip NOTIFY; once the queue is empty it must say it
+    waits again (IDLE_KEY), or a quiet inbox would wait for the poll. The poll is set to a
+    minute here, so only a NOTIFY can get the last body stored within the 10 s allowed."""
     from webhooks.services import delivery_store
 
     for i in range(40):  # a burst waiting before the worker starts: a busy round
