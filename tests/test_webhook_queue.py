@@ -154,10 +154,11 @@ def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
     live_server, tmp_path, tap
 ):
     """Real processes: two workers on the test database; bodies posted over HTTP to the
-    live server are stored by whichever holds the lock, woken by NOTIFY."""
+    live server are stored by whichever holds the lock, woken by NOTIFY: the poll is a
+    minute, so without a NOTIFY nothing would be stored within the 10 s allowed."""
     env = process_env(tmp_path, WEBHOOK_QUEUE="true")
     root = Path(__file__).resolve().parent.parent
-    command = [sys.executable, "manage.py", "webhook_worker"]
+    command = [sys.executable, "manage.py", "webhook_worker", "--poll-seconds", "60"]
     workers = [
         subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
