@@ -191,6 +191,11 @@ def cpu_seconds() -> dict[str, float]:
     return used
 
 
+def used_roles(cpu_rows: list[dict]) -> list[str]:
+    """The roles that used any CPU in these rows (a table leaves out servers not run)."""
+    return [role for role in ROLES if any(cpu[role] > 0.005 for cpu in cpu_rows)]
+
+
 def cpu_per_update(before: dict, after: dict, updates: int) -> dict[str, float]:
     """Milliseconds of CPU per update, by role, between two cpu_seconds() readings."""
     return {role: 1000 * (after[role] - before[role]) / max(updates, 1) for role in ROLES}

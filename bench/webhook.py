@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import (  # noqa: E402
-    ROLES,
     closed_loop,
     closed_loop_wrk,
     cpu_per_update,
     cpu_seconds,
     open_loop,
+    used_roles,
 )
 
 SECRET = "bench-app-secret"
@@ -342,7 +342,7 @@ def main():
             f"{lat['p99']:>7.1f} {lat['errors']:>4} | {thr['rps']:>10.0f} "
             f"{thr['p99']:>7.1f} {thr['errors']:>4} {thr['processed']:>9.0f} {ratio:>8.2f}"
         )
-    roles = [r for r in ROLES if any(thr["cpu"][r] > 0.005 for *_, thr in rows)]
+    roles = used_roles([thr["cpu"] for *_, thr in rows])
     print("\nCPU ms per request in the closed loop, by process (until stored):")
     print(f"{'server':<27} {'endpoint':<12} " + " ".join(f"{r:>14}" for r in roles) + "   total")
     for name, label, _, thr in rows:
