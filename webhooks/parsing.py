@@ -5,7 +5,9 @@ Envelope: {"object": "whatsapp_business_account", "entry": [{"id", "changes": [{
 Unknown fields are ignored (Meta adds fields over time); unknown message types are kept.
 """
 
+import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,6 +41,72 @@ class ParsedBody:
     errors: list[dict] = field(default_factory=list)  # value-level errors Meta reported
 
 
+# Limits that keep a signed but odd body storable (Meta's own are far lower): an id goes
+# into a unique btree index (rows over ~2.7 kB are refused); a message type into the room
+# list's 32-character column; a profile name into the room's 200-character title; text
+# into the full-text index (a tsvector over 1 MB is refused; WhatsApp allows 4,096 chars).
+ID_MAX = 256
+TITLE_MAX = 200
+TEXT_MAX = 16_384
+_TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# A NUL or a surrogate escape: PostgreSQL text and jsonb hold neither a NUL nor a lone
+# surrogate, so such a body is cleaned (emoji escapes match too; they come out unchanged).
+_SUSPECT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads has joined every valid pair
+REPLACEMENT = "\ufffd"
+
+
+def body_load(text: str):
+    """JSON text of a webhook body → Python values, ready for PostgreSQL, or ValueError.
+
+    NaN and Infinity are refused: JSON has no such numbers and jsonb rejects them. A NUL
+    or an unpaired surrogate (valid JSON escapes) becomes U+FFFD, keeping the rest."""
+    try:
+        body = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    if _SUSPECT.search(text):
+        body = _storable(body)
+    return body
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _storable(value):
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", REPLACEMENT)
+        if not value.isascii():
+            value = _SURROGATE.sub(REPLACEMENT, value)
+        return value
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value) -> str | None:
+    """A string field as Meta sends it: a number becomes its text, anything else None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _id(value) -> str | None:
+    """A wamid, wa_id or media id: text of 1 to ID_MAX characters, else None."""
+    text = _text(value)
+    return text if text and len(text) <= ID_MAX else None
+
+
 def _timestamp(raw) -> datetime:
     try:
         return datetime.fromtimestamp(int(raw), tz=UTC)
@@ -52,7 +120,7 @@ def parse_body(body) -> ParsedBody:
     if body.get("object") != "whatsapp_business_account":
         raise EnvelopeError(
             "unsupported_object",
-            f"object '{body.get('object')}' is not whatsapp_business_account.",
+            f"object {json.dumps(body.get('object'))[:64]} is not whatsapp_business_account.",
         )
     entries = body.get("entry")
     if not isinstance(entries, list):
@@ -73,14 +141,16 @@ def _parse_change(change, parsed: ParsedBody) -> None:
         parsed.skipped.append("change without a value object")
         return
     if change.get("field", "messages") != "messages":
-        parsed.skipped.append(f"field '{change.get('field')}' is not handled")
+        parsed.skipped.append(f"field '{_text(change.get('field'))}' is not handled")
         return
     value = change["value"]
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    metadata = _dict(value.get("metadata"))
     profiles = {}
     for contact in _list(value.get("contacts")):
-        if isinstance(contact, dict) and contact.get("wa_id"):
-            profiles[str(contact["wa_id"])] = (contact.get("profile") or {}).get("name")
+        wa_id = _id(_dict(contact).get("wa_id"))
+        if wa_id:
+            name = _text(_dict(contact.get("profile")).get("name"))
+            profiles[wa_id] = name[:TITLE_MAX] if name else None
     for raw in _list(value.get("messages")):
         message = _parse_message(raw, profiles, metadata, parsed)
         if message is not None:
@@ -90,7 +160,7 @@ def _parse_change(change, parsed: ParsedBody) -> None:
         if status is not None:
             parsed.updates.append(status)
     for error in _list(value.get("errors")):
-        parsed.errors.append(error)
+        parsed.errors.append(_dict(error))
 
 
 def _list(value) -> list:
@@ -98,54 +168,62 @@ def _list(value) -> list:
 
 
 def _parse_status(raw, parsed: ParsedBody) -> InboundStatus | None:
-    if not isinstance(raw, dict) or not raw.get("id") or not raw.get("status"):
+    raw = _dict(raw)
+    wa_message_id, status = _id(raw.get("id")), _id(raw.get("status"))
+    if not wa_message_id or not status:
         parsed.skipped.append("status without id or status")
         return None
     return InboundStatus(
-        wa_message_id=str(raw["id"]),
-        status=str(raw["status"]),
+        wa_message_id=wa_message_id,
+        status=status,
         timestamp=_timestamp(raw.get("timestamp")),
-        recipient_id=raw.get("recipient_id"),
-        errors=_list(raw.get("errors")),
-        conversation=raw.get("conversation"),
-        pricing=raw.get("pricing"),
+        recipient_id=_id(raw.get("recipient_id")),
+        errors=[_dict(error) for error in _list(raw.get("errors"))],
+        conversation=raw.get("conversation") if isinstance(raw.get("conversation"), dict) else None,
+        pricing=raw.get("pricing") if isinstance(raw.get("pricing"), dict) else None,
     )
 
 
 def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessage | None:
-    if not isinstance(raw, dict) or not raw.get("id") or not raw.get("from"):
+    raw = _dict(raw)
+    wa_message_id, wa_id = _id(raw.get("id")), _id(raw.get("from"))
+    if not wa_message_id or not wa_id:
         parsed.skipped.append("message without id or from")
         return None
-    kind = str(raw.get("type") or "unknown")
-    wa_id = str(raw["from"])
-    fields: dict = {"content_type": kind}
+    kind = _text(raw.get("type")) or "unknown"
+    fields: dict = {}
     extra: dict = {}
+    if not _TYPE.fullmatch(kind):
+        extra["type"] = kind[:ID_MAX]  # kept for the record; typed as unknown below
+        kind = "unknown"
+    fields["content_type"] = kind
     if metadata.get("phone_number_id"):
         extra["phone_number_id"] = metadata["phone_number_id"]
 
-    context = raw.get("context") if isinstance(raw.get("context"), dict) else {}
+    context = _dict(raw.get("context"))
     if context.get("forwarded") or context.get("frequently_forwarded"):
         extra["forwarded"] = True
         extra["frequently_forwarded"] = bool(context.get("frequently_forwarded"))
-    elif context.get("id"):
-        fields["reply_to_wa_message_id"] = str(context["id"])
+    elif _id(context.get("id")):
+        fields["reply_to_wa_message_id"] = _id(context.get("id"))
     if context.get("referred_product"):
         extra["referred_product"] = context["referred_product"]
     if isinstance(raw.get("referral"), dict):
         extra["referral"] = raw["referral"]
 
-    body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    body = _dict(raw.get(kind))
     if kind == "text":
-        fields["content_text"] = body.get("body")
+        fields["content_text"] = _text(body.get("body"))
     elif kind in MEDIA_TYPES:
+        filename = _text(body.get("filename")) if kind == "document" else None
         fields.update(
             media_type=kind,
-            media_id=body.get("id"),
-            mime_type=body.get("mime_type"),
-            original_filename=body.get("filename") if kind == "document" else None,
+            media_id=_id(body.get("id")),
+            mime_type=_id(body.get("mime_type")),
+            original_filename=filename,
         )
-        caption = body.get("caption")
-        label = body.get("filename") if kind == "document" else None
+        caption = _text(body.get("caption"))
+        label = filename
         if kind == "audio" and body.get("voice"):
             label = "Voice message"
         fields["content_text"] = caption or label or MEDIA_LABELS[kind]
@@ -158,30 +236,31 @@ def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessag
         extra["location"] = {
             k: body.get(k) for k in ("latitude", "longitude", "name", "address", "url")
         }
-        place = ", ".join(str(body[k]) for k in ("name", "address") if body.get(k))
+        place = ", ".join(str(body[k]) for k in ("name", "address") if _text(body.get(k)))
         fields["content_text"] = (
-            place or f"Location {body.get('latitude')}, {body.get('longitude')}"
+            place or f"Location {_text(body.get('latitude'))}, {_text(body.get('longitude'))}"
         )
     elif kind == "contacts":
         cards = _list(raw.get("contacts"))
         extra["contacts"] = cards
-        names = [((c.get("name") or {}).get("formatted_name") or "") for c in cards]
+        names = [_text(_dict(_dict(card).get("name")).get("formatted_name")) for card in cards]
         fields["content_text"] = "Contact: " + ", ".join(n for n in names if n) if names else None
     elif kind == "interactive":
-        reply_kind = body.get("type")
-        reply = body.get(reply_kind) if isinstance(body.get(reply_kind), dict) else {}
+        reply_kind = _text(body.get("type"))
+        reply = _dict(body.get(reply_kind)) if reply_kind else {}
         extra["interactive"] = body
-        fields["content_text"] = reply.get("title") or reply.get("body") or reply_kind
+        fields["content_text"] = _text(reply.get("title")) or _text(reply.get("body")) or reply_kind
     elif kind == "button":
         extra["button"] = body
-        fields["content_text"] = body.get("text") or body.get("payload")
+        fields["content_text"] = _text(body.get("text")) or _text(body.get("payload"))
     elif kind == "reaction":
-        fields["reaction_to_wa_message_id"] = body.get("message_id")
-        fields["reaction_emoji"] = body.get("emoji") or None
-        fields["content_text"] = body.get("emoji") or None
+        emoji = _text(body.get("emoji")) or None
+        fields["reaction_to_wa_message_id"] = _id(body.get("message_id"))
+        fields["reaction_emoji"] = emoji
+        fields["content_text"] = emoji
     elif kind == "system":
         extra["system"] = body
-        fields["content_text"] = body.get("body")
+        fields["content_text"] = _text(body.get("body"))
     elif kind == "order":
         extra["order"] = body
         items = _list(body.get("product_items"))
@@ -193,12 +272,17 @@ def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessag
         errors = _list(raw.get("errors"))
         if errors:
             extra["errors"] = errors
-        title = errors[0].get("title") if errors and isinstance(errors[0], dict) else None
+        title = _text(_dict(errors[0]).get("title")) if errors else None
         fields["content_text"] = title or f"Unsupported message ({kind})"
     if raw.get("errors") and "errors" not in extra:
         extra["errors"] = raw["errors"]
+    text = fields.get("content_text")
+    if text and len(text) > TEXT_MAX:
+        # Past what WhatsApp sends: the room list and search get the start, metadata all.
+        extra["content_text_full"] = text
+        fields["content_text"] = text[:TEXT_MAX]
     return InboundMessage(
-        wa_message_id=str(raw["id"]),
+        wa_message_id=wa_message_id,
         wa_id=wa_id,
         timestamp=_timestamp(raw.get("timestamp")),
         profile_name=profiles.get(wa_id),

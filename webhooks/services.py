@@ -6,7 +6,6 @@ first, so updates keep Meta's order and a crash half-way leaves the bodies to do
 body that fails on its own is retried, then kept with its error (admin: Deliveries).
 """
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from boztell.bulk import insert_returning_ids
 from boztell.realtime import deferred_broadcasts
 from messaging.services import updates_process
 from webhooks.models import Delivery
-from webhooks.parsing import parse_body
+from webhooks.parsing import body_load, parse_body
 
 logger = logging.getLogger("boztell.webhooks")
 
@@ -50,7 +49,7 @@ def deliveries_process(*, limit: int = 500) -> Batch:
             rows = _deliveries_take(limit)
             if not rows:
                 return Batch()
-            updates = [u for _, body in rows for u in parse_body(json.loads(body)).updates]
+            updates = [u for _, body in rows for u in parse_body(body_load(body)).updates]
             updates_process(updates=updates)
         return Batch(bodies=len(rows), updates=len(updates))
     except UNAVAILABLE:
@@ -91,7 +90,7 @@ def _delivery_process_alone(delivery_id: int) -> bool:
             )
             if delivery is None:
                 return True
-            updates_process(updates=parse_body(json.loads(delivery.body)).updates)
+            updates_process(updates=parse_body(body_load(delivery.body)).updates)
             delivery.delete()
         return True
     except UNAVAILABLE:

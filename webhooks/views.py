@@ -7,14 +7,16 @@ What a bad body gets, and why:
   no `entry` list: 400. A signed body from Meta never looks like this, so a 4xx tells
   whoever sent it (a test tool, a proxy) what is wrong.
 - `object` other than whatsapp_business_account, a `field` we do not handle, an item
-  with no id: 200 and a logged reason. Meta would only redeliver the same body.
+  with no usable id: 200 and a logged reason. Meta would only redeliver the same body.
+  A field of the wrong JSON type is read as absent; what PostgreSQL cannot hold (NaN,
+  a NUL, a lone surrogate, an id past 256 characters) is refused or made safe by
+  webhooks/parsing.py before anything is stored (tests/test_webhook_fuzz.py).
 - the database unavailable: 503, so Meta redelivers later; what was already stored is
   deduplicated on redelivery. The answer is sent only after what the body carries is
   committed: its messages and statuses, or (WEBHOOK_QUEUE=true) the verified body itself,
   which webhook_worker turns into messages (webhooks/services.py).
 """
 
-import json
 import logging
 from collections import Counter
 
@@ -29,7 +31,7 @@ from boztell.errors import error_response
 from boztell.realtime import deferred_broadcasts
 from messaging.inbound import InboundMessage
 from messaging.services import updates_process
-from webhooks.parsing import EnvelopeError, parse_body
+from webhooks.parsing import EnvelopeError, body_load, parse_body
 from webhooks.services import delivery_store
 from webhooks.signature import signature_is_valid
 
@@ -72,7 +74,7 @@ def _receive(request):
         return error_response("unsupported_media_type", "The body must be application/json.", 415)
     try:
         text = raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
-        body = json.loads(text)
+        body = body_load(text)
     except (ValueError, UnicodeDecodeError):
         return error_response("malformed_json", "The body is not valid UTF-8 JSON.", 400)
     try:

@@ -174,11 +174,12 @@ def status_details(inbound: InboundStatus) -> dict:
     details: dict = {}
     if inbound.errors:
         first = inbound.errors[0]
+        error_data = first.get("error_data")
         details["error"] = {
-            "code": first.get("code"),
-            "title": first.get("title"),
-            "message": first.get("message"),
-            "details": (first.get("error_data") or {}).get("details"),
+            "code": _scalar(first.get("code")),
+            "title": _scalar(first.get("title")),
+            "message": _scalar(first.get("message")),
+            "details": _scalar(error_data.get("details")) if isinstance(error_data, dict) else None,
         }
         details["errors"] = inbound.errors
     if inbound.conversation:
@@ -186,6 +187,11 @@ def status_details(inbound: InboundStatus) -> dict:
     if inbound.pricing:
         details["pricing"] = inbound.pricing
     return details
+
+
+def _scalar(value):
+    """One of Meta's error fields as it should be (a number or a text), else None."""
+    return value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
 
 
 def status_advance_in_memory(message: Message, status: str, timestamp, details: dict) -> bool:
