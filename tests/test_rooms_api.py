@@ -181,3 +181,23 @@ def test_message_search_understands_indonesian_and_english(agent_api, supervisor
     every = supervisor_api.get("/messages/search", {"q": "pinjaman"}).json()["results"]
     assert len(every) == 2
     assert agent_api.get("/messages/search").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/messages/search?q=pin%00jam",
+        "/rooms?q=%00",
+        "/rooms?cursor=a%00b",
+        "/messages/templates?status=%00",
+    ],
+)
+def test_a_nul_in_a_query_parameter_is_a_400_not_a_database_error(agent_api, rooms, path):
+    response = agent_api.get(path)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_nul_in_the_inbox_search_is_a_400(client, agent):
+    client.force_login(agent)
+    assert client.get("/inbox/?q=%00").status_code == 400
