@@ -704,7 +704,10 @@
         return;
       }
       if (frame.event === "error") { if (frame.data.code !== "not_in_room") console.warn("socket:", frame.data.message); return; }
-      if (["room_joined", "room_left", "pong"].includes(frame.event)) return;
+      // The room this page gets live events for (typing, room:new_message) from now on.
+      if (frame.event === "room_joined") { $("#app").dataset.joinedRoom = frame.data.room_id; return; }
+      if (frame.event === "room_left") { delete $("#app").dataset.joinedRoom; return; }
+      if (frame.event === "pong") return;
       if (frame.cursor && frame.cursor <= state.cursor) return; // already applied via catch-up
       applyEvent(frame.event, frame.data, frame.cursor);
     };

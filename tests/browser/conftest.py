@@ -83,6 +83,12 @@ class Agent:
     def room_row(self, title):
         return self.page.locator(".room-row", has_text=title)
 
+    def expect_joined(self, room_id):
+        """Wait until the socket has joined the room: its live events reach this page."""
+        from playwright.sync_api import expect
+
+        expect(self.page.locator("#app")).to_have_attribute("data-joined-room", str(room_id))
+
     def screenshot(self, name):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

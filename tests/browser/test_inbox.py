@@ -265,9 +265,15 @@ def test_screenshots_of_the_inbox_and_a_room(open_inbox, agent, customer, device
 def test_typing_indicator_is_sent_and_shown(open_inbox, agent, supervisor, customer):
     customer(NEW, "Halo")
     typist, watcher = open_inbox(agent), open_inbox(supervisor, viewport=None)
+    from rooms.models import Room
+
+    room = Room.objects.get(phone=NEW)
     for inbox in (typist, watcher):
         inbox.room_row("Dewi Lestari").click()
         expect(inbox.page.locator(".msg", has_text="Halo")).to_be_visible()
+        # Typing goes only to those in the room: a keystroke before the watcher has
+        # joined would be lost (the page sends one typing event per two seconds).
+        inbox.expect_joined(room.id)
     typist.page.locator("#text").type("Sebentar ya")
     expect(watcher.page.locator("#typing")).to_have_text(f"{agent.name} is typing…")
     typist.page.locator("#text").press("Enter")
