@@ -110,18 +110,30 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         except Exception as exc:
             logger.warning("presence not delivered user=%s: %s", self.user.pk, exc)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A frame that is not JSON text gets an error frame, as a bad action does, rather
+        # than closing the socket (AsyncJsonWebsocketConsumer would raise).
+        if text_data is None:
+            return await self._error("invalid_frame", "Frames must be JSON text, not binary.")
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser
+            return await self._error("invalid_frame", "Frames must be JSON objects.")
+        await self.receive_json(content)
+
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
             return await self._error("invalid_frame", "Frames must be JSON objects.")
         action = content.get("action")
-        handler = {
+        handlers = {
             "join_room": self._join_room,
             "leave_room": self._leave_room,
             "typing": self._typing,
             "ping": self._ping,
-        }.get(action)
+        }
+        handler = handlers.get(action) if isinstance(action, str) else None
         if handler is None:
-            return await self._error("unknown_action", f"Unknown action {action!r}.")
+            return await self._error("unknown_action", f"Unknown action {str(action)[:40]!r}.")
         await handler(content)
 
     async def _room_id(self, content) -> str | None:

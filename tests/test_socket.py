@@ -301,6 +301,18 @@ async def test_bad_frames_get_an_error_not_a_disconnect(agent):
     assert (await socket.next())["data"]["code"] == "unknown_action"
     await socket.send(action="join_room", room_id="not-a-uuid")
     assert (await socket.next())["data"]["code"] == "invalid_room"
+    await socket.send(action=["join_room"])  # unhashable where a name goes
+    assert (await socket.next())["data"]["code"] == "unknown_action"
+    await socket.send(action="typing", room_id={"id": 1})
+    assert (await socket.next())["data"]["code"] == "invalid_room"
+    await socket.comm.send_to(text_data="{not json")
+    assert (await socket.next())["data"]["code"] == "invalid_frame"
+    await socket.comm.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    assert (await socket.next())["data"]["code"] == "invalid_frame"
+    await socket.comm.send_to(text_data="[1, 2]")
+    assert (await socket.next())["data"]["code"] == "invalid_frame"
+    await socket.comm.send_to(bytes_data=b'{"action": "ping"}')
+    assert (await socket.next())["data"]["code"] == "invalid_frame"
     await socket.send(action="ping")
     assert (await socket.next())["event"] == "pong"
     await socket.close()
