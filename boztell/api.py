@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from boztell.errors import BoztellError
 from boztell.models import User
-from boztell.selectors import events_visible_to
+from boztell.selectors import events_pruned_through, events_visible_to
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -31,7 +31,14 @@ class EventsApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "after", int, required=True, description="The last cursor the client saw (0: all)"
+                "after",
+                int,
+                required=True,
+                description=(
+                    "The last cursor the client saw (0: from the start). A cursor before "
+                    "the pruned part of the log gets 410 cursor_expired: reload, then follow "
+                    "from error.details.oldest_cursor."
+                ),
             ),
             OpenApiParameter("limit", int),
         ],
@@ -43,7 +50,8 @@ class EventsApi(APIView):
                     "next_cursor": serializers.IntegerField(),
                     "has_more": serializers.BooleanField(),
                 },
-            )
+            ),
+            410: inline_serializer("CursorExpired", {"error": serializers.DictField()}),
         },
         summary="Events after a cursor, for a client catching up after a reconnect",
     )
@@ -55,6 +63,15 @@ class EventsApi(APIView):
             raise BoztellError(
                 "after and limit must be whole numbers.", code="invalid_request"
             ) from None
+        through = events_pruned_through()
+        if after < through:
+            raise BoztellError(
+                f"Events up to cursor {through} are no longer kept: reload rooms and messages, "
+                f"then catch up from cursor {through}.",
+                code="cursor_expired",
+                status=410,
+                details={"oldest_cursor": through},
+            )
         rows = list(events_visible_to(user=request.user, after=after)[: limit + 1])
         has_more = len(rows) > limit
         rows = rows[:limit]

@@ -94,3 +94,18 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.event}"
+
+
+class EventsPruned(models.Model):
+    """How far the event log has been pruned (one row): a client whose cursor is before
+    `through_cursor` may have missed events and must reload instead of catching up."""
+
+    through_cursor = models.BigIntegerField(default=0)
+    pruned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "events_pruned"
+        verbose_name_plural = "events pruned"
+
+    def __str__(self) -> str:
+        return f"pruned through {self.through_cursor}"

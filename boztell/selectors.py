@@ -2,7 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
-from boztell.models import Event, User
+from boztell.models import Event, EventsPruned, User
 
 
 def events_visible_to(*, user: User, after: int) -> QuerySet[Event]:
@@ -16,3 +16,8 @@ def events_visible_to(*, user: User, after: int) -> QuerySet[Event]:
         return events.filter(mine_or_global | Q(user_id__isnull=True, room_id__isnull=False))
     visible_rooms = rooms_visible_to(user=user).values("pk")
     return events.filter(mine_or_global | Q(user_id__isnull=True, room_id__in=visible_rooms))
+
+
+def events_pruned_through() -> int:
+    """The last cursor `manage.py events_prune` deleted (0: nothing pruned yet)."""
+    return EventsPruned.objects.filter(pk=1).values_list("through_cursor", flat=True).first() or 0

@@ -1,11 +1,16 @@
-"""Writes for users: create agents and supervisors, issue and revoke API tokens."""
+"""Writes for users (create agents and supervisors, issue and revoke API tokens) and for
+the event log (prune it)."""
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models.functions import Greatest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from boztell.models import User
+from boztell.models import Event, EventsPruned, User
 
 logger = logging.getLogger("boztell.users")
 
@@ -46,3 +51,34 @@ def user_token_revoke(*, user: User) -> bool:
     if deleted:
         logger.info("api token revoked user=%s", user.id)
     return bool(deleted)
+
+
+def events_prune(
+    *,
+    older_than: datetime,
+    batch: int = 10_000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Delete events created before `older_than`, oldest first, `batch` rows a
+    transaction (short locks on a busy log), and record the cursor pruned through in the
+    same transaction, so GET /events never lets a client skip a deleted event unknowingly.
+    Returns how many were deleted; `progress` gets the running total after each batch."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Event.objects.filter(created_at__lt=older_than)
+                .order_by("id")
+                .values_list("id", flat=True)[:batch]
+            )
+            if not ids:
+                return deleted
+            Event.objects.filter(id__in=ids).delete()
+            EventsPruned.objects.get_or_create(pk=1)
+            EventsPruned.objects.filter(pk=1).update(
+                through_cursor=Greatest("through_cursor", ids[-1]), pruned_at=timezone.now()
+            )
+        deleted += len(ids)
+        logger.info("events pruned: %d so far, through cursor %d", deleted, ids[-1])
+        if progress:
+            progress(deleted)

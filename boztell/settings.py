@@ -257,6 +257,9 @@ WHATSAPP_SANDBOX_STATUS_DELAYS = env.list("WHATSAPP_SANDBOX_STATUS_DELAYS", defa
 # webhook_worker` turns bodies into messages in batches (the throughput set-up, see
 # README). Off: the view stores the messages themselves before it answers.
 WEBHOOK_QUEUE = env.bool("WEBHOOK_QUEUE", default=False)
+# `manage.py events_prune` keeps this many hours of the event log (GET /events catch-up);
+# a client away longer reloads its rooms instead.
+EVENTS_KEEP_HOURS = env.int("EVENTS_KEEP_HOURS", default=72)
 if not DEBUG and WHATSAPP_ACCESS_TOKEN and WHATSAPP_APP_SECRET == "boztell-sandbox-app-secret":  # noqa: S105
     raise ImproperlyConfigured("WHATSAPP_APP_SECRET must be set when WHATSAPP_ACCESS_TOKEN is.")
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from boztell.models import Event, User
 from boztell.presence import online_user_ids
 from boztell.realtime import to_wire
+from boztell.selectors import events_pruned_through
 from messaging.models import MessageTemplate
 from rooms.payloads import room_row
 from rooms.selectors import room_list
@@ -29,7 +30,12 @@ def inbox(request, room_id=None):
         online = {str(uid) for uid in async_to_sync(online_user_ids)([u.pk for u in team])}
     except Exception:  # presence is a nicety: the inbox works without it
         online = set()
-    last_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    # Where this page's catch-up starts: the log's end, or (all of it pruned) the cursor
+    # it was pruned through, which GET /events accepts.
+    last_event = max(
+        Event.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+        events_pruned_through(),
+    )
     boot = {
         "me": {
             "id": user.pk,

@@ -700,7 +700,10 @@
         setConnection("live", "Live");
         if (state.roomId) joinRoom(state.roomId);
         // events between the page render (or the drop) and now
-        catchUp().then(() => { if (wasReconnect) refreshOpenRoom(); }).catch(() => {});
+        catchUp().then(() => { if (wasReconnect) refreshOpenRoom(); }).catch((error) => {
+          // Away longer than the event log keeps: what was missed can only be reloaded.
+          if (error.code === "cursor_expired") location.reload();
+        });
         return;
       }
       if (frame.event === "error") { if (frame.data.code !== "not_in_room") console.warn("socket:", frame.data.message); return; }

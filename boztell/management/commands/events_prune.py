@@ -1,0 +1,39 @@
+"""manage.py events_prune: keep EVENTS_KEEP_HOURS of the event log (run it hourly)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from boztell.models import Event
+from boztell.services import events_prune
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete events older than --keep-hours (default EVENTS_KEEP_HOURS, 72). A client "
+        "whose cursor is older then gets 410 cursor_expired from GET /events and reloads."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--keep-hours", type=float, default=None)
+        parser.add_argument("--batch", type=int, default=10_000)
+
+    def handle(self, *, keep_hours, batch, **options):
+        hours = settings.EVENTS_KEEP_HOURS if keep_hours is None else keep_hours
+        older_than = timezone.now() - timedelta(hours=hours)
+        total = Event.objects.filter(created_at__lt=older_than).count()
+        if not total:
+            self.stdout.write(f"No events older than {hours:g} hours.")
+            return
+
+        def progress(done: int) -> None:
+            filled = round(30 * min(done, total) / total)
+            bar = "#" * filled + "." * (30 - filled)
+            self.stderr.write(f"\r[{bar}] {done:,} / {total:,}", ending="")
+            self.stderr.flush()
+
+        deleted = events_prune(older_than=older_than, batch=batch, progress=progress)
+        self.stderr.write("")
+        self.stdout.write(f"Deleted {deleted:,} events older than {hours:g} hours.")
