@@ -93,7 +93,8 @@ TEMPLATES = [
 # instead (DESIGN.md, "Serving, measured").
 if PRODUCTION_DATABASE:
     _db = env.db_url_config(DATABASE_URL)
-    if env.bool("DATABASE_POOL", default=True):
+    # The pool is psycopg's: a sqlite:// DATABASE_URL gets none.
+    if _db["ENGINE"].endswith("postgresql") and env.bool("DATABASE_POOL", default=True):
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),

@@ -88,6 +88,23 @@ def test_production_environment_uses_postgres_pool_redis_and_gcs(tmp_path):
     assert seen["hosts"] == ["inbox.example.com"]
 
 
+def test_a_sqlite_database_url_gets_no_pool_and_migrates(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/boztell.sqlite3", "DEBUG": "true"}
+    seen = _probe(tmp_path, **env)
+    assert seen.returncode == 0, seen.stderr
+    assert json.loads(seen.stdout.strip().splitlines()[-1])["pool"] is None
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LOG_DIR": str(tmp_path)}
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+
+
 def test_production_refuses_the_development_secret_key(tmp_path):
     result = _probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/boztell")
     assert result.returncode != 0
