@@ -36,4 +36,5 @@ class Command(BaseCommand):
 
         deleted = events_prune(older_than=older_than, batch=batch, progress=progress)
         self.stderr.write("")
-        self.stdout.write(f"Deleted {deleted:,} events older than {hours:g} hours.")
+        noun = "event" if deleted == 1 else "events"
+        self.stdout.write(f"Deleted {deleted:,} {noun} older than {hours:g} hours.")
