@@ -141,7 +141,7 @@ def _parse_change(change, parsed: ParsedBody) -> None:
         parsed.skipped.append("change without a value object")
         return
     if change.get("field", "messages") != "messages":
-        parsed.skipped.append(f"field '{_text(change.get('field'))}' is not handled")
+        parsed.skipped.append(f"field {json.dumps(change.get('field'))[:64]} is not handled")
         return
     value = change["value"]
     metadata = _dict(value.get("metadata"))
