@@ -95,8 +95,8 @@ def insert_returning_ids(objs: list[models.Model], *, ignore_conflicts: bool = F
         return []
     model = type(objs[0])
     with_pk = objs[0].pk is not None
-    spec = _spec(model, with_pk)
     db = connections[DEFAULT_DB_ALIAS]
+    spec = _spec(model, with_pk, db.vendor)
     ids: list = []
     with server_cursor() as cursor:
         for start in range(0, len(objs), CHUNK):
@@ -135,13 +135,16 @@ _PLAIN = {
 
 
 @cache
-def _spec(model: type[models.Model], with_pk: bool) -> list[tuple]:
-    """Per column: the field, its attribute, its plain type, whether it stamps itself."""
+def _spec(model: type[models.Model], with_pk: bool, vendor: str) -> list[tuple]:
+    """Per column: the field, its attribute, its plain type, whether it stamps itself.
+    Plain types only on PostgreSQL, where psycopg adapts UUIDs and aware datetimes
+    itself; SQLite needs Django's preparation (a UUID as hex, a datetime as UTC text)."""
+    plain = _PLAIN if vendor == "postgresql" else {}
     return [
         (
             f,
             f.attname,
-            _PLAIN.get(type(f.target_field if isinstance(f, models.ForeignKey) else f)),
+            plain.get(type(f.target_field if isinstance(f, models.ForeignKey) else f)),
             getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False),
         )
         for f in _fields(model, with_pk)

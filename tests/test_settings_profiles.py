@@ -126,12 +126,23 @@ assert Delivery.objects.count() == 1 and Message.objects.count() == 0
 call_command("webhook_worker", "--once")
 assert Message.objects.get().content_text == "halo"
 assert Delivery.objects.count() == 0
+# The event log (GET /events, a reconnect's catch-up) is written on SQLite too.
+from boztell.models import Event
+from boztell.realtime import flush_events
+from boztell.services import user_create, user_token_issue
+flush_events()
+logged = list(Event.objects.values_list("event", "room_id"))
+assert logged == [("new_room_complete", Message.objects.get().room_id)], logged
+token = user_token_issue(user=user_create(username="sari", role="supervisor")).key
+page = Client().get("/events", {"after": 0}, HTTP_AUTHORIZATION=f"Token {token}").json()
+assert [row["event"] for row in page["results"]] == ["new_room_complete"], page
 print("ok")
 """
 
 
-def test_queued_webhooks_work_on_the_embedded_default_too(tmp_path):
-    """SQLite has no NOTIFY: the worker polls; bodies are still kept, then stored."""
+def test_queued_webhooks_and_the_event_log_work_on_the_embedded_default_too(tmp_path):
+    """SQLite has no NOTIFY: the worker polls; bodies are still kept, then stored, and
+    their events numbered in the log for catch-up."""
     result = subprocess.run(
         [sys.executable, "-c", QUEUED_ON_SQLITE],
         cwd=ROOT,
