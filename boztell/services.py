@@ -78,11 +78,12 @@ def events_prune(
             ids = [row[0] for row in cursor.fetchall()]
             if not ids:
                 return deleted
+            through = max(ids)
             EventsPruned.objects.get_or_create(pk=1)
             EventsPruned.objects.filter(pk=1).update(
-                through_cursor=Greatest("through_cursor", max(ids)), pruned_at=timezone.now()
+                through_cursor=Greatest("through_cursor", through), pruned_at=timezone.now()
             )
         deleted += len(ids)
-        logger.info("events pruned: %d so far, through cursor %d", deleted, max(ids))
+        logger.info("events pruned: %d so far, through cursor %d", deleted, through)
         if progress:
             progress(deleted)

@@ -104,16 +104,12 @@ def test_a_queued_mutated_body_is_answered_and_worked_without_failing(client, bo
 # --- values PostgreSQL cannot hold as they came -------------------------------------------
 
 
-def _signed_raw(client, raw: bytes):
-    return signed_post(client, raw)
-
-
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_malformed_json(client, constant):
     raw = json.dumps(load_fixture("location")).replace(
         '"latitude": ', f'"latitude": {constant}, "x": ', 1
     )
-    response = _signed_raw(client, raw.encode())
+    response = signed_post(client, raw.encode())
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
     assert not Message.objects.exists() and not Room.objects.exists()
@@ -121,7 +117,7 @@ def test_nan_and_infinity_are_malformed_json(client, constant):
 
 def test_a_body_nested_past_the_parser_limit_is_malformed_json(client):
     raw = b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 5000 + b"]" * 5000 + b"}"
-    response = _signed_raw(client, raw)
+    response = signed_post(client, raw)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
 

@@ -204,8 +204,8 @@ def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessag
     if context.get("forwarded") or context.get("frequently_forwarded"):
         extra["forwarded"] = True
         extra["frequently_forwarded"] = bool(context.get("frequently_forwarded"))
-    elif _id(context.get("id")):
-        fields["reply_to_wa_message_id"] = _id(context.get("id"))
+    elif reply_to := _id(context.get("id")):
+        fields["reply_to_wa_message_id"] = reply_to
     if context.get("referred_product"):
         extra["referred_product"] = context["referred_product"]
     if isinstance(raw.get("referral"), dict):
