@@ -15,6 +15,13 @@ from tests.conftest import load_fixture, signed_post
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def empty_log():
+    """The log writer commits on its own connection, so earlier tests' events outlive
+    them; these tests start from an empty log (rolled back with the test)."""
+    Event.objects.all().delete()
+
+
 def _events(n: int, hours_ago: float) -> list[int]:
     """n team-wide events, created `hours_ago`; their cursors."""
     ids = [Event.objects.create(event="presence", data={"n": i}).id for i in range(n)]
