@@ -31,3 +31,27 @@ def token(transactional_db):
 def test_no_input_gets_a_server_error(case, token):
     response = case.call(headers={"Authorization": f"Token {token}"})
     assert response.status_code < 500, (case.method, case.path, response.text[:500])
+
+
+def _operations_with_a_body():
+    import json
+    import re
+
+    from django.test import Client
+
+    spec = json.loads(Client().get("/api/schema/", {"format": "json"}).content)
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch") and "requestBody" in operation:
+                yield method, re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", path)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method,path", list(_operations_with_a_body()))
+def test_a_json_body_nested_past_the_parser_is_a_400_on_every_operation(
+    method, path, supervisor_api
+):
+    raw = "[" * 5000 + "]" * 5000
+    response = getattr(supervisor_api, method)(path, data=raw, content_type="application/json")
+    assert 400 <= response.status_code < 500, (method, path, response.content[:300])
+    assert "error" in response.json()

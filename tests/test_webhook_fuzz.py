@@ -193,3 +193,30 @@ def test_a_text_too_long_for_search_keeps_its_start_there_and_all_of_it_in_metad
     assert message.content_text == text[:TEXT_MAX]
     assert message.metadata["content_text_full"] == text
     assert message.room.last_message_text.startswith("kata0 kata1")
+
+
+# Hostile bytes that got a 500 (issue 12, point 5): each is a 4xx with the error shape.
+
+
+def test_a_signature_header_with_a_non_ascii_character_is_refused_not_a_server_error(client):
+    raw = json.dumps(load_fixture("text")).encode()
+    response = client.post(
+        "/webhooks/whatsapp",
+        data=raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256="sha256=\u00e9" + "0" * 63,
+    )
+    assert response.status_code in (401, 403)
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("queued", [False, True])
+def test_a_signed_body_nested_700_deep_with_a_nul_is_malformed_json(client, queued):
+    raw = '{"object": "whatsapp_business_account", "x": "\\u0000", "deep": ' + "[" * 700
+    raw = (raw + "]" * 700 + "}").encode()
+    with override_settings(WEBHOOK_QUEUE=queued):
+        response = signed_post(client, raw)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
+    assert not Delivery.objects.exists() and not Message.objects.exists()

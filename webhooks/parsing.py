@@ -66,7 +66,10 @@ def body_load(text: str):
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
     if _SUSPECT.search(text):
-        body = _storable(body)
+        try:
+            body = _storable(body)
+        except RecursionError as exc:  # json.loads' C parser goes deeper than Python's
+            raise ValueError("nested too deeply") from exc
     return body
 
 

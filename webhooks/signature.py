@@ -9,6 +9,8 @@ def signature_for(body: bytes, secret: str) -> str:
 
 
 def signature_is_valid(body: bytes, header: str | None, secret: str) -> bool:
-    if not header or not secret:
+    # compare_digest refuses a str with non-ASCII characters (TypeError): such a header
+    # cannot be a hex digest anyway.
+    if not header or not secret or not header.isascii():
         return False
     return hmac.compare_digest(signature_for(body, secret), header.strip())
