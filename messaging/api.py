@@ -19,14 +19,12 @@ from rest_framework.views import APIView
 
 from boztell.errors import BoztellError
 from boztell.models import User
-from boztell.phones import normalize_phone
 from boztell.realtime import to_wire
 from messaging.media import guess_mime
 from messaging.models import IdempotencyKey, Message, MessageTemplate
 from messaging.selectors import message_search, messages_visible_to
 from messaging.services import send as sending
 from rooms.events import message_payload
-from rooms.models import Room
 from rooms.selectors import rooms_visible_to
 
 REMOVED_FIELDS = ("sender", "sender_id")
@@ -318,8 +316,8 @@ class TestApi(APIView):
     )
     def post(self, request):
         sender, data = sender_and_data(request, TestSerializer)
-        phone = normalize_phone(data["to"])
-        room = Room.objects.filter(phone=phone).first()
+        # The same lookup and visibility rule as the send it previews.
+        phone, room = sending.target_room(to=data["to"], sender=sender)
         problems = []
         if not settings.WHATSAPP_SANDBOX and not settings.WHATSAPP_PHONE_NUMBER_ID:
             problems.append("WHATSAPP_PHONE_NUMBER_ID is not set.")

@@ -678,3 +678,23 @@ def test_factories_make_every_model(db):
     ):
         instance = getattr(factories, name)()
         assert instance.pk is not None, name
+
+
+def test_test_endpoint_applies_the_sends_visibility_rule(
+    agent_api, other_agent_api, agent, open_room, fake_graph, send, supervisor_api
+):
+    from rooms.services import room_assign
+
+    room_assign(room=open_room, agent=agent, by=agent)
+    payload = {"to": "0812-3456-7001", "text": "x"}
+    real = send(other_agent_api, "/messages/send", payload)
+    assert real.status_code == 403 and real.json()["error"]["code"] == "room_not_visible"
+    preview = other_agent_api.post("/messages/test", payload, format="json")
+    assert preview.status_code == 403
+    assert preview.json()["error"]["code"] == "room_not_visible"
+    assert str(open_room.id) not in preview.content.decode()
+    assert "window_open" not in preview.content.decode()
+    for allowed in (agent_api, supervisor_api):
+        ok = allowed.post("/messages/test", payload, format="json")
+        assert ok.status_code == 200 and ok.json()["room_id"] == str(open_room.id)
+    assert fake_graph.messages_sent() == []

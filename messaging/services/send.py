@@ -60,7 +60,7 @@ def window_is_open(room: Room | None, now=None) -> bool:
     return room.last_customer_message_at >= (now or timezone.now()) - SERVICE_WINDOW
 
 
-def _target_room(*, to: str, sender: User) -> tuple[str, Room | None]:
+def target_room(*, to: str, sender: User) -> tuple[str, Room | None]:
     phone = normalize_phone(to)
     room = Room.objects.filter(phone=phone).first()
     if room is not None and not room_is_visible_to(room=room, user=sender):
@@ -176,7 +176,7 @@ def message_send_text(*, sender: User, to: str, text: str, reply_to: str | None 
         raise BoztellError("text must not be empty.", code="invalid_request")
     if len(text) > TEXT_LIMIT:
         raise BoztellError(f"text is limited to {TEXT_LIMIT} characters.", code="text_too_long")
-    phone, room = _target_room(to=to, sender=sender)
+    phone, room = target_room(to=to, sender=sender)
     _require_window(room)
     message, _ = _store_pending(
         phone=phone,
@@ -264,7 +264,7 @@ def message_send_template(
                     "parameters": [{"type": kind, kind: str(p)} for p in params],
                 }
             )
-    phone, _room = _target_room(to=to, sender=sender)
+    phone, _room = target_room(to=to, sender=sender)
     rendered = _render(body.get("text") or name, body_parameters)
     message, _ = _store_pending(
         phone=phone,
@@ -300,7 +300,7 @@ def message_send_media(
         raise BoztellError(
             f"caption is limited to {CAPTION_LIMIT} characters.", code="text_too_long"
         )
-    phone, room = _target_room(to=to, sender=sender)
+    phone, room = target_room(to=to, sender=sender)
     _require_window(room)
     message, _ = _store_pending(
         phone=phone,
