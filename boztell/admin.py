@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html
 
 from boztell.models import User
-from boztell.services import user_token_issue, user_token_revoke
+from boztell.services import user_access_changed, user_token_issue, user_token_revoke
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -57,6 +57,11 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("auth_token")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"is_active", "role", "is_superuser"} & set(form.changed_data):
+            user_access_changed(user=obj)
 
     @admin.display(boolean=True, description="API token")
     def has_token(self, obj):

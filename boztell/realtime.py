@@ -35,8 +35,11 @@ def to_wire(data: dict) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-# (groups, event name, payload, log scope or None); the log scope is (room_id, user_id).
-Event = tuple[list[str], str, dict, tuple | None]
+# (groups, event name, payload, log scope or None, audience or None); the log scope is
+# (room_id, user_id); the audience is the room's assigned agents at the commit, for events
+# to a room's group, so each socket decides by the visibility rule as of that commit
+# (rooms.selectors.room_visible_given).
+Event = tuple[list[str], str, dict, tuple | None, list | None]
 
 # While a request handles a batch (a webhook body of up to 1,000 updates), committed
 # events are collected here and sent together, in order, in one trip to the layer.
@@ -50,11 +53,14 @@ def broadcast_many(events: list[Event]) -> None:
     if events:
         # new_message and room:new_message share one payload: encode it once.
         wire: dict[int, tuple[dict, dict]] = {}
-        for _, _, data, _ in events:
+        for _, _, data, _, _ in events:
             if id(data) not in wire:
                 wire[id(data)] = (data, to_wire(data))  # `data` kept: its id stays unique
         _publisher().submit(
-            [(groups, event, wire[id(data)][1], scope) for groups, event, data, scope in events]
+            [
+                (groups, event, wire[id(data)][1], scope, audience)
+                for groups, event, data, scope, audience in events
+            ]
         )
 
 
@@ -66,7 +72,7 @@ def _log(events) -> list[int | None]:
 
     rows = [
         Event(event=event, room_id=scope[0], user_id=scope[1], data=data)
-        for _, event, data, scope in events
+        for _, event, data, scope, _ in events
         if scope is not None
     ]
     try:
@@ -83,7 +89,14 @@ def _log(events) -> list[int | None]:
         connection.close()  # a broken connection is replaced on the next batch
         rows = []
     ids = iter(row.id for row in rows)
-    return [next(ids, None) if scope is not None else None for _, _, _, scope in events]
+    return [next(ids, None) if scope is not None else None for _, _, _, scope, _ in events]
+
+
+def _layer_message(event: str, data: dict, cursor, audience) -> dict:
+    message = {"type": "broadcast.event", "event": event, "data": data, "cursor": cursor}
+    if audience is not None:
+        message["audience"] = audience
+    return message
 
 
 class _Publisher:
@@ -135,11 +148,8 @@ class _Publisher:
         if layer is None:
             return
         sends = [
-            (
-                list(dict.fromkeys(groups)),
-                {"type": "broadcast.event", "event": event, "data": data, "cursor": cursor},
-            )
-            for (groups, event, data, _), cursor in zip(events, cursors, strict=True)
+            (list(dict.fromkeys(groups)), _layer_message(event, data, cursor, audience))
+            for (groups, event, data, _, audience), cursor in zip(events, cursors, strict=True)
         ]
         # Redis down must not fail a committed write; the events stay in the log, for the
         # clients' catch-up over GET /events.
@@ -213,10 +223,18 @@ def broadcast_on_commit(
     room_id=None,
     user_id=None,
     logged: bool = True,
+    audience: list | None = None,
 ) -> None:
     """Queue an event to leave only once the surrounding transaction commits. Logged
-    events get a cursor; `room_id` / `user_id` say who may read them back later."""
-    item = (list(groups), event, data, (room_id, user_id) if logged else None)
+    events get a cursor; `room_id` / `user_id` say who may read them back later. Events to
+    a room's group carry `audience`, the room's assigned agents' ids at the commit."""
+    item = (
+        list(groups),
+        event,
+        data,
+        (room_id, user_id) if logged else None,
+        None if audience is None else [str(uid) for uid in audience],
+    )
 
     def send():
         pending = _deferred.get()

@@ -87,3 +87,18 @@ def events_prune(
         logger.info("events pruned: %d so far, through cursor %d", deleted, through)
         if progress:
             progress(deleted)
+
+
+def user_access_changed(*, user: User) -> None:
+    """The user was deactivated or given another role: after the commit their open sockets,
+    in every process, are told (`access_revoked`) and closed; a reconnect gets what the
+    user may see now, or is refused."""
+    from boztell.realtime import broadcast_on_commit, user_group
+
+    broadcast_on_commit(
+        [user_group(user.pk)],
+        "access_revoked",
+        {"user_id": user.pk, "is_active": user.is_active, "role": user.role},
+        logged=False,
+    )
+    logger.info("access changed user=%s active=%s role=%s", user.pk, user.is_active, user.role)

@@ -14,7 +14,7 @@ from messaging.api import MessageSerializer
 from rooms.events import message_payload
 from rooms.payloads import room_row
 from rooms.selectors import ROOM_FILTERS, room_detail, room_list, room_messages, rooms_visible_to
-from rooms.services import room_assign
+from rooms.services import room_assign, room_unassign
 
 
 def _limit(request, default=50, most=100) -> int:
@@ -159,3 +159,15 @@ class RoomAssignApi(APIView):
                 )
             )
         )
+
+
+class RoomUnassignApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: RoomRow},
+        summary="Release a room to the unassigned queue (its agent, or a supervisor)",
+    )
+    def post(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        room_unassign(room=room, by=request.user)
+        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))

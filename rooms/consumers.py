@@ -3,6 +3,12 @@
 Frames are JSON `{"event": <name>, "data": {...}, "cursor": <int|null>}`. Client actions:
 `join_room` / `leave_room` (`{"action", "room_id"}`), `typing` (`{"action", "room_id",
 "is_typing"}`), `ping`.
+
+Seeing a room is checked when it is used, not only on `join_room`: every event to a room's
+group carries the room's assigned agents at its commit and every typing action reads them
+now, so a socket that lost the room (assigned to someone else) leaves it with `room_left`,
+in whichever process it lives. A user deactivated or given another role is closed (4403)
+and reconnects with what the new role may see.
 """
 
 import asyncio
@@ -18,15 +24,24 @@ from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, room_group, user_g
 
 logger = logging.getLogger("boztell.realtime")
 
-POLICY_VIOLATION = 1008
+# Close codes: the 4000-4999 range is the application's (RFC 6455 7.4.2); 1008 is not
+# one a server application may send through daphne's WebSocket library.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_ACCESS_REVOKED = 4403
 TYPING_INTERVAL_SECONDS = 2.0
 
 
 @database_sync_to_async
-def _room_visible(user, room_id) -> bool:
-    from rooms.selectors import rooms_visible_to
+def _room_audience(user, room_id) -> list | None:
+    """The room's assigned agents' ids if `user` may see the room now, else None."""
+    from rooms.models import Room
+    from rooms.selectors import room_assigned_user_ids, room_visible_given
 
-    return rooms_visible_to(user=user).filter(pk=room_id).exists()
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        return None
+    assigned = [str(uid) for uid in room_assigned_user_ids(room=room)]
+    return assigned if room_visible_given(user=user, assigned_user_ids=assigned) else None
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -34,7 +49,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         await self.accept()
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=POLICY_VIOLATION)
+            await self.close(code=CLOSE_UNAUTHENTICATED, reason="authentication required")
             return
         self.user = user
         self.rooms: set[str] = set()
@@ -147,7 +162,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         room_id = await self._room_id(content)
         if room_id is None:
             return
-        if not await _room_visible(self.user, room_id):
+        if await _room_audience(self.user, room_id) is None:
             return await self._error(
                 "room_not_visible", "You may not see this room.", room_id=room_id
             )
@@ -161,7 +176,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             return
         self.rooms.discard(room_id)
         await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
-        await self.send_json({"event": "room_left", "data": {"room_id": room_id}, "cursor": None})
+        await self.send_json(
+            {"event": "room_left", "data": {"room_id": room_id, "reason": "left"}, "cursor": None}
+        )
 
     async def _typing(self, content):
         room_id = await self._room_id(content)
@@ -175,6 +192,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         now = time.monotonic()
         if is_typing and now - self.typing_sent.get(room_id, 0) < TYPING_INTERVAL_SECONDS:
             return  # throttled: the others already know
+        audience = await _room_audience(self.user, room_id)
+        if audience is None:
+            return await self._lose_room(room_id)
         self.typing_sent[room_id] = now if is_typing else 0
         await self.channel_layer.group_send(
             room_group(room_id),
@@ -182,6 +202,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 "type": "broadcast.event",
                 "event": "typing",
                 "cursor": None,
+                "audience": audience,
                 "sender_channel": self.channel_name,
                 "data": {
                     "room_id": room_id,
@@ -200,9 +221,36 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             {"event": "error", "data": {"code": code, "message": message, **data}, "cursor": None}
         )
 
+    async def _lose_room(self, room_id: str):
+        """The room is no longer this user's to see: stop hearing it, and say so."""
+        self.rooms.discard(room_id)
+        await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+        await self.send_json(
+            {
+                "event": "room_left",
+                "data": {"room_id": room_id, "reason": "not_visible"},
+                "cursor": None,
+            }
+        )
+
+    def _may_see(self, assigned_user_ids) -> bool:
+        from rooms.selectors import room_visible_given
+
+        return room_visible_given(user=self.user, assigned_user_ids=assigned_user_ids)
+
     async def broadcast_event(self, message):
         if message.get("sender_channel") == self.channel_name:
             return  # typing is for the others in the room
-        await self.send_json(
-            {"event": message["event"], "data": message["data"], "cursor": message.get("cursor")}
-        )
+        event, data = message["event"], message["data"]
+        audience = message.get("audience")
+        if audience is not None and not self._may_see(audience):
+            # A room event from after the room left this user (another process may not have
+            # told us yet): dropped, and the room left.
+            return await self._lose_room(str(data["room_id"]))
+        await self.send_json({"event": event, "data": data, "cursor": message.get("cursor")})
+        if event == "room_assigned":
+            room_id = str(data["room_id"])
+            if room_id in self.rooms and not self._may_see(data["assigned_user_ids"]):
+                await self._lose_room(room_id)
+        elif event == "access_revoked":
+            await self.close(code=CLOSE_ACCESS_REVOKED, reason="access changed")

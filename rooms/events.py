@@ -154,7 +154,11 @@ def emit_messages_created(*, messages: list[Message], assigned: dict) -> None:
         broadcast_on_commit(groups, "new_message", payload, room_id=message.room_id)
         # The same message for sockets that joined the room; read back as new_message.
         broadcast_on_commit(
-            [room_group(message.room_id)], "room:new_message", payload, logged=False
+            [room_group(message.room_id)],
+            "room:new_message",
+            payload,
+            logged=False,
+            audience=assigned[message.room_id],
         )
 
 

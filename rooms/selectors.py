@@ -29,6 +29,15 @@ def rooms_visible_to(*, user: User) -> QuerySet[Room]:
     return rooms.filter(Q(Exists(mine)) | ~Q(Exists(assigned)))
 
 
+def room_visible_given(*, user: User, assigned_user_ids) -> bool:
+    """rooms_visible_to for one room whose assigned agents' ids are already known (an
+    event carries them from its commit): the same rule, without a query."""
+    if user.is_supervisor:
+        return True
+    assigned = {str(uid) for uid in assigned_user_ids}
+    return not assigned or str(user.pk) in assigned
+
+
 def room_is_visible_to(*, room: Room, user: User) -> bool:
     return rooms_visible_to(user=user).filter(pk=room.pk).exists()
 

@@ -54,3 +54,28 @@ def room_assign(*, room: Room, agent, by) -> Room:
         participant.save()
         emit_room_assigned(room=room, previous_user_ids=previous, by=by)
     return room
+
+
+def room_unassign(*, room: Room, by) -> Room:
+    """Put the room back in the unassigned queue: its agent lets it go, or a supervisor
+    takes it from whoever had it."""
+    from django.db import transaction
+
+    from boztell.errors import BoztellError
+    from rooms.events import emit_room_assigned
+    from rooms.models import RoomParticipant
+
+    with transaction.atomic():
+        room = Room.objects.select_for_update().get(pk=room.pk)
+        assigned = RoomParticipant.objects.filter(room=room, is_assigned=True)
+        previous = list(assigned.values_list("user_id", flat=True))
+        if not by.is_supervisor and previous and by.pk not in previous:
+            raise BoztellError(
+                "This room is assigned to another agent; ask a supervisor.",
+                code="already_assigned",
+                status=409,
+            )
+        if previous:
+            assigned.update(is_assigned=False)
+            emit_room_assigned(room=room, previous_user_ids=previous, by=by)
+    return room

@@ -74,11 +74,14 @@ def token_headers(user):
     return [(b"authorization", f"Token {token.key}".encode())]
 
 
-def session_headers(user, origin=b"http://127.0.0.1"):
+def session_headers(user, origin=b"http://127.0.0.1:8000", host=b"127.0.0.1:8000", extra=()):
+    """A browser's handshake: the session cookie, the Host it reached and its page's Origin
+    (None: no Origin header)."""
     client = Client()
     client.force_login(user)
     cookie = client.cookies["sessionid"].value
-    return [(b"cookie", f"sessionid={cookie}".encode()), (b"origin", origin)]
+    headers = [(b"cookie", f"sessionid={cookie}".encode()), (b"host", host), *extra]
+    return headers + ([(b"origin", origin)] if origin is not None else [])
 
 
 async def connect(user, **kw):
@@ -103,11 +106,15 @@ async def webhook(body):
         [(b"authorization", b"Bearer something")],
     ],
 )
-async def test_anonymous_and_bad_tokens_are_closed_with_policy_violation(headers):
+async def test_anonymous_and_bad_tokens_are_closed_with_4401(headers):
     comm = WebsocketCommunicator(application, "/ws/", headers=headers)
     await comm.connect()
     closing = await comm.receive_output(timeout=3)
-    assert closing == {"type": "websocket.close", "code": 1008}
+    assert closing == {
+        "type": "websocket.close",
+        "code": 4401,
+        "reason": "authentication required",
+    }
 
 
 async def test_inactive_user_is_closed(agent):
@@ -116,7 +123,7 @@ async def test_inactive_user_is_closed(agent):
     await sync_to_async(agent.save)()
     comm = WebsocketCommunicator(application, "/ws/", headers=headers)
     await comm.connect()
-    assert (await comm.receive_output(timeout=3))["code"] == 1008
+    assert (await comm.receive_output(timeout=3))["code"] == 4401
 
 
 async def test_session_cookie_connects_a_browser_from_an_allowed_origin(agent):
@@ -125,11 +132,39 @@ async def test_session_cookie_connects_a_browser_from_an_allowed_origin(agent):
     await socket.close()
 
 
-async def test_a_foreign_origin_is_refused(agent):
-    headers = await sync_to_async(session_headers)(agent, b"https://evil.example.com")
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"https://evil.example.com",
+        b"http://127.0.0.1:9999",  # the same host, another port
+        b"https://127.0.0.1:8000",  # the same host and port, another scheme
+        b"http://127.0.0.1",  # the same host, the default port
+        b"http://localhost:8000",  # an allowed host, but not the one reached
+        b"null",
+        None,  # no Origin header at all
+    ],
+)
+async def test_a_session_handshake_from_any_other_origin_is_refused(agent, origin):
+    headers = await sync_to_async(session_headers)(agent, origin)
     comm = WebsocketCommunicator(application, "/ws/", headers=headers)
     connected, _ = await comm.connect()
     assert not connected
+
+
+async def test_behind_the_tls_proxy_only_the_https_origin_is_ours(agent):
+    proxied = [(b"x-forwarded-proto", b"https")]
+    for origin, ok in ((b"https://127.0.0.1:8000", True), (b"http://127.0.0.1:8000", False)):
+        headers = await sync_to_async(session_headers)(agent, origin, extra=proxied)
+        comm = WebsocketCommunicator(application, "/ws/", headers=headers)
+        connected, _ = await comm.connect()
+        assert connected is ok, origin
+        await comm.disconnect()
+
+
+async def test_a_token_client_connects_whatever_its_origin(agent):
+    headers = await sync_to_async(token_headers)(agent)
+    socket = await Socket([*headers, (b"origin", b"https://elsewhere.example")]).open()
+    await socket.close()
 
 
 # --- recipients and the seed's events -----------------------------------------------------
@@ -377,3 +412,158 @@ async def test_assignment_and_lead_changes_reach_the_sockets(agent, agent_api, s
         assert frames[1]["data"]["leads_info"]["leads_status"] == "hot"
     await boss.close()
     await mine.close()
+
+
+# --- a room taken away: visibility is checked when used (issue 12.2) ----------------------
+
+
+async def _joined(socket, room_id):
+    await socket.send(action="join_room", room_id=str(room_id))
+    frame = await socket.next()
+    assert frame["event"] == "room_joined", frame
+    return socket
+
+
+def _more(wa_id, text, wamid):
+    body = _batch(wa_id, [text])
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = wamid
+    return body
+
+
+def _api_post(user, path, data=None):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api.post(path, data or {}, format="json")
+
+
+async def test_a_socket_that_joined_an_unassigned_room_leaves_it_when_another_agent_claims_it(
+    agent, other_agent
+):
+    from rooms.models import Room
+
+    await webhook(_batch("6281300000010", ["halo"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000010")
+    watcher = await _joined(await connect(other_agent), room.id)
+    owner = await _joined(await connect(agent), room.id)
+    claimed = await sync_to_async(_api_post)(agent, f"/rooms/{room.id}/assign")
+    assert claimed.status_code == 200
+    frames = await watcher.events()
+    assert [f["event"] for f in frames] == ["room_assigned", "room_left"]
+    assert frames[1]["data"] == {"room_id": str(room.id), "reason": "not_visible"}
+    await owner.events()
+    await webhook(_more("6281300000010", "rahasia", "wamid.SOCK-AFTER-CLAIM"))
+    assert await watcher.events() == []
+    assert [f["event"] for f in await owner.events()] == ["new_message", "room:new_message"]
+    # Its typing no longer reaches the room either.
+    await watcher.send(action="typing", room_id=str(room.id), is_typing=True)
+    assert (await watcher.next())["data"]["code"] == "not_in_room"
+    assert await owner.events() == []
+    for socket in (watcher, owner):
+        await socket.close()
+
+
+async def test_a_room_event_from_after_the_room_was_taken_is_dropped_even_unannounced(
+    agent, other_agent
+):
+    """Another process may deliver a room's next message before this one has heard of the
+    assignment (and the admin's participants inline announces nothing): the event itself
+    says who may see it."""
+    from rooms.models import Room, RoomParticipant
+
+    await webhook(_batch("6281300000011", ["halo"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000011")
+    watcher = await _joined(await connect(other_agent), room.id)
+    await sync_to_async(RoomParticipant.objects.create)(room=room, user=agent, is_assigned=True)
+    await webhook(_more("6281300000011", "rahasia", "wamid.SOCK-UNANNOUNCED"))
+    frames = await watcher.events()
+    assert [f["event"] for f in frames] == ["room_left"]
+    assert "rahasia" not in json.dumps(frames)
+    await watcher.close()
+
+
+async def test_typing_into_a_room_taken_away_leaves_it_and_reaches_nobody(
+    agent, other_agent, supervisor
+):
+    from rooms.models import Room, RoomParticipant
+
+    await webhook(_batch("6281300000012", ["halo"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000012")
+    typist = await _joined(await connect(other_agent), room.id)
+    boss = await _joined(await connect(supervisor), room.id)
+    await sync_to_async(RoomParticipant.objects.create)(room=room, user=agent, is_assigned=True)
+    await typist.send(action="typing", room_id=str(room.id), is_typing=True)
+    left = await typist.next()
+    assert left["event"] == "room_left" and left["data"]["reason"] == "not_visible"
+    assert await boss.events() == []
+    for socket in (typist, boss):
+        await socket.close()
+
+
+async def test_a_supervisor_reassigning_moves_the_room_between_agents_sockets(
+    agent, other_agent, supervisor
+):
+    from rooms.models import Room
+
+    await webhook(_batch("6281300000013", ["halo"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000013")
+    path = f"/rooms/{room.id}/assign"
+    await sync_to_async(_api_post)(supervisor, path, {"user_id": str(agent.id)})
+    first = await _joined(await connect(agent), room.id)
+    await sync_to_async(_api_post)(supervisor, path, {"user_id": str(other_agent.id)})
+    assert [f["event"] for f in await first.events()] == ["room_assigned", "room_left"]
+    # Released to the queue: every agent may see it again, and join it.
+    released = await sync_to_async(_api_post)(supervisor, f"/rooms/{room.id}/unassign")
+    assert released.status_code == 200
+    assert [f["event"] for f in await first.events()] == ["room_assigned"]
+    await _joined(first, room.id)
+    await webhook(_more("6281300000013", "lagi", "wamid.SOCK-RELEASED"))
+    assert [f["event"] for f in await first.events()] == ["new_message", "room:new_message"]
+    await first.close()
+
+
+async def test_an_agent_may_release_only_their_own_room(agent, other_agent):
+    from rooms.models import Room
+
+    await webhook(_batch("6281300000014", ["halo"]))
+    room = await sync_to_async(Room.objects.get)(phone="6281300000014")
+    await sync_to_async(_api_post)(agent, f"/rooms/{room.id}/assign")
+    taken = await sync_to_async(_api_post)(other_agent, f"/rooms/{room.id}/unassign")
+    assert taken.status_code == 404  # not theirs to see
+    mine = await sync_to_async(_api_post)(agent, f"/rooms/{room.id}/unassign")
+    assert mine.status_code == 200 and mine.json()["room_id"] == str(room.id)
+
+
+def _admin_change(by, user, **changes):
+    page = Client()
+    page.force_login(by)
+    form = {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email or "",
+        "role": user.role,
+        "is_active": "on" if user.is_active else "",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        **changes,
+    }
+    response = page.post(
+        f"/admin/boztell/user/{user.pk}/change/", {k: v for k, v in form.items() if v != ""}
+    )
+    assert response.status_code == 302, response.content[:3000]
+
+
+async def test_deactivating_or_demoting_a_user_in_admin_closes_their_sockets(
+    agent, supervisor, other_agent
+):
+    agent_socket = await connect(agent)
+    other_socket = await connect(other_agent)
+    await sync_to_async(_admin_change)(supervisor, agent, is_active="")
+    revoked = await agent_socket.next()
+    assert revoked["event"] == "access_revoked" and revoked["data"]["is_active"] is False
+    closing = await agent_socket.comm.receive_output(timeout=3)
+    assert closing["type"] == "websocket.close" and closing["code"] == 4403
+    await sync_to_async(_admin_change)(supervisor, other_agent, role="supervisor")
+    assert (await other_socket.next())["event"] == "access_revoked"
+    assert (await other_socket.comm.receive_output(timeout=3))["code"] == 4403
