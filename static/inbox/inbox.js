@@ -709,14 +709,27 @@
       if (frame.event === "error") { if (frame.data.code !== "not_in_room") console.warn("socket:", frame.data.message); return; }
       // The room this page gets live events for (typing, room:new_message) from now on.
       if (frame.event === "room_joined") { $("#app").dataset.joinedRoom = frame.data.room_id; return; }
-      if (frame.event === "room_left") { delete $("#app").dataset.joinedRoom; return; }
+      if (frame.event === "room_left") {
+        delete $("#app").dataset.joinedRoom;
+        // The server took the room from this user (assigned to someone else): drop it here too.
+        if (frame.data.reason === "not_visible") {
+          state.rooms.delete(frame.data.room_id);
+          state.order = state.order.filter((id) => id !== frame.data.room_id);
+          renderRoomList();
+          if (frame.data.room_id === state.roomId) toast("This room was reassigned to another agent.");
+        }
+        return;
+      }
       if (frame.event === "pong") return;
       if (frame.cursor && frame.cursor <= state.cursor) return; // already applied via catch-up
       applyEvent(frame.event, frame.data, frame.cursor);
     };
     socket.onclose = (event) => {
       setConnection("offline", "Reconnecting…");
-      if (event.code === 1008) { location.href = "/login/?next=/inbox/"; return; }
+      // 4401: not signed in (any more); 4403: deactivated or another role: the page is redrawn
+      // with what the user may see now (or the login page).
+      if (event.code === 4401) { location.href = "/login/?next=/inbox/"; return; }
+      if (event.code === 4403) { location.reload(); return; }
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);
     };
