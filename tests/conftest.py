@@ -257,8 +257,9 @@ def post_live(base_url: str, body, timeout: float = 20):
     )
 
 
-def start_daphne(env: dict, port: int | None = None):
-    """A real daphne process serving the app on loopback; returns (process, port)."""
+def start_daphne(env: dict, port: int | None = None, stderr=None):
+    """A real daphne process serving the app on loopback; returns (process, port).
+    `stderr`: an open file for its log (default: discarded)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -278,7 +279,7 @@ def start_daphne(env: dict, port: int | None = None):
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr or subprocess.DEVNULL,
     )
     wait_port(port, proc=proc)
     return proc, port

@@ -230,3 +230,104 @@ def test_presence_is_right_across_server_processes(servers, agent, supervisor):
             assert await presence_frames(boss) == ["offline"]
 
     asyncio.run(scenario())
+
+
+def test_a_room_claimed_through_one_process_leaves_a_socket_in_the_other(
+    servers, agent, other_agent
+):
+    """Issue 12.2: visibility on a socket is what REST says now, in every process."""
+    from rooms.models import Room
+
+    owner_auth = {"Authorization": f"Token {token_for(agent)}"}
+    watcher_auth = {"Authorization": f"Token {token_for(other_agent)}"}
+    assert post_webhook(servers[0], "6281400000020", "wamid.MOVE-1", "halo").status_code == 200
+    room_id = str(Room.objects.get(phone="6281400000020").pk)
+
+    async def joined(ws):
+        await next_event(ws, {"connected"})
+        await ws.send(json.dumps({"action": "join_room", "room_id": room_id}))
+        await next_event(ws, {"room_joined"})
+        return ws
+
+    async def scenario():
+        async with (
+            websockets.connect(f"ws://{servers[1]}/ws/", additional_headers=watcher_auth) as w,
+            websockets.connect(f"ws://{servers[0]}/ws/", additional_headers=owner_auth) as o,
+        ):
+            watcher, owner = await joined(w), await joined(o)
+            claimed = await asyncio.to_thread(
+                requests.post,
+                f"http://{servers[0]}/rooms/{room_id}/assign",
+                headers=owner_auth,
+                timeout=10,
+            )
+            assert claimed.status_code == 200
+            left = await next_event(watcher, {"room_left"})
+            assert left["data"] == {"room_id": room_id, "reason": "not_visible"}
+            response = await asyncio.to_thread(
+                post_webhook, servers[0], "6281400000020", "wamid.MOVE-2", "rahasia"
+            )
+            assert response.status_code == 200
+            got = await next_event(owner, {"room:new_message"})
+            assert got["data"]["content_text"] == "rahasia"
+            await watcher.send(json.dumps({"action": "ping"}))
+            seen = []
+            while (frame := json.loads(await asyncio.wait_for(watcher.recv(), 10)))["event"] != (
+                "pong"
+            ):
+                seen.append(frame)
+            assert "rahasia" not in json.dumps(seen)
+            # REST says the same at the same moment.
+            detail = await asyncio.to_thread(
+                requests.get,
+                f"http://{servers[1]}/rooms/{room_id}",
+                headers=watcher_auth,
+                timeout=10,
+            )
+            assert detail.status_code == 404
+
+    asyncio.run(scenario())
+
+
+def test_a_real_daphne_closes_an_anonymous_socket_with_4401_and_logs_no_traceback(tmp_path):
+    log = (tmp_path / "daphne.log").open("w")
+    proc, port = start_daphne(process_env(tmp_path), stderr=log)
+    try:
+
+        async def scenario():
+            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/") as ws:
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+            return closed.value.rcvd
+
+        received = asyncio.run(scenario())
+        assert received.code == 4401  # daphne passes no close reason on
+    finally:
+        stop(proc)
+        log.close()
+    text = (tmp_path / "daphne.log").read_text()
+    assert "Traceback" not in text and "1011" not in text, text[-2000:]
+
+
+def test_a_real_daphne_takes_a_cookie_handshake_only_from_its_own_origin(tmp_path, agent):
+    from django.test import Client
+
+    page = Client()
+    page.force_login(agent)
+    cookie = {"Cookie": f"sessionid={page.cookies['sessionid'].value}"}
+    proc, port = start_daphne(process_env(tmp_path, ALLOWED_HOSTS="127.0.0.1"))
+    url = f"ws://127.0.0.1:{port}/ws/"
+    try:
+
+        async def attempt(origin):
+            try:
+                async with websockets.connect(url, origin=origin, additional_headers=cookie) as ws:
+                    return (await next_event(ws, {"connected"}))["data"]["user_id"]
+            except websockets.InvalidStatus as refused:
+                return refused.response.status_code
+
+        assert asyncio.run(attempt(f"http://127.0.0.1:{port}")) == str(agent.pk)
+        assert asyncio.run(attempt(f"http://127.0.0.1:{port + 1}")) == 403
+        assert asyncio.run(attempt(f"https://127.0.0.1:{port}")) == 403
+    finally:
+        stop(proc)
