@@ -214,7 +214,7 @@ def main():
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     tokens, big_room, big_count = seed(args.rooms, args.messages)
-    proc, port = start_server("gunicorn (2 sync workers)")
+    procs, port = start_server("gunicorn (2 sync workers)")
     base = f"http://127.0.0.1:{port}"
     session = requests.Session()
     agent = {"Authorization": f"Token {tokens['agent0']}"}
@@ -251,7 +251,7 @@ def main():
             rows.append((label, percentile(times, 50), percentile(times, 95)))
             print(f"    {label}: done", flush=True)
     finally:
-        stop_all([proc])
+        stop_all(procs)
     print(
         f"\n{args.rooms:,} rooms, {args.messages:,} messages; the paged room has "
         f"{big_count:,} messages ({len(pages)} pages); {args.requests} requests each\n"
