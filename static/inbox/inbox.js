@@ -679,14 +679,27 @@
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
   }
   function joinRoom(roomId) { socketSend({ action: "join_room", room_id: roomId }); }
-  async function catchUp() {
-    let more = true;
-    while (more) {
-      const page = await api("GET", `/events?after=${state.cursor}`);
-      for (const item of page.results) applyEvent(item.event, item.data, item.cursor);
-      state.cursor = Math.max(state.cursor, page.next_cursor);
-      more = page.has_more;
-    }
+  // One catch-up at a time: a reconnect while one is in flight waits for it, then reads on
+  // from where it got to (two at once applied the same events twice, and the older one
+  // moved the cursor back over what the newer one had decided).
+  let catching = Promise.resolve();
+  function catchUp() {
+    const app = $("#app");
+    delete app.dataset.caughtUp;
+    const run = catching.catch(() => {}).then(async () => {
+      let more = true;
+      while (more) {
+        const page = await api("GET", `/events?after=${state.cursor}`);
+        for (const item of page.results) {
+          if (item.cursor > state.cursor) applyEvent(item.event, item.data, item.cursor);
+        }
+        state.cursor = Math.max(state.cursor, page.next_cursor);
+        more = page.has_more;
+      }
+      app.dataset.caughtUp = String(state.cursor);
+    });
+    catching = run;
+    return run;
   }
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";

@@ -216,6 +216,9 @@ def test_a_page_away_longer_than_the_event_log_keeps_reloads_instead_of_a_gap(
     customer(NEW, "before")
     inbox = open_inbox(agent)
     expect(inbox.room_row("Dewi Lestari")).to_be_visible()
+    # The page's own first catch-up must be over: finishing after the cursor is set to 0
+    # below, it moved the cursor forward again and the reconnect found nothing expired.
+    expect(inbox.page.locator("#app")).to_have_attribute("data-caught-up", re.compile(r"\d+"))
     call_command("events_prune", "--keep-hours", "0", stdout=StringIO(), stderr=StringIO())
     # As if this page had last caught up before the pruned part of the log.
     inbox.page.evaluate("window.stale = true; window.boztell.state.cursor = 0")
