@@ -31,7 +31,9 @@ from bench.loadgen import (  # noqa: E402
     Conn,
     cpu_per_update,
     cpu_seconds,
+    peak_rss,
     percentile,
+    print_peak_rss,
     quiet_collector,
     used_roles,
 )
@@ -199,7 +201,7 @@ def main():
     args = parser.parse_args()
     prepare_database()
     tokens = seed_agents(args.agents, args.customers)
-    rows = []
+    rows, memory = [], []
     for setup in args.setups.split(","):
         queued = setup == "queue"
         env = {**base_env(), **({"WEBHOOK_QUEUE": "true"} if queued else {})}
@@ -222,6 +224,7 @@ def main():
                     run_rate(http_port, ws_port, tokens, rate, args.seconds, args.customers)
                 )
                 rows.append((setup, rate, result))
+            memory.append((f"{setup}, {args.agents} sockets", peak_rss()))
         finally:
             stop_all(procs)
     print(
@@ -238,6 +241,7 @@ def main():
     print(f"{'set-up':<8} {'updates/s':>10} " + " ".join(f"{role:>14}" for role in roles))
     for setup, rate, r in rows:
         print(f"{setup:<8} {rate:>10.0f} " + " ".join(f"{r['cpu'][role]:>14.3f}" for role in roles))
+    print_peak_rss(memory)
     print(
         "\ninline: gunicorn stores the messages before it answers; queue: WEBHOOK_QUEUE=true, "
         "gunicorn keeps the body and webhook_worker stores the messages."

@@ -191,6 +191,41 @@ def cpu_seconds() -> dict[str, float]:
     return used
 
 
+def peak_rss() -> dict[str, list[float]]:
+    """Peak resident memory (VmHWM, MB) of each live process of each role, largest first.
+    Read before the servers stop: a process's peak is gone with it."""
+    peaks: dict[str, list[float]] = {role: [] for role in ROLES}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/status") as f:
+                hwm = next((line for line in f if line.startswith("VmHWM:")), None)
+        except OSError:
+            continue
+        if hwm is None:  # a kernel thread
+            continue
+        for role, match in ROLES.items():
+            if match(cmd, int(pid)):
+                peaks[role].append(int(hwm.split()[1]) / 1024)
+                break
+    return {role: sorted(mbs, reverse=True) for role, mbs in peaks.items() if mbs}
+
+
+def print_peak_rss(rows: list[tuple[str, dict[str, list[float]]]]) -> None:
+    """A table of peak RSS per process: one row per set-up, one cell per role listing each
+    of its processes (PostgreSQL: its largest backend and how many there were)."""
+    print("\nPeak memory (RSS, MB) per process:")
+    for label, peaks in rows:
+        cells = []
+        for role, mbs in peaks.items():
+            if role == "postgres":
+                cells.append(f"postgres max {mbs[0]:.0f} ({len(mbs)} processes)")
+            else:
+                cells.append(f"{role} " + " / ".join(f"{mb:.0f}" for mb in mbs))
+        print(f"  {label:<34} " + "; ".join(cells))
+
+
 def used_roles(cpu_rows: list[dict]) -> list[str]:
     """The roles that used any CPU in these rows (a table leaves out servers not run)."""
     return [role for role in ROLES if any(cpu[role] > 0.005 for cpu in cpu_rows)]

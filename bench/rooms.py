@@ -22,6 +22,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loadgen import peak_rss, print_peak_rss  # noqa: E402
 from bench.webhook import DB, fresh_database, start_server, stop_all  # noqa: E402
 
 
@@ -250,6 +251,7 @@ def main():
             times = timed(session, url, args.requests, headers)
             rows.append((label, percentile(times, 50), percentile(times, 95)))
             print(f"    {label}: done", flush=True)
+        memory = peak_rss()
     finally:
         stop_all(procs)
     print(
@@ -260,6 +262,7 @@ def main():
     print("-" * 50)
     for label, p50, p95 in rows:
         print(f"{label:<32} {p50:>8.1f} {p95:>8.1f}")
+    print_peak_rss([("gunicorn (2 sync workers)", memory)])
 
 
 if __name__ == "__main__":

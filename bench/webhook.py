@@ -33,6 +33,8 @@ from bench.loadgen import (  # noqa: E402
     cpu_per_update,
     cpu_seconds,
     open_loop,
+    peak_rss,
+    print_peak_rss,
     used_roles,
 )
 
@@ -276,7 +278,7 @@ def main():
     parser.add_argument("--servers", default=",".join(SERVERS))
     args = parser.parse_args()
     prepare_database()
-    rows = []
+    rows, memory = [], []
     for name in args.servers.split(","):
         print(f"==> {name}", flush=True)
         procs, port = start_server(name)
@@ -324,6 +326,7 @@ def main():
                 results[label] = (lat, thr)
             for label, (lat, thr) in results.items():
                 rows.append((name, label, lat, thr))
+            memory.append((name, peak_rss()))
         finally:
             stop_all(procs)
     print()
@@ -348,6 +351,7 @@ def main():
     for name, label, _, thr in rows:
         cells = " ".join(f"{thr['cpu'][r]:>14.3f}" for r in roles)
         print(f"{name:<27} {label:<12} {cells} {sum(thr['cpu'].values()):>7.3f}")
+    print_peak_rss(memory)
     print(
         f"\nclosed loop on {'wrk' if USE_WRK else 'the Python client (apt install wrk)'}; "
         "answered/s: 200s per second with 32 connections; stored/s: messages stored per "

@@ -11,6 +11,7 @@ of the process, not wall time: a ratio across rows is what to read.
 
 import argparse
 import os
+import resource
 import sys
 import time
 import uuid
@@ -92,6 +93,9 @@ def main():
     print("-" * 45)
     for kind, batch, done, ms in rows:
         print(f"{kind:<14} {batch:>6} {done:>8} {ms:>14.3f}")
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nPeak memory (RSS) of this process, which ran the worker's batches: {peak:.0f} MB")
 
 
 if __name__ == "__main__":
