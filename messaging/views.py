@@ -22,6 +22,14 @@ class MessageMediaApi(APIView):
     @extend_schema(
         responses={(200, "*/*"): OpenApiTypes.BINARY},
         summary="Download a message's media",
+        description=(
+            "The stored file, to users who may see its room (404 otherwise). Images, "
+            "stickers, audio and video of a type WhatsApp takes are served inline with "
+            "their type; anything else (documents, and whatever type a customer claims) "
+            "as an attachment of type application/octet-stream. Every answer carries "
+            "`X-Content-Type-Options: nosniff` and "
+            "`Content-Security-Policy: default-src 'none'; sandbox`."
+        ),
         operation_id="message_media",
     )
     def get(self, request, message_id):
