@@ -229,6 +229,12 @@
       return el("div", { class: "media-pending", text: "Downloading media…" });
     }
     const url = m.gcs_url;
+    // The server decides what may be shown inline; anything else (documents, and any
+    // type a customer claims) is only ever offered as a download, never opened as a page.
+    if (!m.media_inline) {
+      const name = m.original_filename || (m.media_type === "document" ? "Document" : "File");
+      return el("a", { class: "doc download", href: url, download: name }, "📄", el("span", { text: `${name} · ${size(m.file_size)}` }), el("span", { class: "hint", text: " ⬇ Download" }));
+    }
     if (m.media_type === "image") return el("a", { href: url, target: "_blank", rel: "noopener" }, el("img", { class: "media", src: url, alt: m.content_text || "Image", loading: "lazy" }));
     if (m.media_type === "sticker") return el("img", { class: "media sticker", src: url, alt: "Sticker", loading: "lazy" });
     if (m.media_type === "audio") return el("audio", { controls: true, src: url, preload: "none" });
