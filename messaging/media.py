@@ -79,9 +79,17 @@ UNKNOWN_EXTENSION = ".bin"
 # path or a URL piece, so no dot, slash or percent sign.
 MEDIA_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
-# The policy on every media response: nothing loads, nothing runs. `sandbox` also gives
-# the document an opaque origin should a browser render it anyway.
-MEDIA_CSP = "default-src 'none'; sandbox"
+# The policy on every media response: nothing runs. An attachment gets nothing at all,
+# and `sandbox` gives it an opaque origin should a browser render it anyway. An inline
+# image, audio or video opened in a tab may load itself and keep the browser's own viewer
+# styles (without them Chromium's viewer logs CSP violations, and a sandbox without
+# allow-same-origin turns the video's own load into a refused cross-origin request);
+# scripts, forms, plugins and popups stay sandboxed off.
+ATTACHMENT_CSP = "default-src 'none'; sandbox"
+INLINE_CSP = (
+    "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
+    "sandbox allow-same-origin"
+)
 
 
 def mime_base(mime_type: str | None) -> str:
@@ -112,10 +120,17 @@ class MediaServing:
 
 
 def media_serving(mime_type: str | None) -> MediaServing:
-    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": MEDIA_CSP}
     if media_inline(mime_type):
-        return MediaServing(mime_base(mime_type), False, headers)
-    return MediaServing("application/octet-stream", True, headers)
+        return MediaServing(
+            mime_base(mime_type),
+            False,
+            {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": INLINE_CSP},
+        )
+    return MediaServing(
+        "application/octet-stream",
+        True,
+        {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": ATTACHMENT_CSP},
+    )
 
 
 class InvalidMedia(BoztellError):

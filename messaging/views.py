@@ -27,8 +27,8 @@ class MessageMediaApi(APIView):
             "stickers, audio and video of a type WhatsApp takes are served inline with "
             "their type; anything else (documents, and whatever type a customer claims) "
             "as an attachment of type application/octet-stream. Every answer carries "
-            "`X-Content-Type-Options: nosniff` and "
-            "`Content-Security-Policy: default-src 'none'; sandbox`."
+            "`X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy "
+            "(`default-src 'none'; sandbox` on attachments)."
         ),
         operation_id="message_media",
     )

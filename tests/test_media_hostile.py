@@ -55,10 +55,23 @@ def with_wamid(body: dict, wamid: str) -> dict:
     return body
 
 
-def assert_locked_down(response):
+def csp(response) -> dict:
+    directives = (d.strip().split() for d in response["Content-Security-Policy"].split(";"))
+    return {d[0]: d[1:] for d in directives if d}
+
+
+def assert_attachment_locked_down(response):
     assert response["X-Content-Type-Options"] == "nosniff"
-    csp = response["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "sandbox" in csp.split(";")[-1].strip().split()
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def assert_inline_locked_down(response):
+    """An inert file may show itself, and nothing else: no script, no sandbox escape."""
+    assert response["X-Content-Type-Options"] == "nosniff"
+    policy = csp(response)
+    assert policy["default-src"] == ["'none'"]
+    assert "script-src" not in policy
+    assert policy["sandbox"] == ["allow-same-origin"], "scripts, forms, popups stay off"
 
 
 HOSTILE = [
@@ -87,7 +100,7 @@ def test_a_file_a_browser_could_run_is_served_as_an_attachment_never_inline(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment")
-    assert_locked_down(response)
+    assert_attachment_locked_down(response)
     assert b"".join(response.streaming_content) == data
 
     listed = client.get(f"/rooms/{message.room_id}/messages").json()["results"]
@@ -105,7 +118,7 @@ def test_a_pdf_document_is_an_attachment_too(post, fake_graph, client, superviso
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment")
     assert 'filename="slip-gaji-oktober.pdf"' in response["Content-Disposition"]
-    assert_locked_down(response)
+    assert_attachment_locked_down(response)
 
 
 def test_a_jpeg_is_still_inline_with_nosniff_and_a_csp(post, fake_graph, client, supervisor):
@@ -117,7 +130,7 @@ def test_a_jpeg_is_still_inline_with_nosniff_and_a_csp(post, fake_graph, client,
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert response["Content-Disposition"].startswith("inline")
-    assert_locked_down(response)
+    assert_inline_locked_down(response)
     listed = client.get(f"/rooms/{message.room_id}/messages").json()["results"]
     assert [m["media_inline"] for m in listed] == [True]
 
@@ -135,7 +148,7 @@ def test_a_voice_note_with_codec_parameters_is_inline_audio(post, fake_graph, cl
     response = client.get(stored.gcs_url)
     assert response["Content-Type"] == "audio/ogg"
     assert response["Content-Disposition"].startswith("inline")
-    assert_locked_down(response)
+    assert_inline_locked_down(response)
 
 
 def test_the_media_updated_event_tells_the_inbox_not_to_inline_a_page(post, fake_graph, tap):
