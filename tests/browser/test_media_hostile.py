@@ -83,3 +83,29 @@ def test_a_customers_svg_image_is_a_download_not_an_img(open_inbox, agent, custo
     expect(bubble.locator("a.doc")).to_have_attribute("download", "")
     expect(bubble.locator("a.doc")).to_contain_text("Image (image/svg+xml)")
     expect(bubble.locator("img, iframe, object, embed")).to_have_count(0)
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cf00000f0003fe5fdb5a3b0000000049454e44ae426082"
+)
+
+
+def test_a_real_photo_stays_an_inline_preview_and_opens_in_its_viewer(
+    open_inbox, agent, customer
+):
+    message = send_media(customer, "image", PNG, "image/png")
+    inbox = open_inbox(agent)
+    inbox.room_row("Dewi Lestari").click()
+    image = inbox.page.locator(f".msg[data-id='{message.id}'] img.media")
+    expect(image).to_be_visible()
+    assert inbox.page.evaluate("img => img.naturalWidth", image.element_handle()) == 1
+
+    viewer = inbox.context.new_page()
+    problems = []
+    viewer.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
+    viewer.goto(f"/messages/{message.id}/media")
+    assert viewer.evaluate("document.contentType") == "image/png"
+    assert viewer.evaluate("document.images[0].naturalWidth") == 1
+    assert problems == [], "the media CSP must not break the browser's own image viewer"
+    viewer.close()
