@@ -91,9 +91,7 @@ PNG = bytes.fromhex(
 )
 
 
-def test_a_real_photo_stays_an_inline_preview_and_opens_in_its_viewer(
-    open_inbox, agent, customer
-):
+def test_a_real_photo_stays_an_inline_preview_and_opens_in_its_viewer(open_inbox, agent, customer):
     message = send_media(customer, "image", PNG, "image/png")
     inbox = open_inbox(agent)
     inbox.room_row("Dewi Lestari").click()
