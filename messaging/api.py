@@ -49,6 +49,11 @@ class MessageSerializer(serializers.Serializer):
     file_size = serializers.IntegerField(allow_null=True)
     mime_type = serializers.CharField(allow_null=True)
     original_filename = serializers.CharField(allow_null=True)
+    media_inline = serializers.BooleanField(
+        help_text="Whether the file may be shown inline (image, sticker, audio, video of a "
+        "type WhatsApp takes); otherwise the inbox offers it only as a download, and "
+        "GET /messages/{id}/media answers with an attachment."
+    )
     metadata = serializers.JSONField()
     status = serializers.CharField(allow_null=True)
     status_timestamp = serializers.DateTimeField(allow_null=True)

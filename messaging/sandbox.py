@@ -7,6 +7,7 @@ end. Nothing leaves the machine.
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -139,6 +140,16 @@ def send_message(body: dict):
     )
 
 
+# The only media ids the sandbox knows: the ones it issues (upload_media) and the ones
+# simulate_customer makes (sandbox_media_id). Anything else does not exist, so no id can
+# name another stored file.
+SANDBOX_MEDIA_ID = re.compile(r"sim-[0-9a-f]{12}|sandbox-media-[0-9a-f]{16}")
+
+
+def sandbox_media_id() -> str:
+    return f"sim-{uuid.uuid4().hex[:12]}"
+
+
 def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
     return f"sandbox-media-{uuid.uuid4().hex[:16]}"
 
@@ -155,10 +166,11 @@ def media_info(media_id: str):
 
     from messaging.whatsapp import GraphError, MediaInfo
 
+    known = isinstance(media_id, str) and SANDBOX_MEDIA_ID.fullmatch(media_id)
     name = f"sandbox-media/{media_id}"
-    if not default_storage.exists(name):
+    if not known or not default_storage.exists(name):
         raise GraphError(
-            f"Object with ID '{media_id}' does not exist", http_status=400, meta_error={"code": 100}
+            "Object with this ID does not exist", http_status=400, meta_error={"code": 100}
         )
     return MediaInfo(
         url=f"sandbox:{name}",

@@ -6,8 +6,6 @@ its fetch queued.
 """
 
 import logging
-import mimetypes
-import os
 import tempfile
 from datetime import timedelta
 
@@ -18,7 +16,7 @@ from django.utils import timezone
 from django_tasks import default_task_backend, task
 
 from messaging import whatsapp
-from messaging.media import MEDIA_LIMITS
+from messaging.media import MEDIA_LIMITS, media_extension, media_id_valid
 from messaging.models import Message
 from messaging.services import message_media_attempt_failed, message_media_stored
 
@@ -49,12 +47,8 @@ def media_fetch_enqueue(*, message: Message, attempt: int = 1) -> None:
 
 
 def storage_name(message: Message, mime_type: str | None) -> str:
-    ext = ""
-    if message.original_filename:
-        ext = os.path.splitext(message.original_filename)[1][:10]
-    if not ext and mime_type:
-        ext = mimetypes.guess_extension(mime_type.split(";")[0].strip()) or ""
-    return f"whatsapp/{message.room_id}/{message.pk}{ext}"
+    """Ours only: ids we made and an extension from our table, never the customer's name."""
+    return f"whatsapp/{message.room_id}/{message.pk}{media_extension(mime_type)}"
 
 
 @task()
@@ -63,6 +57,16 @@ def media_fetch(message_id: str, attempt: int = 1) -> str:
     if message is None or message.gcs_filename:
         return "done"
     limit = MEDIA_LIMITS.get(message.media_type or "", 100 * MB)
+    if not media_id_valid(message.media_id):
+        # Never a path or a URL piece: the message is kept, its media marked failed.
+        logger.warning("media refused message=%s reason=invalid_media_id", message_id)
+        message_media_attempt_failed(
+            message_id=message_id,
+            error="invalid_media_id: the media id is not an opaque WhatsApp id.",
+            final=True,
+            attempt=attempt,
+        )
+        return "invalid_media_id"
     try:
         info = whatsapp.get_media_info(message.media_id)
         if info.file_size and info.file_size > limit:

@@ -113,7 +113,7 @@ def get_media_info(media_id: str) -> MediaInfo:
 def download_media(url: str, *, max_bytes: int, into) -> int:
     """Stream the media at `url` (with the bearer token) into a writable file object.
     Refuses, mid-stream if need be, more than `max_bytes`."""
-    if url.startswith("sandbox:"):
+    if settings.WHATSAPP_SANDBOX and url.startswith("sandbox:"):
         from messaging import sandbox
 
         return sandbox.download(url, max_bytes=max_bytes, into=into)

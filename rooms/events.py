@@ -6,6 +6,7 @@ participants; `new_message` and `room:new_message` carry the stored message.
 
 from boztell.realtime import broadcast_on_commit, room_group
 from leads.models import Lead
+from messaging.media import media_inline
 from messaging.models import Message
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_assigned_user_ids, room_event_groups
@@ -36,9 +37,11 @@ MESSAGE_FIELDS = (
 
 
 def message_payload(message: Message) -> dict:
-    """The seed's `new_message` payload: every column of the stored message."""
+    """The seed's `new_message` payload: every column of the stored message, and
+    `media_inline`: whether the inbox may show the file inline (else only a download)."""
     data = {name: getattr(message, name) for name in MESSAGE_FIELDS}
     data["metadata"] = data["metadata"] or {}
+    data["media_inline"] = bool(message.media_type) and media_inline(message.mime_type)
     return data
 
 

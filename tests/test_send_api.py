@@ -81,7 +81,8 @@ def test_send_text_stores_sends_and_answers_with_the_stored_message(
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == SEED_COLUMNS
+    assert set(body) == SEED_COLUMNS | {"media_inline"}
+    assert body["media_inline"] is False
     assert body["user_id"] == str(agent.id)
     assert body["room_id"] == str(open_room.id)
     assert body["status"] == "sent"

@@ -27,6 +27,10 @@ SCALARS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
+    # What a hostile customer puts in a media's type or id (issue 12.1, 12.9).
+    st.sampled_from(
+        ["text/html", "image/svg+xml", "application/xhtml+xml", "../../etc/passwd", "a/../b"]
+    ),
 )
 VALUES = st.recursive(
     SCALARS,

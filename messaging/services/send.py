@@ -20,7 +20,7 @@ from boztell.models import User
 from boztell.phones import normalize_phone
 from messaging import whatsapp
 from messaging.errors import SendFailed, map_graph_error
-from messaging.media import check_size, media_kind
+from messaging.media import check_size, media_extension, media_kind
 from messaging.models import Message, MessageTemplate
 from messaging.services.receive import (
     _room_record_message,
@@ -316,9 +316,8 @@ def message_send_media(
             "metadata": {"media_status": "ready", **({"caption": caption} if caption else {})},
         },
     )
-    ext = filename.rsplit(".", 1)[-1][:10] if "." in filename else ""
     name = default_storage.save(
-        f"outbound/{message.room_id}/{message.pk}{'.' + ext if ext else ''}", ContentFile(data)
+        f"outbound/{message.room_id}/{message.pk}{media_extension(mime_type)}", ContentFile(data)
     )
     Message.objects.filter(pk=message.pk).update(
         gcs_filename=name, gcs_url=reverse("message-media", args=[message.pk])

@@ -229,6 +229,12 @@
       return el("div", { class: "media-pending", text: "Downloading media…" });
     }
     const url = m.gcs_url;
+    // The server decides what may be shown inline; anything else (documents, and any
+    // type a customer claims) is only ever offered as a download, never opened as a page.
+    if (!m.media_inline) {
+      const label = m.original_filename || `${m.media_type[0].toUpperCase()}${m.media_type.slice(1)} (${m.mime_type || "unknown type"})`;
+      return el("a", { class: "doc download", href: url, download: m.original_filename || true }, "📄", el("span", { text: `${label} · ${size(m.file_size)} · download` }));
+    }
     if (m.media_type === "image") return el("a", { href: url, target: "_blank", rel: "noopener" }, el("img", { class: "media", src: url, alt: m.content_text || "Image", loading: "lazy" }));
     if (m.media_type === "sticker") return el("img", { class: "media sticker", src: url, alt: "Sticker", loading: "lazy" });
     if (m.media_type === "audio") return el("audio", { controls: true, src: url, preload: "none" });

@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from boztell.phones import InvalidPhone, normalize_phone
-from messaging.sandbox import envelope
+from messaging.sandbox import envelope, sandbox_media_id
 from webhooks.signature import signature_for
 
 
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             path = Path(options[kind])
             if not path.is_file():
                 raise CommandError(f"No file at {path}.")
-            media_id = f"sim-{uuid.uuid4().hex[:12]}"
+            media_id = sandbox_media_id()
             # The sandbox serves media it finds under sandbox-media/<media_id>.
             default_storage.save(f"sandbox-media/{media_id}", path.open("rb"))
             body = {
