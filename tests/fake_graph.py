@@ -34,6 +34,9 @@ class FakeGraph:
     uploads: dict = field(default_factory=dict)  # media id -> (bytes, mime, filename)
     delay_seconds: float = 0.0
     sent: int = 0
+    # Called as on_send(payload, wamid) before a send is answered: what Meta does
+    # meanwhile (a status webhook that overtakes the answer) happens in there.
+    on_send: object = None
 
     def error_body(self, code, message, details=None, subcode=None):
         error = {
@@ -132,6 +135,8 @@ class FakeGraph:
                     )
                 fake.sent += 1
                 wamid = f"wamid.FAKE{fake.sent:06d}"
+                if fake.on_send is not None:
+                    fake.on_send(payload, wamid)
                 return self._reply(
                     200,
                     {

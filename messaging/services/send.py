@@ -120,9 +120,11 @@ def _deliver(message: Message, payload: dict) -> Message:
         message = Message.objects.select_for_update().select_related("room").get(pk=message.pk)
         message.wa_message_id = result.wa_message_id
         message.save(update_fields=["wa_message_id", "updated_at"])
-        _status_advance(message, Message.Status.SENT, timezone.now(), {})
+        # `sent` first, then whatever Meta reported before its answer reached us
+        # (delivered, read), one event per step.
+        if _status_advance(message, Message.Status.SENT, timezone.now(), {}):
+            emit_message_status(message=message)
         message_apply_pending_statuses(message=message)
-        emit_message_status(message=message)
     logger.info(
         "send ok message=%s wamid=%s type=%s",
         message.pk,
