@@ -51,6 +51,19 @@ class FakeGraph:
             error["error_subcode"] = subcode
         return {"error": error}
 
+    def unknown_template(self, template: dict) -> dict | None:
+        """Meta's answer to a send of a template it does not have (name and language among
+        `templates`), as Meta words it; None when the template exists."""
+        name = template.get("name")
+        language = (template.get("language") or {}).get("code")
+        if any(t["name"] == name and t["language"] == language for t in self.templates):
+            return None
+        return self.error_body(
+            132001,
+            "(#132001) Template name does not exist in the translation",
+            f"template name ({name}) does not exist in {language}",
+        )
+
     def messages_sent(self):
         return [
             r.json() for r in self.requests if r.method == "POST" and r.path.endswith("/messages")
@@ -133,6 +146,10 @@ class FakeGraph:
                     return self._reply(
                         400, fake.error_body(100, "(#100) The parameter to is required.")
                     )
+                if payload.get("type") == "template":
+                    unknown = fake.unknown_template(payload.get("template") or {})
+                    if unknown:
+                        return self._reply(404, unknown)
                 fake.sent += 1
                 wamid = f"wamid.FAKE{fake.sent:06d}"
                 if fake.on_send is not None:

@@ -63,9 +63,7 @@ def test_statuses_that_overtake_metas_answer_are_emitted_once_each_in_order(
     answers: list[int] = []
     overtake_with(fake_graph, early, answers)
 
-    response = agent_api.post(
-        "/messages/send", {"to": CUSTOMER, "text": "Halo, Bu"}, format="json"
-    )
+    response = agent_api.post("/messages/send", {"to": CUSTOMER, "text": "Halo, Bu"}, format="json")
 
     assert response.status_code == 201, response.content
     assert answers == [200] * len(early)
