@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -69,17 +70,43 @@ def check_webhook_queue() -> None:
             )
 
 
+TASKS_STALE_SECONDS = 60
+
+
+def check_tasks() -> None:
+    """Background work (media downloads and their retries) waiting, due, for over a minute
+    means no `db_worker` is running (or it cannot keep up): customers' photos never
+    arrive. A task is due from when it was queued, or from its `run_after` (a retry)."""
+    from django.db.models import Min, Q
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus, get_date_max
+
+    cutoff = timezone.now() - timedelta(seconds=TASKS_STALE_SECONDS)
+    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY).filter(
+        Q(run_after=get_date_max(), enqueued_at__lt=cutoff) | Q(run_after__lt=cutoff)
+    )
+    oldest = waiting.aggregate(queued=Min("enqueued_at"))["queued"]
+    if oldest is not None:
+        age = (timezone.now() - oldest).total_seconds()
+        raise RuntimeError(
+            f"{waiting.count()} background task(s) due and waiting, the oldest queued "
+            f"{age:.0f} s ago; is db_worker running?"
+        )
+
+
 CHECKS = {
     "database": check_database,
     "channel_layer": check_channel_layer,
     "storage": check_storage,
     "webhook_queue": check_webhook_queue,
+    "tasks": check_tasks,
 }
 
 
 def health_report() -> tuple[int, dict]:
-    """Run every check. The database is essential (503 without it); the channel layer and
-    storage are reported as degraded, since messages still save and clients catch up."""
+    """Run every check. The database is essential (503 without it); the channel layer,
+    storage and waiting background work (webhook queue, tasks) are reported as degraded,
+    since messages still save and clients catch up."""
     report: dict[str, str] = {}
     for name, check in CHECKS.items():
         try:

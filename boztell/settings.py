@@ -259,6 +259,9 @@ WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
 WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
 # Seconds before the sandbox plays back `sent`, `delivered`, `read` (empty: no playback).
 WHATSAPP_SANDBOX_STATUS_DELAYS = env.list("WHATSAPP_SANDBOX_STATUS_DELAYS", default=["1", "2", "4"])
+# A template send whose name/language is not in the local table fetches the templates
+# from Meta first, at most once per this many seconds (across processes).
+TEMPLATE_REFRESH_SECONDS = env.int("TEMPLATE_REFRESH_SECONDS", default=60)
 # Queued webhooks: the view stores the verified body and answers; `manage.py
 # webhook_worker` turns bodies into messages in batches (the throughput set-up, see
 # README). Off: the view stores the messages themselves before it answers.

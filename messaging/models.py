@@ -121,6 +121,21 @@ class MessageTemplate(models.Model):
         return next((c for c in self.components if c.get("type", "").upper() == kind), None)
 
 
+class TemplateSyncState(models.Model):
+    """When templates were last fetched from Meta (one row, shared by every process): a
+    send of a template not known here refreshes at most once per TEMPLATE_REFRESH_SECONDS."""
+
+    attempted_at = models.DateTimeField()
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "template_sync_state"
+
+    def __str__(self) -> str:
+        return f"templates fetched {self.succeeded_at or 'never'}"
+
+
 class IdempotencyKey(models.Model):
     """A client's Idempotency-Key: a repeated request returns the first result."""
 

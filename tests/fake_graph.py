@@ -34,6 +34,9 @@ class FakeGraph:
     uploads: dict = field(default_factory=dict)  # media id -> (bytes, mime, filename)
     delay_seconds: float = 0.0
     sent: int = 0
+    # Called as on_send(payload, wamid) before a send is answered: what Meta does
+    # meanwhile (a status webhook that overtakes the answer) happens in there.
+    on_send: object = None
 
     def error_body(self, code, message, details=None, subcode=None):
         error = {
@@ -47,6 +50,19 @@ class FakeGraph:
         if subcode:
             error["error_subcode"] = subcode
         return {"error": error}
+
+    def unknown_template(self, template: dict) -> dict | None:
+        """Meta's answer to a send of a template it does not have (name and language among
+        `templates`), as Meta words it; None when the template exists."""
+        name = template.get("name")
+        language = (template.get("language") or {}).get("code")
+        if any(t["name"] == name and t["language"] == language for t in self.templates):
+            return None
+        return self.error_body(
+            132001,
+            "(#132001) Template name does not exist in the translation",
+            f"template name ({name}) does not exist in {language}",
+        )
 
     def messages_sent(self):
         return [
@@ -130,8 +146,14 @@ class FakeGraph:
                     return self._reply(
                         400, fake.error_body(100, "(#100) The parameter to is required.")
                     )
+                if payload.get("type") == "template":
+                    unknown = fake.unknown_template(payload.get("template") or {})
+                    if unknown:
+                        return self._reply(404, unknown)
                 fake.sent += 1
                 wamid = f"wamid.FAKE{fake.sent:06d}"
+                if fake.on_send is not None:
+                    fake.on_send(payload, wamid)
                 return self._reply(
                     200,
                     {

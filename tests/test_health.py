@@ -28,6 +28,7 @@ def test_health_is_ok_on_postgres_redis_and_gcs(client):
         "channel_layer": "ok",
         "storage": "ok",
         "webhook_queue": "ok",
+        "tasks": "ok",
     }
     leftovers = default_storage.listdir("health")[1]
     assert leftovers == [], "the storage check cleans up after itself"
@@ -68,3 +69,53 @@ def test_health_is_503_naming_the_database_when_postgres_is_unreachable(tmp_path
         assert body["database"].startswith("error")
     finally:
         stop(server)
+
+
+def _queued_task(*, enqueued_ago: float, run_after=None, status="READY"):
+    """A media fetch as db_worker's queue holds it (django-tasks-db's row)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    row = DBTaskResult.objects.create(
+        task_path="messaging.tasks.media_fetch",
+        args_kwargs={"args": ["00000000-0000-0000-0000-000000000000", 1], "kwargs": {}},
+        backend_name="default",
+        run_after=run_after or get_date_max(),
+        status=status,
+    )
+    DBTaskResult.objects.filter(pk=row.pk).update(
+        enqueued_at=timezone.now() - timedelta(seconds=enqueued_ago)
+    )
+    return row
+
+
+@pytest.mark.django_db
+def test_health_is_degraded_naming_tasks_when_background_work_waits_with_no_worker(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _queued_task(enqueued_ago=5)  # just queued: a worker has not had its chance yet
+    _queued_task(enqueued_ago=3600, status="SUCCESSFUL")  # done long ago
+    _queued_task(enqueued_ago=600, run_after=timezone.now() + timedelta(minutes=2))  # a retry
+    assert client.get("/health").json()["tasks"] == "ok"
+
+    _queued_task(enqueued_ago=90)
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["failing"] == ["tasks"]
+    assert "db_worker" in body["tasks"]
+
+
+@pytest.mark.django_db
+def test_a_retry_overdue_for_a_minute_is_waiting_work_too(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _queued_task(enqueued_ago=900, run_after=timezone.now() - timedelta(seconds=90))
+    assert client.get("/health").json()["failing"] == ["tasks"]

@@ -219,11 +219,13 @@ def message_apply_pending_statuses(*, message: Message) -> bool:
     )
     changed = False
     for row in sorted(pending, key=lambda r: STATUS_RANK.get(r.status, 0)):
-        changed |= _status_advance(message, row.status, row.status_timestamp, row.payload)
+        # Each step forward is its own event, taken at that step: clients see
+        # delivered then read, as they would have live.
+        if _status_advance(message, row.status, row.status_timestamp, row.payload):
+            emit_message_status(message=message)
+            changed = True
     if pending:
         PendingStatus.objects.filter(pk__in=[r.pk for r in pending]).delete()
-    if changed:
-        emit_message_status(message=message)
     return changed
 
 

@@ -27,6 +27,7 @@ from messaging.services.receive import (
     _status_advance,
     message_apply_pending_statuses,
 )
+from messaging.services.templates import template_refresh
 from rooms.events import emit_message_created, emit_message_status
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
@@ -120,9 +121,11 @@ def _deliver(message: Message, payload: dict) -> Message:
         message = Message.objects.select_for_update().select_related("room").get(pk=message.pk)
         message.wa_message_id = result.wa_message_id
         message.save(update_fields=["wa_message_id", "updated_at"])
-        _status_advance(message, Message.Status.SENT, timezone.now(), {})
+        # `sent` first, then whatever Meta reported before its answer reached us
+        # (delivered, read), one event per step.
+        if _status_advance(message, Message.Status.SENT, timezone.now(), {}):
+            emit_message_status(message=message)
         message_apply_pending_statuses(message=message)
-        emit_message_status(message=message)
     logger.info(
         "send ok message=%s wamid=%s type=%s",
         message.pk,
@@ -186,6 +189,25 @@ def message_send_text(*, sender: User, to: str, text: str, reply_to: str | None 
     return _deliver(message, _text_payload(phone, text, reply_to))
 
 
+def _template_for(*, name: str, language: str) -> MessageTemplate | None:
+    """The template from the local table, fetched from Meta first when it is not there
+    (rate-limited across processes). None when Meta could not be asked: the send then
+    goes out unchecked, and Meta's own answer (132001 -> unknown_template) decides."""
+    template = MessageTemplate.objects.filter(name=name, language=language).first()
+    if template is not None:
+        return template
+    if template_refresh():
+        template = MessageTemplate.objects.filter(name=name, language=language).first()
+        if template is None:
+            raise TemplateError(
+                f"WhatsApp has no template '{name}' in language '{language}'. "
+                "Check the name and language."
+            )
+        return template
+    logger.info("template %s/%s not known here, Meta not asked: sent unchecked", name, language)
+    return None
+
+
 _PLACEHOLDER = re.compile(r"{{\s*(\w+)\s*}}")
 
 
@@ -211,31 +233,32 @@ def message_send_template(
     body_parameters = [str(p) for p in body_parameters or []]
     header_parameters = [str(p) for p in header_parameters or []]
     button_parameters = button_parameters or []
-    template = MessageTemplate.objects.filter(name=name, language=language).first()
-    if template is None:
-        raise TemplateError(
-            f"No template '{name}' in language '{language}'. Sync templates, or check the name."
-        )
-    if template.status != MessageTemplate.Status.APPROVED:
+    template = _template_for(name=name, language=language)
+    if template is not None and template.status != MessageTemplate.Status.APPROVED:
         raise TemplateError(
             f"Template '{name}' is {template.status.lower()}; only approved templates can be sent.",
             code="template_not_approved",
         )
-    body = template.component("BODY") or {}
-    header = template.component("HEADER") or {}
-    expected = {
-        "body": _placeholders(body.get("text")),
-        "header": _placeholders(header.get("text")) if header.get("format") == "TEXT" else 0,
-    }
-    given = {"body": len(body_parameters), "header": len(header_parameters)}
-    for part in ("body", "header"):
-        if expected[part] != given[part]:
-            raise TemplateError(
-                f"Template '{name}' takes {expected[part]} {part} parameter(s); "
-                f"{given[part]} given.",
-                code="template_params_mismatch",
-            )
-    url_buttons = [b for b in (template.component("BUTTONS") or {}).get("buttons", [])]
+    body = (template and template.component("BODY")) or {}
+    header = (template and template.component("HEADER")) or {}
+    if template is not None:
+        expected = {
+            "body": _placeholders(body.get("text")),
+            "header": _placeholders(header.get("text")) if header.get("format") == "TEXT" else 0,
+        }
+        given = {"body": len(body_parameters), "header": len(header_parameters)}
+        for part in ("body", "header"):
+            if expected[part] != given[part]:
+                raise TemplateError(
+                    f"Template '{name}' takes {expected[part]} {part} parameter(s); "
+                    f"{given[part]} given.",
+                    code="template_params_mismatch",
+                )
+        url_buttons = [b for b in (template.component("BUTTONS") or {}).get("buttons", [])]
+    else:
+        # Unchecked (Meta could not be asked): parameters go as given, buttons as URL
+        # buttons (the kind that takes text), and Meta's answer decides.
+        url_buttons = [{"type": "URL"}] * len(button_parameters)
     components = []
     if header_parameters:
         components.append(

@@ -1,12 +1,15 @@
-"""Writes for WhatsApp message templates: sync them from Meta."""
+"""Writes for WhatsApp message templates: sync them from Meta, and refresh them (at most
+once per TEMPLATE_REFRESH_SECONDS) when a send names one not known here."""
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from messaging import whatsapp
-from messaging.models import MessageTemplate
+from messaging.models import MessageTemplate, TemplateSyncState
 
 logger = logging.getLogger("boztell.templates")
 
@@ -37,5 +40,37 @@ def template_sync() -> dict:
             updated += not was_created
         stale = [t.pk for t in MessageTemplate.objects.all() if (t.name, t.language) not in seen]
         MessageTemplate.objects.filter(pk__in=stale).delete()
+        TemplateSyncState.objects.update_or_create(
+            pk=1, defaults={"attempted_at": now, "succeeded_at": timezone.now(), "error": ""}
+        )
     logger.info("templates synced created=%s updated=%s removed=%s", created, updated, len(stale))
     return {"created": created, "updated": updated, "removed": len(stale), "total": len(seen)}
+
+
+def template_refresh() -> bool:
+    """Fetch the templates from Meta unless that was done (or tried) in the last
+    TEMPLATE_REFRESH_SECONDS, by any process. True when the local table reflects Meta
+    (fetched now, or recently with success); False when Meta could not be asked (no
+    business account id, a Graph error or timeout, or another process is fetching), and
+    the caller should let Meta decide."""
+    if not settings.WHATSAPP_SANDBOX and not settings.WHATSAPP_BUSINESS_ACCOUNT_ID:
+        return False
+    now = timezone.now()
+    due = now - timedelta(seconds=settings.TEMPLATE_REFRESH_SECONDS)
+    TemplateSyncState.objects.get_or_create(
+        pk=1, defaults={"attempted_at": due - timedelta(seconds=1)}
+    )
+    # One conditional UPDATE claims the refresh: of processes racing here, one wins.
+    claimed = TemplateSyncState.objects.filter(pk=1, attempted_at__lte=due).update(
+        attempted_at=now, error=""
+    )
+    if not claimed:
+        state = TemplateSyncState.objects.get(pk=1)
+        return state.succeeded_at is not None and state.succeeded_at >= state.attempted_at
+    try:
+        template_sync()
+    except whatsapp.GraphError as exc:
+        TemplateSyncState.objects.filter(pk=1).update(error=str(exc.message)[:500])
+        logger.warning("template refresh failed: %s", exc.message)
+        return False
+    return True
