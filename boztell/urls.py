@@ -8,6 +8,7 @@ from boztell import api, views
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/me", api.MeApi.as_view(), name="api-me"),
     path("events", api.EventsApi.as_view(), name="events"),

@@ -10,3 +10,12 @@ from boztell.health import health_report
 def health(request):
     status, body = health_report()
     return JsonResponse(body, status=status)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page they open by themselves (the media
+    viewer, the API docs); the answer is our icon, not a 404 in their console."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.http import HttpResponsePermanentRedirect
+
+    return HttpResponsePermanentRedirect(staticfiles_storage.url("favicon.svg"))

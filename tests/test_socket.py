@@ -90,8 +90,14 @@ async def connect(user, **kw):
 
 
 async def webhook(body):
+    """Post a signed webhook and wait until its events are handed to the channel layer: a
+    socket opened next must not hear this webhook's events (they were published before it
+    subscribed, or after, depending on the load; that flaked)."""
+    from boztell.realtime import flush_events
+
     response = await sync_to_async(lambda: signed_post(Client(), body))()
     assert response.status_code == 200, response.content
+    await sync_to_async(flush_events)()
     return response
 
 
