@@ -3,10 +3,9 @@
 import ipaddress
 from datetime import timedelta
 
+from axes.helpers import get_cool_off
 from django.conf import settings
 from django.shortcuts import render
-
-from axes.helpers import get_cool_off
 
 
 def client_ip(request) -> str | None:
@@ -20,9 +19,7 @@ def client_ip(request) -> str | None:
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return remote
-    forwarded = [
-        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    ]
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
     if len(forwarded) < count:
         return remote

@@ -316,7 +316,7 @@ CONTENT_SECURITY_POLICY = {
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins from one address,
 # or for one username, further logins from it / for it are refused for AXES_COOLOFF_MINUTES
 # with a 429 page, on /login/ and /admin/login/. A supervisor unlocks from admin
-# (Axes › Access attempts: delete the rows). Token clients never authenticate by password.
+# (Axes > Access attempts: delete the rows). Token clients never authenticate by password.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]

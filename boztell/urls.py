@@ -13,9 +13,7 @@ urlpatterns = [
     path("events", api.EventsApi.as_view(), name="events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves the page's start-up script from a URL: no inline script (CSP).
-    path(
-        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
-    ),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/", include("webhooks.urls")),
     path("messages/", include("messaging.urls")),
     path("rooms/", include("rooms.urls")),
