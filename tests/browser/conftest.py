@@ -39,7 +39,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 def watch_csp(context, violations: list[str]) -> None:
-    """Record every CSP violation in this browser context's pages into `violations`."""
+    """Record every CSP violation in this browser context's pages into `violations`.
+
+    The pages allow no eval: give Playwright's wait_for_function a function
+    ("() => ..."), not a bare expression, which it would eval inside the page."""
     context.expose_function("__cspViolation", lambda text: violations.append(text))
     context.add_init_script(CSP_LISTENER)
 
