@@ -4,7 +4,8 @@ API docs and the lockout page work with it on and cause no violation."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import watch_csp
+from rooms.models import Room
+from tests.browser.conftest import SCREENSHOTS, watch_csp
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +36,16 @@ def test_every_page_works_under_the_csp_with_no_violation(
     assert policy["frame-ancestors"] == ["'none'"] and policy["form-action"] == ["'self'"]
     assert not any("unsafe" in v for values in policy.values() for v in values)
 
+    room = Room.objects.get()
     for path, marker in (
         ("/admin/", "#content-main"),
         ("/admin/rooms/room/", "#result_list"),
+        (f"/admin/rooms/room/{room.pk}/change/", ".inline-group"),
         ("/admin/messaging/messagetemplate/", "#changelist"),
         ("/admin/axes/accessattempt/", "#changelist"),
         ("/admin/leads/lead/add/", "form"),
+        (f"/admin/boztell/user/{supervisor.pk}/change/", "form"),
+        ("/admin/boztell/user/add/", "form"),
     ):
         response = page.goto(path)
         assert response.status == 200, path
@@ -87,6 +92,8 @@ def test_the_login_and_lockout_pages_work_under_the_csp(
         page.wait_for_load_state()
     expect(page.locator("#locked-out")).to_contain_text("Too many failed sign-in attempts")
     expect(page.locator("#locked-out")).to_contain_text("15 minutes")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "locked-out.png"))
     context.close()
     assert csp_violations == []
 
