@@ -177,3 +177,12 @@ def test_api_tokens_keep_working_from_a_locked_address(agent, agent_api):
         _login(Client(), "/login/", agent.username, "wrong", ip="127.0.0.1")
     assert _login(Client(), "/login/", agent.username, RIGHT, ip="127.0.0.1").status_code == 429
     assert agent_api.get("/api/me", REMOTE_ADDR="127.0.0.1").status_code == 200
+
+
+def test_a_supervisor_reads_the_login_logs_but_cannot_erase_them(client, supervisor):
+    client.force_login(supervisor)
+    assert client.get("/admin/axes/accesslog/").status_code == 200
+    assert client.get("/admin/axes/accessfailurelog/").status_code == 200
+    assert supervisor.has_perm("axes.delete_accessattempt")
+    assert not supervisor.has_perm("axes.delete_accesslog")
+    assert not supervisor.has_perm("axes.delete_accessfailurelog")
