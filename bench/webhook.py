@@ -59,6 +59,8 @@ def base_env():
         "CHANNEL_LAYER_PREFIX": "boztell-bench",
         "SECRET_KEY": "bench-secret-key-" + "z" * 40,
         "DEBUG": "false",
+        # Plain HTTP on loopback: no TLS proxy in front of the measured server.
+        "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WHATSAPP_APP_SECRET": SECRET,
         "ROOT_URLCONF": "bench.urls",

@@ -27,11 +27,14 @@ os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.Immediat
 os.environ.setdefault("LOG_DIR", os.path.join(os.path.dirname(__file__), "..", "logs", "test"))
 os.environ.setdefault("STATIC_MANIFEST", "false")
 os.environ.setdefault("WHATSAPP_SANDBOX_STATUS_DELAYS", "")
+# Test servers (daphne subprocesses on boztell.settings) are reached over plain HTTP.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from boztell.settings import *  # noqa: E402, F403
 
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve static files from the apps' folders in tests, without collectstatic.
 WHITENOISE_USE_FINDERS = True

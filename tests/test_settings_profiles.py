@@ -161,3 +161,89 @@ def test_queued_webhooks_and_the_event_log_work_on_the_embedded_default_too(tmp_
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "ok"
+
+
+def _production_env(tmp_path) -> dict:
+    """The production profile as an operator sets it: no test overrides."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "LOG_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "boztell.settings",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+        "DATABASE_POOL_TIMEOUT": "5",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "GS_BUCKET_NAME": "boztell-media",
+        "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9",
+        # check --deploy wants 50+ characters of some variety.
+        "SECRET_KEY": "k8#Qz2v!Lm9@rT4wXy7^Pn3&Bc6*Hd1(Jf5)Gs0_Ua8+Ve2=Wi4-production",
+        "ALLOWED_HOSTS": "inbox.example.com",
+        "WHATSAPP_ACCESS_TOKEN": "EAAG-test",
+        "WHATSAPP_APP_SECRET": "real-app-secret",
+    }
+
+
+def test_production_profile_passes_check_deploy_at_warning_level(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=_production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "no issues" in result.stdout
+
+
+HTTPS_PROBE = """
+import json, django
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="inbox.example.com")
+plain = client.get("/login/?next=/inbox/")
+webhook = client.post("/webhooks/whatsapp", b"{}", content_type="application/json")
+health = client.get("/health")
+secure = client.get("/login/", HTTP_X_FORWARDED_PROTO="https")
+print(json.dumps({
+    "plain": [plain.status_code, plain.get("Location")],
+    "webhook": [webhook.status_code, webhook.get("Location")],
+    "health": [health.status_code, health.get("Location")],
+    "secure": [secure.status_code, secure.get("Strict-Transport-Security"),
+               secure.get("Content-Security-Policy")],
+    "plain_hsts": plain.get("Strict-Transport-Security"),
+}))
+"""
+
+
+def test_production_redirects_plain_http_to_https_and_sends_hsts(tmp_path):
+    """Behind the proxy's X-Forwarded-Proto: http gets 301 to https (the webhook too),
+    except the load balancer's /health; https answers carry HSTS and the CSP."""
+    result = subprocess.run(
+        [sys.executable, "-c", HTTPS_PROBE],
+        cwd=ROOT,
+        # No collectstatic here (the page's static URLs come unhashed), and media on disk:
+        # /health writes to storage for real.
+        env={
+            **{
+                k: v
+                for k, v in _production_env(tmp_path).items()
+                if not k.startswith(("GS_", "STORAGE_"))
+            },
+            "STATIC_MANIFEST": "false",
+            "MEDIA_ROOT": str(tmp_path / "media"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["plain"] == [301, "https://inbox.example.com/login/?next=/inbox/"]
+    assert seen["webhook"] == [301, "https://inbox.example.com/webhooks/whatsapp"]
+    assert seen["health"] == [200, None], "the load balancer's check is not redirected"
+    status, hsts, csp = seen["secure"]
+    assert status == 200
+    assert hsts == "max-age=31536000; includeSubDomains; preload"
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert seen["plain_hsts"] is None, "HSTS only over https"

@@ -25,6 +25,44 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every document reports its Content-Security-Policy violations to the test (Playwright's
+# init script and binding are injected by the browser's devtools protocol, outside the CSP).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspSeen = (window.__cspSeen || 0) + 1;
+  window.__cspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} ` +
+    `in ${event.documentURI} (${event.sourceFile}:${event.lineNumber}) ${event.sample}`
+  );
+});
+"""
+
+
+def watch_csp(context, violations: list[str]) -> None:
+    """Record every CSP violation in this browser context's pages into `violations`.
+
+    The pages allow no eval: give Playwright's wait_for_function a function
+    ("() => ..."), not a bare expression, which it would eval inside the page."""
+    context.expose_function("__cspViolation", lambda text: violations.append(text))
+    context.add_init_script(CSP_LISTENER)
+
+    def on_page(page):
+        page.on(
+            "console",
+            lambda m: "Content Security Policy" in m.text and violations.append(m.text),
+        )
+
+    context.on("page", on_page)
+
+
+@pytest.fixture(autouse=True)
+def csp_violations():
+    """Any CSP violation seen by a browser test fails it."""
+    violations: list[str] = []
+    yield violations
+    assert violations == [], f"Content-Security-Policy violations: {violations}"
+
+
 @pytest.fixture
 def inbox_server(transactional_db, tmp_path):
     env = process_env(
@@ -64,11 +102,12 @@ def browser():
 class Agent:
     """A logged-in browser page, with the console errors it saw."""
 
-    def __init__(self, browser, base_url, user, password, viewport):
+    def __init__(self, browser, base_url, user, password, viewport, csp_violations):
         self.context = browser.new_context(
             viewport=viewport, base_url=base_url, timezone_id="Asia/Jakarta", locale="id-ID"
         )
         self.context.set_default_timeout(10_000)
+        watch_csp(self.context, csp_violations)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
@@ -95,12 +134,17 @@ class Agent:
 
 
 @pytest.fixture
-def open_inbox(browser, inbox_server):
+def open_inbox(browser, inbox_server, csp_violations):
     agents = []
 
     def make(user, password="pass-word-123", viewport=None):  # noqa: S107 - the factory's
         agent = Agent(
-            browser, inbox_server, user, password, viewport or {"width": 1280, "height": 800}
+            browser,
+            inbox_server,
+            user,
+            password,
+            viewport or {"width": 1280, "height": 800},
+            csp_violations,
         )
         agents.append(agent)
         return agent

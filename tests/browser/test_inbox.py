@@ -72,7 +72,7 @@ def test_notification_sound_plays_when_the_page_is_not_focused(open_inbox, agent
     inbox = open_inbox(agent)
     inbox.page.evaluate("document.hasFocus = () => false")
     customer(NEW, "while you were away")
-    inbox.page.wait_for_function("window.boztell.sounds >= 1")
+    inbox.page.wait_for_function("() => window.boztell.sounds >= 1")
     expect(inbox.page.locator(".toast")).to_contain_text("Dewi Lestari")
 
 
@@ -223,7 +223,7 @@ def test_a_page_away_longer_than_the_event_log_keeps_reloads_instead_of_a_gap(
     # As if this page had last caught up before the pruned part of the log.
     inbox.page.evaluate("window.stale = true; window.boztell.state.cursor = 0")
     inbox.page.evaluate("window.boztell.dropSocket()")
-    inbox.page.wait_for_function("window.stale === undefined")  # the page reloaded
+    inbox.page.wait_for_function("() => window.stale === undefined")  # the page reloaded
     expect(inbox.page.locator("#connection")).to_have_attribute("data-state", "live")
     expect(inbox.room_row("Dewi Lestari")).to_be_visible()
     # Chrome logs the one 410 as a failed load; it is the answer this test asks for.
