@@ -9,4 +9,5 @@ urlpatterns = [
     path("<uuid:room_id>", api.RoomDetailApi.as_view(), name="room-detail"),
     path("<uuid:room_id>/messages", api.RoomMessagesApi.as_view(), name="room-messages"),
     path("<uuid:room_id>/assign", api.RoomAssignApi.as_view(), name="room-assign"),
+    path("<uuid:room_id>/lead", api.RoomLeadApi.as_view(), name="room-lead"),
 ]
