@@ -270,3 +270,69 @@ def room_assign(*, room: Room, agent, by) -> Room:
         participant.save()
         emit_room_assigned(room=room, previous_user_ids=previous, by=by)
     return room
+
+
+def phones_renormalise(*, write=lambda line: None) -> dict:
+    """Stored leads and rooms in today's phone rule (boztell/phones.py); two rooms that
+    turn out to hold one number are one customer and are merged (room_merge, into the
+    older). Each change is reported through `write`; the counts come back."""
+    from collections import Counter
+
+    from boztell.phones import InvalidPhone, normalize_wa_id
+
+    counts: Counter = Counter()
+    for lead in Lead.objects.order_by("created_at", "id"):
+        try:
+            phone = normalize_wa_id(lead.phone)
+        except InvalidPhone:
+            write(f"lead {lead.pk} ({lead.name}): '{lead.phone}' is not a phone number; left")
+            counts["leads_invalid"] += 1
+            continue
+        if phone == lead.phone:
+            continue
+        if Lead.objects.filter(phone=phone).exclude(pk=lead.pk).exists():
+            write(
+                f"lead {lead.pk} ({lead.name}): '{lead.phone}' is {phone}, "
+                "which another lead has; left"
+            )
+            counts["leads_duplicate"] += 1
+            continue
+        Lead.objects.filter(pk=lead.pk).update(phone=phone)
+        write(f"lead {lead.pk} ({lead.name}): {lead.phone} -> {phone}")
+        counts["leads_renormalised"] += 1
+    for room_id in list(
+        Room.objects.filter(phone__isnull=False)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            room = Room.objects.select_for_update().filter(pk=room_id).first()
+            if room is None:
+                continue  # merged away above
+            try:
+                phone = normalize_wa_id(room.phone)
+            except InvalidPhone:
+                write(f"room {room.pk}: '{room.phone}' is not a phone number; left")
+                counts["rooms_invalid"] += 1
+                continue
+            if phone == room.phone:
+                continue
+            old = room.phone
+            other = Room.objects.select_for_update().filter(phone=phone).first()
+            into = room
+            if other is not None:
+                older = (other.created_at, str(other.pk)) < (room.created_at, str(room.pk))
+                source, into = (room, other) if older else (other, room)
+                into = room_merge(source=source, into=into)
+                write(f"room {source.pk} ({old}) is customer {phone}: merged into room {into.pk}")
+                counts["rooms_merged"] += 1
+            else:
+                write(f"room {room.pk}: {old} -> {phone}")
+                counts["rooms_renormalised"] += 1
+            changes: dict = {"phone": phone}
+            if into.title in (old, into.phone):
+                changes["title"] = phone
+            if into.lead_id is None:
+                changes["lead"] = Lead.objects.filter(phone=phone).first()
+            Room.objects.filter(pk=into.pk).update(**changes)
+    return dict(counts)

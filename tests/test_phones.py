@@ -88,3 +88,54 @@ def test_meta_wa_ids_keep_their_form():
 )
 def test_bsuids_are_told_from_phone_numbers(value, expected):
     assert is_bsuid(value) is expected
+
+
+# --- the data migration: stored numbers in today's rule, one room per customer ----------
+
+
+@pytest.mark.django_db
+def test_renormalising_fixes_stored_numbers_and_merges_rooms_of_one_customer(capsys):
+    import importlib
+    from datetime import timedelta
+
+    from django.apps import apps
+
+    from messaging.models import Message
+    from rooms.models import Room, RoomParticipant
+    from tests.factories import LeadFactory, MessageFactory, RoomFactory, UserFactory
+
+    lead = LeadFactory(phone="62081234567001", name="Dewi")  # the old rule's "+62 0812..."
+    good = RoomFactory(phone="6281234567001", title="Dewi (WhatsApp)")
+    bad = RoomFactory(phone="62081234567001", title="62081234567001")
+    Room.objects.filter(pk=bad.pk).update(created_at=good.created_at + timedelta(hours=1))
+    agent = UserFactory()
+    RoomParticipant.objects.create(room=bad, user=agent, is_assigned=True)
+    MessageFactory(room=good, wa_message_id="wamid.A")
+    MessageFactory(room=bad, wa_message_id="wamid.B")
+    lone = RoomFactory(phone="62081299990000", title="62081299990000")
+    migration = importlib.import_module("rooms.migrations.0003_phones_renormalise")
+    migration.forwards(apps, None)
+    printed = capsys.readouterr().out
+    assert f"merged into room {good.pk}" in printed and "62081299990000 -> 6281299990000" in printed
+    lead.refresh_from_db()
+    assert lead.phone == "6281234567001"
+    room = Room.objects.get(pk=good.pk)
+    assert not Room.objects.filter(pk=bad.pk).exists()
+    assert room.lead == lead and Message.objects.filter(room=room).count() == 2
+    assert RoomParticipant.objects.get(room=room).user == agent
+    lone.refresh_from_db()
+    assert lone.phone == "6281299990000" and lone.title == "6281299990000"
+
+
+@pytest.mark.django_db
+def test_the_command_reports_nothing_to_do_on_clean_data():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.factories import RoomFactory
+
+    RoomFactory(phone="6281234567001")
+    out = StringIO()
+    call_command("phones_renormalise", stdout=out)
+    assert "nothing to do" in out.getvalue()
