@@ -187,5 +187,4 @@ class RoomLeadApi(APIView):
         room_lead_set(room=room, lead=lead, by=request.user)
         return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
 
-    put = post
     patch = post
