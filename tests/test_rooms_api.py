@@ -277,3 +277,12 @@ def test_a_supervisor_links_a_bsuid_room_to_a_lead_in_admin(client, supervisor):
     assert Room.objects.get(pk=room.pk).lead == lead
     listing = client.get("/admin/rooms/room/").content.decode()
     assert "Rina Lead" in listing and BSUID not in listing.split("<tbody>")[-1].split("</tbody>")[0]
+
+
+def test_search_finds_a_username_customer_by_username_or_bsuid(agent_api):
+    room = _room("6281100000009", 1, "Rina")
+    from rooms.models import Room
+
+    Room.objects.filter(pk=room.pk).update(phone=None, user_id=BSUID, username="rina.kredit")
+    for q in ["@rina.kredit", "rina.k", BSUID]:
+        assert _titles(agent_api.get("/rooms/", {"q": q})) == ["Rina"], q
