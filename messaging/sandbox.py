@@ -138,9 +138,7 @@ def send_message(body: dict):
         wa_id=wa_id,
         raw={
             "messaging_product": "whatsapp",
-            "contacts": [
-                {"input": wa_id, ("wa_id" if body.get("to") else "user_id"): wa_id}
-            ],
+            "contacts": [{"input": wa_id, ("wa_id" if body.get("to") else "user_id"): wa_id}],
             "messages": [{"id": wa_message_id}],
         },
     )
