@@ -3,7 +3,10 @@ shapes (tests/fixtures/whatsapp/bsuid_*.json, system_user_changed_*.json).
 
 Meta's "Business-scoped user IDs" page: contacts[].user_id always, contacts[].wa_id and
 messages[].from only when Meta shows the number, messages[].from_user_id, statuses[]
-recipient_user_id, contacts[].profile.username.
+recipient_user_id, contacts[].profile.username. Meta's system-messages reference:
+`user_changed_number` (system.wa_id the new number) and `user_changed_user_id` (the BSUID
+changed, no number); the key of the new BSUID inside `system` (`user_id`) is our reading,
+Meta's page shows only the type.
 """
 
 import copy

@@ -3,6 +3,14 @@
 Envelope: {"object": "whatsapp_business_account", "entry": [{"id", "changes": [{"field",
 "value": {"metadata", "contacts", "messages", "statuses", "errors"}}]}]}.
 Unknown fields are ignored (Meta adds fields over time); unknown message types are kept.
+
+A customer is named by `messages[].from` / `contacts[].wa_id` (the number, only when Meta
+shows it) and `messages[].from_user_id` / `contacts[].user_id` (the business-scoped user ID,
+BSUID, always since 2026), with `contacts[].profile.username`; a message needs one of them.
+`system` messages `user_changed_number` (`system.wa_id`, and `system.user_id` when Meta
+sends the new BSUID) and `user_changed_user_id` (`system.user_id`) move the identity. The
+separate `user_id_update` webhook field is not handled yet (logged as a skipped field):
+its payload was not documented where we could read it.
 """
 
 import json
