@@ -261,6 +261,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Phone numbers --------------------------------------------------------
+# The region a number typed without '+' is read in (ISO 3166 alpha-2; libphonenumber).
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="ID").upper()
+
 # --- WhatsApp Cloud API ----------------------------------------------------
 # With no WHATSAPP_ACCESS_TOKEN the sandbox stands in for Meta.
 WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")

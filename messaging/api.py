@@ -169,7 +169,14 @@ def _fingerprint_data(request):
 
 
 class SendTextSerializer(serializers.Serializer):
-    to = serializers.CharField(help_text="The customer's number, any spelling.")
+    to = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The customer: a phone number in any spelling, or a BSUID (ID.20819...).",
+    )
+    room_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
+    )
     text = serializers.CharField(max_length=4096, trim_whitespace=False)
     user_id = serializers.UUIDField(required=False, allow_null=True)
     reply_to = serializers.CharField(
@@ -201,7 +208,8 @@ class SendTextApi(IdempotentSendMixin, APIView):
             request,
             lambda: sending.message_send_text(
                 sender=sender,
-                to=data["to"],
+                to=data.get("to"),
+                room_id=data.get("room_id"),
                 text=data["text"],
                 reply_to=data.get("reply_to") or None,
             ),
@@ -209,7 +217,14 @@ class SendTextApi(IdempotentSendMixin, APIView):
 
 
 class SendTemplateSerializer(serializers.Serializer):
-    to = serializers.CharField()
+    to = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The customer: a phone number in any spelling, or a BSUID (ID.20819...).",
+    )
+    room_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
+    )
     templateName = serializers.CharField()
     languageCode = serializers.CharField(default="en_US")
     user_id = serializers.UUIDField(required=False, allow_null=True)
@@ -245,7 +260,8 @@ class SendTemplateApi(IdempotentSendMixin, APIView):
             request,
             lambda: sending.message_send_template(
                 sender=sender,
-                to=data["to"],
+                to=data.get("to"),
+                room_id=data.get("room_id"),
                 name=data["templateName"],
                 language=data["languageCode"],
                 body_parameters=data.get("bodyParameters") or data.get("parameters") or [],
@@ -257,7 +273,14 @@ class SendTemplateApi(IdempotentSendMixin, APIView):
 
 class SendMediaSerializer(serializers.Serializer):
     media = serializers.FileField()
-    to = serializers.CharField()
+    to = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The customer: a phone number in any spelling, or a BSUID (ID.20819...).",
+    )
+    room_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
+    )
     caption = serializers.CharField(required=False, allow_blank=True, max_length=1024)
     user_id = serializers.UUIDField(required=False, allow_null=True)
     type = serializers.ChoiceField(
@@ -283,7 +306,8 @@ class SendMediaApi(IdempotentSendMixin, APIView):
             request,
             lambda: sending.message_send_media(
                 sender=sender,
-                to=data["to"],
+                to=data.get("to"),
+                room_id=data.get("room_id"),
                 data=upload.read(),
                 filename=upload.name,
                 mime_type=mime,
@@ -295,7 +319,14 @@ class SendMediaApi(IdempotentSendMixin, APIView):
 
 
 class TestSerializer(serializers.Serializer):
-    to = serializers.CharField()
+    to = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The customer: a phone number in any spelling, or a BSUID (ID.20819...).",
+    )
+    room_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
+    )
     text = serializers.CharField(required=False, allow_blank=True)
     templateName = serializers.CharField(required=False)
     languageCode = serializers.CharField(required=False, default="en_US")
@@ -321,8 +352,8 @@ class TestApi(APIView):
     )
     def post(self, request):
         sender, data = sender_and_data(request, TestSerializer)
-        # The same lookup and visibility rule as the send it previews.
-        phone, room = sending.target_room(to=data["to"], sender=sender)
+        target = sending.send_target(sender=sender, to=data.get("to"), room_id=data.get("room_id"))
+        room = target.room
         problems = []
         if not settings.WHATSAPP_SANDBOX and not settings.WHATSAPP_PHONE_NUMBER_ID:
             problems.append("WHATSAPP_PHONE_NUMBER_ID is not set.")
@@ -341,7 +372,8 @@ class TestApi(APIView):
             {
                 "ok": not problems,
                 "problems": problems,
-                "to": phone,
+                "to": target.phone or target.user_id,
+                "recipient": sending.address_of(phone=target.phone, user_id=target.user_id),
                 "user_id": sender.pk,
                 "room_id": room.pk if room else None,
                 "window_open": window,

@@ -19,6 +19,12 @@ META_ERRORS = {
         429,
         "Too many messages to this customer in a short time. Wait a moment and retry.",
     ),
+    131062: (
+        "recipient_needs_phone",
+        422,
+        "WhatsApp cannot send this message to a customer known only by username (BSUID), "
+        "e.g. an authentication template: it needs the customer's phone number.",
+    ),
     130429: ("rate_limited", 429, "WhatsApp's throughput limit was reached. Retry shortly."),
     132000: (
         "template_params_mismatch",

@@ -76,6 +76,11 @@ def envelope(value: dict) -> dict:
 
 
 def status_body(wa_message_id: str, wa_id: str, status: str) -> dict:
+    """Meta's status webhook: `recipient_id` for a send to a number, only
+    `recipient_user_id` for a send to a BSUID."""
+    from boztell.phones import is_bsuid
+
+    key = "recipient_user_id" if is_bsuid(wa_id) else "recipient_id"
     return envelope(
         {
             "statuses": [
@@ -83,7 +88,7 @@ def status_body(wa_message_id: str, wa_id: str, status: str) -> dict:
                     "id": wa_message_id,
                     "status": status,
                     "timestamp": str(int(time.time())),
-                    "recipient_id": wa_id,
+                    key: wa_id,
                 }
             ]
         }
@@ -123,7 +128,7 @@ def send_message(body: dict):
     from messaging.whatsapp import SendResult
 
     wa_message_id = f"wamid.SANDBOX{uuid.uuid4().hex.upper()}"
-    wa_id = body.get("to")
+    wa_id = body.get("to") or body.get("recipient")  # Meta: `to` wins when both are sent
     delays = [float(x) for x in settings.WHATSAPP_SANDBOX_STATUS_DELAYS if x != ""]
     if delays and body.get("type") != "reaction":
         threading.Thread(
@@ -134,7 +139,7 @@ def send_message(body: dict):
         wa_id=wa_id,
         raw={
             "messaging_product": "whatsapp",
-            "contacts": [{"input": wa_id, "wa_id": wa_id}],
+            "contacts": [{"input": wa_id, ("wa_id" if body.get("to") else "user_id"): wa_id}],
             "messages": [{"id": wa_message_id}],
         },
     )

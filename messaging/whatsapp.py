@@ -201,7 +201,9 @@ def send_message(payload: dict) -> SendResult:
     data = _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
     contacts = data.get("contacts") or [{}]
     return SendResult(
-        wa_message_id=data["messages"][0]["id"], wa_id=contacts[0].get("wa_id"), raw=data
+        wa_message_id=data["messages"][0]["id"],
+        wa_id=contacts[0].get("wa_id") or contacts[0].get("user_id"),
+        raw=data,
     )
 
 

@@ -23,17 +23,20 @@ class RoomAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
         "phone",
+        "username",
         "lead",
         "last_message_preview",
         "last_message_type",
         "last_message_at",
         "message_count",
     )
-    search_fields = ("phone", "title", "lead__name")
+    search_fields = ("phone", "user_id", "username", "title", "lead__name")
     list_select_related = ("lead",)
     readonly_fields = (
         "id",
         "phone",
+        "user_id",
+        "username",
         "last_message_text",
         "last_message_type",
         "last_message_at",
@@ -43,9 +46,17 @@ class RoomAdmin(admin.ModelAdmin):
         "updated_at",
         "transcript",
     )
-    fields = ("id", "phone", "title", "lead", *readonly_fields[2:])
+    fields = ("id", "phone", "user_id", "username", "title", "lead", *readonly_fields[4:])
     autocomplete_fields = ("lead",)
     inlines = [RoomParticipantInline]
+
+    def save_model(self, request, obj, form, change):
+        """A lead picked here goes through the service: its event reaches the inbox."""
+        from rooms.services import room_lead_set
+
+        super().save_model(request, obj, form, change)
+        if change and "lead" in form.changed_data and obj.lead is not None:
+            room_lead_set(room=obj, lead=obj.lead, by=request.user)
 
     def has_add_permission(self, request):
         # Rooms come from customers' messages and agents' sends, never by hand.

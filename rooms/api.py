@@ -14,7 +14,7 @@ from messaging.api import MessageSerializer
 from rooms.events import message_payload
 from rooms.payloads import room_row
 from rooms.selectors import ROOM_FILTERS, room_detail, room_list, room_messages, rooms_visible_to
-from rooms.services import room_assign, room_unassign
+from rooms.services import room_assign, room_lead_set, room_unassign
 
 
 def _limit(request, default=50, most=100) -> int:
@@ -28,8 +28,12 @@ RoomRow = inline_serializer(
     "Room",
     {
         "room_id": serializers.UUIDField(),
-        "room_phone": serializers.CharField(),
+        "room_phone": serializers.CharField(
+            help_text='The customer\'s wa_id, or "" when Meta shows no number (BSUID only).'
+        ),
         "room_title": serializers.CharField(),
+        "room_user_id": serializers.CharField(allow_null=True, help_text="The BSUID."),
+        "room_username": serializers.CharField(allow_null=True),
         "leads_info": serializers.DictField(allow_null=True),
         "last_message_text": serializers.CharField(allow_null=True),
         "unread_count": serializers.IntegerField(),
@@ -171,3 +175,28 @@ class RoomUnassignApi(APIView):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         room_unassign(room=room, by=request.user)
         return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+
+
+class RoomLeadSerializer(serializers.Serializer):
+    lead_id = serializers.UUIDField(help_text="The lead this room's customer is.")
+
+
+class RoomLeadApi(APIView):
+    @extend_schema(
+        request=RoomLeadSerializer,
+        responses={200: RoomRow},
+        summary="Link a room to a lead by hand (a username customer has no phone to match)",
+    )
+    def post(self, request, room_id):
+        from leads.models import Lead
+
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        form = RoomLeadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
+        if lead is None:
+            raise BoztellError("No lead has this lead_id.", code="unknown_lead", status=404)
+        room_lead_set(room=room, lead=lead, by=request.user)
+        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+
+    patch = post

@@ -81,8 +81,11 @@ def room_fields(room: Room) -> dict:
     """The seed's room fields, shared by new_room_complete and the rooms API."""
     return {
         "room_id": room.id,
-        "room_phone": room.phone,
+        # The seed's string: the wa_id, or "" for a customer Meta shows no number of.
+        "room_phone": room.phone or "",
         "room_title": room.display_title,
+        "room_user_id": room.user_id,
+        "room_username": room.username or None,
         "room_created_at": room.created_at,
         "room_updated_at": room.updated_at,
         "leads_id": room.lead_id,
@@ -246,3 +249,30 @@ def emit_lead_updated(*, lead: Lead, by) -> None:
             {"room_id": room.pk, "leads_info": leads_info(lead), "updated_by": by.pk},
             room_id=room.pk,
         )
+
+
+def emit_room_merged(*, from_room_id, into: Room, groups: list[str]) -> None:
+    """Two rooms were one person: `from_room_id` is gone, its messages are in `into`.
+    Heard by whoever could see either room, and by sockets that joined either."""
+    broadcast_on_commit(
+        [*groups, room_group(from_room_id), room_group(into.pk)],
+        "room_merged",
+        {"from_room_id": from_room_id, "into_room_id": into.pk, **room_fields(into)},
+        room_id=into.pk,
+    )
+
+
+def emit_room_lead_changed(*, room: Room, by) -> None:
+    """A room was linked to a lead (or unlinked) by hand: `lead_updated` with the lead."""
+    broadcast_on_commit(
+        room_event_groups(room=room),
+        "lead_updated",
+        {
+            "room_id": room.pk,
+            "leads_info": leads_info(room.lead),
+            "updated_by": by.pk,
+            "leads_id": room.lead_id,
+            "room_title": room.display_title,
+        },
+        room_id=room.pk,
+    )

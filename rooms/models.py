@@ -1,4 +1,8 @@
-"""Rooms (one per customer phone) and their participants (assignment and read state)."""
+"""Rooms (one per customer) and their participants (assignment and read state).
+
+A customer is known to Meta by phone (`wa_id`, only when Meta shows it), by business-scoped
+user ID (BSUID, always since 2026) and by username; a room keeps each it has seen, and
+each id belongs to one room at most."""
 
 import uuid
 
@@ -8,7 +12,22 @@ from django.db import models
 
 class Room(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    phone = models.CharField(max_length=20, unique=True, help_text="The customer's wa_id.")
+    phone = models.CharField(
+        max_length=20,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The customer's wa_id (62812...), when Meta shows it.",
+    )
+    user_id = models.CharField(
+        "BSUID",
+        max_length=160,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The customer's business-scoped user ID (ID.2081978709342942).",
+    )
+    username = models.CharField(max_length=100, blank=True, default="")
     title = models.CharField(max_length=200, blank=True)
     lead = models.ForeignKey(
         "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="rooms"
@@ -29,17 +48,30 @@ class Room(models.Model):
         indexes = [
             models.Index(fields=["-last_message_at", "-id"], name="rooms_latest_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(phone__isnull=False) | models.Q(user_id__isnull=False),
+                name="room_has_a_customer_id",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_title
 
     @property
     def display_title(self) -> str:
-        """What the inbox shows: the lead's name, else the WhatsApp profile name, else the
-        phone. Never "Unknown"."""
+        """What the inbox shows: the lead's name, else the WhatsApp profile name, else
+        `@username`, else the phone. Never "Unknown", never a raw BSUID."""
         if self.lead_id and self.lead and self.lead.name:
             return self.lead.name
-        return self.title or self.phone
+        if self.title:
+            return self.title
+        if self.username:
+            return f"@{self.username.lstrip('@')}"
+        return self.phone or NO_NAME
+
+
+NO_NAME = "WhatsApp customer"  # no profile name, username or phone: never "Unknown"
 
 
 class RoomParticipant(models.Model):

@@ -129,7 +129,11 @@ def _room_search(query: str) -> Q:
     from boztell.phones import InvalidPhone, normalize_phone
 
     condition = (
-        Q(title__icontains=query) | Q(phone__contains=query) | Q(lead__name__icontains=query)
+        Q(title__icontains=query)
+        | Q(phone__contains=query)
+        | Q(lead__name__icontains=query)
+        | Q(username__icontains=query.lstrip("@"))
+        | Q(user_id=query)
     )
     with contextlib.suppress(InvalidPhone):
         condition |= Q(phone=normalize_phone(query))

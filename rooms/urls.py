@@ -10,4 +10,5 @@ urlpatterns = [
     path("<uuid:room_id>/messages", api.RoomMessagesApi.as_view(), name="room-messages"),
     path("<uuid:room_id>/assign", api.RoomAssignApi.as_view(), name="room-assign"),
     path("<uuid:room_id>/unassign", api.RoomUnassignApi.as_view(), name="room-unassign"),
+    path("<uuid:room_id>/lead", api.RoomLeadApi.as_view(), name="room-lead"),
 ]

@@ -142,7 +142,9 @@ class FakeGraph:
                     )
                 if payload.get("status") == "read" and payload.get("message_id"):
                     return self._reply(200, {"success": True})
-                if not payload.get("to") or not payload.get("type"):
+                # Meta: `to` (a phone number) or `recipient` (a BSUID); `to` wins if both.
+                address = payload.get("to") or payload.get("recipient")
+                if not address or not payload.get("type"):
                     return self._reply(
                         400, fake.error_body(100, "(#100) The parameter to is required.")
                     )
@@ -154,11 +156,12 @@ class FakeGraph:
                 wamid = f"wamid.FAKE{fake.sent:06d}"
                 if fake.on_send is not None:
                     fake.on_send(payload, wamid)
+                key = "wa_id" if payload.get("to") else "user_id"
                 return self._reply(
                     200,
                     {
                         "messaging_product": "whatsapp",
-                        "contacts": [{"input": payload["to"], "wa_id": payload["to"]}],
+                        "contacts": [{"input": address, key: address}],
                         "messages": [{"id": wamid}],
                     },
                 )

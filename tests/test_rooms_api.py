@@ -201,3 +201,88 @@ def test_a_nul_in_a_query_parameter_is_a_400_not_a_database_error(agent_api, roo
 def test_a_nul_in_the_inbox_search_is_a_400(client, agent):
     client.force_login(agent)
     assert client.get("/inbox/?q=%00").status_code == 400
+
+
+# --- a username customer's room, linked to a lead by hand --------------------------------
+
+BSUID = "ID.2081978709342942"
+
+
+def test_an_agent_links_a_bsuid_room_to_a_lead_and_the_link_survives_a_merge(
+    agent_api, agent, client, django_capture_on_commit_callbacks, tap
+):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from boztell.realtime import SUPERVISORS_GROUP, flush_events
+    from rooms.models import Room
+    from tests.conftest import load_fixture, signed_post
+
+    lead = LeadFactory(name="Rina Lead", phone="6281299990000")
+    room = RoomFactory(phone=None, user_id=BSUID, username="rina.kredit", title="")
+    listener = tap(SUPERVISORS_GROUP)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_api.post(f"/rooms/{room.pk}/lead", {"lead_id": str(lead.pk)})
+    flush_events()
+    assert response.status_code == 200, response.content
+    assert response.json()["leads_info"]["name"] == "Rina Lead"
+    assert response.json()["room_title"] == "Rina Lead"
+    [(name, data)] = listener.drain()
+    assert name == "lead_updated" and data["leads_id"] == str(lead.pk)
+    schema = Path(__file__).resolve().parent.parent / "docs/events/lead_updated.schema.json"
+    jsonschema.validate(data, json.loads(schema.read_text()))
+    # An older room by phone turns out to be the same person: the hand-made link stays.
+    older = RoomFactory(phone="6281234567055", title="Rina")
+    Room.objects.filter(pk=older.pk).update(created_at=room.created_at - timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert signed_post(client, load_fixture("bsuid_text_with_phone")).status_code == 200
+    merged = Room.objects.get()
+    assert merged.pk == older.pk and merged.lead == lead and merged.user_id == BSUID
+
+
+def test_linking_needs_a_real_lead_and_a_visible_room(agent_api, other_agent):
+    room = RoomFactory(phone=None, user_id=BSUID, title="")
+    missing = agent_api.post(
+        f"/rooms/{room.pk}/lead", {"lead_id": "00000000-0000-0000-0000-000000000000"}
+    )
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_lead"
+    assert agent_api.post(f"/rooms/{room.pk}/lead", {}).status_code == 400
+    RoomParticipantFactory(room=room, user=other_agent)
+    hidden = agent_api.post(f"/rooms/{room.pk}/lead", {"lead_id": str(LeadFactory().pk)})
+    assert hidden.status_code == 404
+
+
+def test_a_supervisor_links_a_bsuid_room_to_a_lead_in_admin(client, supervisor):
+    from rooms.models import Room
+
+    lead = LeadFactory(name="Rina Lead")
+    room = RoomFactory(phone=None, user_id=BSUID, username="rina.kredit", title="")
+    client.force_login(supervisor)
+    page = client.get(f"/admin/rooms/room/{room.pk}/change/")
+    assert page.status_code == 200 and BSUID in page.content.decode()
+    response = client.post(
+        f"/admin/rooms/room/{room.pk}/change/",
+        {
+            "title": "",
+            "lead": str(lead.pk),
+            "participants-TOTAL_FORMS": "0",
+            "participants-INITIAL_FORMS": "0",
+            "participants-MIN_NUM_FORMS": "0",
+            "participants-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert Room.objects.get(pk=room.pk).lead == lead
+    listing = client.get("/admin/rooms/room/").content.decode()
+    assert "Rina Lead" in listing and BSUID not in listing.split("<tbody>")[-1].split("</tbody>")[0]
+
+
+def test_search_finds_a_username_customer_by_username_or_bsuid(agent_api):
+    room = _room("6281100000009", 1, "Rina")
+    from rooms.models import Room
+
+    Room.objects.filter(pk=room.pk).update(phone=None, user_id=BSUID, username="rina.kredit")
+    for q in ["@rina.kredit", "rina.k", BSUID]:
+        assert _titles(agent_api.get("/rooms/", {"q": q})) == ["Rina"], q

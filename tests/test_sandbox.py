@@ -59,6 +59,25 @@ def test_simulate_customer_posts_a_signed_message_to_a_running_server(live_serve
     assert "messages_created" in out.getvalue()
 
 
+def test_simulate_customer_as_a_username_customer(live_server):
+    out = io.StringIO()
+    call_command(
+        "simulate_customer",
+        "--url",
+        f"{live_server.url}/webhooks/whatsapp",
+        "--user-id",
+        "ID.2081978709342942",
+        "--username",
+        "@rina",
+        "--text",
+        "Halo!",
+        stdout=out,
+    )
+    room = Message.objects.get().room
+    assert (room.phone, room.user_id, room.username) == (None, "ID.2081978709342942", "rina")
+    assert "messages_created" in out.getvalue()
+
+
 def test_simulate_customer_location_and_reaction(live_server):
     url = f"{live_server.url}/webhooks/whatsapp"
     call_command(

@@ -699,3 +699,169 @@ def test_test_endpoint_applies_the_sends_visibility_rule(
         ok = allowed.post("/messages/test", payload, format="json")
         assert ok.status_code == 200 and ok.json()["room_id"] == str(open_room.id)
     assert fake_graph.messages_sent() == []
+
+
+# --- whoever the room is: phone, BSUID, room_id -------------------------------------------
+
+BSUID = "ID.2081978709342942"
+
+
+@pytest.fixture
+def username_room():
+    """A username customer Meta shows no number of, who wrote a minute ago."""
+    now = timezone.now()
+    room = RoomFactory(
+        phone=None,
+        user_id=BSUID,
+        username="rina.kredit",
+        title="Rina",
+        last_customer_message_at=now,
+        last_message_at=now,
+        message_count=1,
+    )
+    MessageFactory(room=room, wa_message_id="wamid.BSUID-CUSTOMER-1", content_text="Halo")
+    return room
+
+
+def test_text_to_a_bsuid_goes_out_as_recipient_not_to(agent_api, username_room, fake_graph, send):
+    response = send(agent_api, "/messages/send", {"to": BSUID, "text": "Halo Rina"})
+    assert response.status_code == 201, response.content
+    assert response.json()["room_id"] == str(username_room.pk)
+    assert fake_graph.messages_sent() == [
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "recipient": BSUID,
+            "type": "text",
+            "text": {"body": "Halo Rina", "preview_url": True},
+        }
+    ]
+    assert Message.objects.get(pk=response.json()["id"]).status == "sent"
+
+
+def test_room_id_addresses_a_bsuid_room_by_recipient_and_a_phone_room_by_to(
+    agent_api, username_room, open_room, fake_graph, send
+):
+    first = send(agent_api, "/messages/send", {"room_id": str(username_room.pk), "text": "A"})
+    second = send(agent_api, "/messages/send", {"room_id": str(open_room.pk), "text": "B"})
+    assert first.status_code == 201 and second.status_code == 201
+    sent = fake_graph.messages_sent()
+    assert sent[0]["recipient"] == BSUID and "to" not in sent[0]
+    assert sent[1]["to"] == CUSTOMER and "recipient" not in sent[1]
+
+
+def test_a_room_known_by_phone_and_bsuid_is_sent_to_by_phone(
+    agent_api, open_room, fake_graph, send
+):
+    Room.objects.filter(pk=open_room.pk).update(user_id=BSUID)
+    response = send(agent_api, "/messages/send", {"to": BSUID, "text": "Halo"})
+    assert response.status_code == 201
+    [sent] = fake_graph.messages_sent()
+    assert sent["to"] == CUSTOMER and "recipient" not in sent
+
+
+@pytest.mark.parametrize("spelling", ["+62 0812 3456 7001", "0812-3456-7001", "6281234567001"])
+def test_every_spelling_reaches_the_same_room(agent_api, open_room, fake_graph, send, spelling):
+    response = send(agent_api, "/messages/send", {"to": spelling, "text": "Halo"})
+    assert response.status_code == 201
+    assert response.json()["room_id"] == str(open_room.pk)
+    assert fake_graph.messages_sent()[0]["to"] == CUSTOMER
+    assert Room.objects.count() == 1
+
+
+def test_an_impossible_number_is_400_invalid_phone(agent_api, fake_graph, send):
+    response = send(agent_api, "/messages/send", {"to": "12345678", "text": "Halo"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_phone"
+    assert Message.objects.count() == 0 and fake_graph.messages_sent() == []
+
+
+@pytest.mark.parametrize(
+    "data, status, code",
+    [
+        ({"text": "Halo"}, 400, "invalid_request"),
+        ({"room_id": "00000000-0000-0000-0000-000000000000", "text": "x"}, 404, "unknown_room"),
+        ({"room_id": "not-a-uuid", "text": "x"}, 400, "invalid_request"),
+    ],
+)
+def test_a_send_without_a_customer_is_a_clear_4xx(agent_api, fake_graph, send, data, status, code):
+    response = send(agent_api, "/messages/send", data)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_to_and_room_id_naming_different_customers_is_refused(
+    agent_api, username_room, open_room, fake_graph, send
+):
+    response = send(
+        agent_api, "/messages/send", {"room_id": str(username_room.pk), "to": CUSTOMER, "text": "x"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "recipient_mismatch"
+    assert fake_graph.messages_sent() == []
+
+
+def test_template_to_a_new_bsuid_makes_its_room_and_goes_out_as_recipient(agent_api, synced, send):
+    response = send(
+        agent_api,
+        "/messages/send-template",
+        {"to": "ID.5551978709340007", "templateName": "hello_world", "languageCode": "en_US"},
+    )
+    assert response.status_code == 201, response.content
+    room = Room.objects.get(user_id="ID.5551978709340007")
+    assert room.phone is None and room.display_title == "WhatsApp customer"
+    [sent] = synced.messages_sent()
+    assert sent["recipient"] == "ID.5551978709340007" and "to" not in sent
+    assert sent["template"]["name"] == "hello_world"
+
+
+def test_metas_bsuid_refusal_maps_to_a_stable_code(agent_api, synced, username_room, send):
+    synced.send_errors.append(
+        (400, 131062, "Business-scoped User ID recipients are not supported for this message.")
+    )
+    response = send(
+        agent_api,
+        "/messages/send-template",
+        {"room_id": str(username_room.pk), "templateName": "hello_world"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "recipient_needs_phone"
+    message = Message.objects.get(room=username_room, user__isnull=False)
+    assert message.status == "failed"
+    assert message.metadata["error"]["code"] == 131062
+
+
+def test_media_to_a_bsuid_room_goes_out_as_recipient(agent_api, username_room, fake_graph, send):
+    response = send(
+        agent_api,
+        "/messages/send-media-combined",
+        {"media": _upload("ktp.png", PNG, "image/png"), "room_id": str(username_room.pk)},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    [sent] = fake_graph.messages_sent()
+    assert sent["recipient"] == BSUID and "to" not in sent and sent["type"] == "image"
+
+
+def test_retry_and_reaction_in_a_bsuid_room_go_out_as_recipient(
+    agent_api, agent, username_room, fake_graph, send
+):
+    fake_graph.send_errors.append((500, 1, "Service temporarily unavailable"))
+    failed = send(agent_api, "/messages/send", {"room_id": str(username_room.pk), "text": "x"})
+    assert failed.status_code == 502
+    retried = send(
+        agent_api, f"/messages/{failed.json()['error']['details']['message_id']}/retry", {}
+    )
+    assert retried.status_code == 201, retried.content
+    target = Message.objects.get(wa_message_id="wamid.BSUID-CUSTOMER-1")
+    reacted = send(agent_api, "/messages/react", {"message_id": str(target.pk), "emoji": "👍"})
+    assert reacted.status_code == 201, reacted.content
+    sent = fake_graph.messages_sent()
+    assert [s.get("recipient") for s in sent] == [BSUID, BSUID, BSUID]
+    assert not any("to" in s for s in sent)
+
+
+def test_the_rooms_api_shows_the_bsuid_username_and_an_empty_room_phone(agent_api, username_room):
+    row = agent_api.get(f"/rooms/{username_room.pk}").json()
+    assert row["room_phone"] == "" and row["room_user_id"] == BSUID
+    assert row["room_username"] == "rina.kredit" and row["room_title"] == "Rina"

@@ -92,3 +92,47 @@ def test_webhooks_still_store_while_redis_is_down(client, settings):
     response = signed_post(client, load_fixture("reply"))
     assert response.status_code == 200
     assert Room.objects.get().message_count == 2
+
+
+NEW_BSUID = "ID.9081978709340001"
+
+
+def _bsuid_body(wamid, text, phone=None):
+    """A username customer's text as Meta sends it: BSUID always, the number only if
+    `phone` (then both ids, as when Meta shows the number)."""
+    body = load_fixture("bsuid_text")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["user_id"] = NEW_BSUID
+    message = value["messages"][0]
+    message.update(id=wamid, from_user_id=NEW_BSUID, text={"body": text})
+    if phone:
+        value["contacts"][0]["wa_id"] = phone
+        message["from"] = phone
+    return json.dumps(body).encode()
+
+
+def test_concurrent_first_messages_of_a_new_username_customer_make_one_room(live_server, tap):
+    listener = tap(AGENTS_GROUP)
+    bodies = [_bsuid_body(f"wamid.BSUID-BURST-{i}", f"burst {i}") for i in range(12)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(lambda raw: _post(live_server.url, raw), bodies))
+    assert [r.status_code for r in responses] == [200] * 12
+    room = Room.objects.get(user_id=NEW_BSUID)
+    assert Room.objects.count() == 1 and room.phone is None
+    assert Message.objects.filter(room=room).count() == 12 and room.message_count == 12
+    events = [name for name, _ in listener.drain(timeout=1.0)]
+    assert events.count("new_room_complete") == 1
+    assert events.count("new_message") == 11
+
+
+def test_concurrent_messages_by_bsuid_and_by_bsuid_with_phone_make_one_room(live_server):
+    bodies = [
+        _bsuid_body(f"wamid.BSUID-MIX-{i}", f"mix {i}", phone=NEW_CUSTOMER if i % 2 else None)
+        for i in range(12)
+    ]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(lambda raw: _post(live_server.url, raw), bodies))
+    assert [r.status_code for r in responses] == [200] * 12
+    room = Room.objects.get()
+    assert (room.phone, room.user_id) == (NEW_CUSTOMER, NEW_BSUID)
+    assert Message.objects.filter(room=room).count() == 12 and room.message_count == 12

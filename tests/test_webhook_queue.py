@@ -326,3 +326,26 @@ def test_a_body_the_database_cannot_take_gets_503_so_meta_redelivers(client, mon
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
     assert Delivery.objects.count() == 0
+
+
+def test_username_customers_go_through_the_queue_too(client, agent):
+    """BSUID-only messages, a later one with the phone too, and a status addressed by
+    recipient_user_id only: one room, every message, the status forward."""
+    outbound = MessageFactory(
+        room=RoomFactory(phone=None, user_id="ID.2081978709342942", title="Rina"),
+        user=agent,
+        wa_message_id="wamid.OUTBOUND-BSUID-1",
+        status="sent",
+    )
+    for name in ["bsuid_text", "bsuid_text", "bsuid_text_with_phone", "bsuid_status_delivered"]:
+        assert signed_post(client, load_fixture(name)).json()["status"] == "queued"
+    _work()
+    room = Room.objects.get()
+    assert (room.phone, room.user_id, room.message_count) == (
+        "6281234567055",
+        "ID.2081978709342942",
+        2,
+    )
+    assert Message.objects.filter(room=room, user__isnull=True).count() == 2
+    outbound.refresh_from_db()
+    assert outbound.status == "delivered"

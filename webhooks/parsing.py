@@ -3,6 +3,14 @@
 Envelope: {"object": "whatsapp_business_account", "entry": [{"id", "changes": [{"field",
 "value": {"metadata", "contacts", "messages", "statuses", "errors"}}]}]}.
 Unknown fields are ignored (Meta adds fields over time); unknown message types are kept.
+
+A customer is named by `messages[].from` / `contacts[].wa_id` (the number, only when Meta
+shows it) and `messages[].from_user_id` / `contacts[].user_id` (the business-scoped user ID,
+BSUID, always since 2026), with `contacts[].profile.username`; a message needs one of them.
+`system` messages `user_changed_number` (`system.wa_id`, and `system.user_id` when Meta
+sends the new BSUID) and `user_changed_user_id` (`system.user_id`) move the identity. The
+separate `user_id_update` webhook field is not handled yet (logged as a skipped field):
+its payload was not documented where we could read it.
 """
 
 import json
@@ -148,12 +156,14 @@ def _parse_change(change, parsed: ParsedBody) -> None:
         return
     value = change["value"]
     metadata = _dict(value.get("metadata"))
+    contacts = [_contact(raw) for raw in _list(value.get("contacts"))]
     profiles = {}
-    for contact in _list(value.get("contacts")):
-        wa_id = _id(_dict(contact).get("wa_id"))
-        if wa_id:
-            name = _text(_dict(contact.get("profile")).get("name"))
-            profiles[wa_id] = name[:TITLE_MAX] if name else None
+    for contact in contacts:
+        for key in (contact.wa_id, contact.user_id):
+            if key:
+                profiles[key] = contact
+    if len(contacts) == 1:
+        profiles[None] = contacts[0]  # one customer per change: theirs, whatever the keys
     for raw in _list(value.get("messages")):
         message = _parse_message(raw, profiles, metadata, parsed)
         if message is not None:
@@ -170,6 +180,33 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
+@dataclass(frozen=True)
+class Contact:
+    """contacts[]: `wa_id` only when Meta shows the number; `user_id` (BSUID) always since
+    2026; `profile.username` when the customer has one."""
+
+    wa_id: str | None = None
+    user_id: str | None = None
+    name: str | None = None
+    username: str | None = None
+
+
+USERNAME_MAX = 100
+
+
+def _contact(raw) -> Contact:
+    raw = _dict(raw)
+    profile = _dict(raw.get("profile"))
+    name = _text(profile.get("name"))
+    username = _text(profile.get("username"))
+    return Contact(
+        wa_id=_id(raw.get("wa_id")),
+        user_id=_id(raw.get("user_id")),
+        name=name[:TITLE_MAX] if name else None,
+        username=username.lstrip("@")[:USERNAME_MAX] or None if username else None,
+    )
+
+
 def _parse_status(raw, parsed: ParsedBody) -> InboundStatus | None:
     raw = _dict(raw)
     wa_message_id, status = _id(raw.get("id")), _id(raw.get("status"))
@@ -181,6 +218,7 @@ def _parse_status(raw, parsed: ParsedBody) -> InboundStatus | None:
         status=status,
         timestamp=_timestamp(raw.get("timestamp")),
         recipient_id=_id(raw.get("recipient_id")),
+        recipient_user_id=_id(raw.get("recipient_user_id")),
         errors=[_dict(error) for error in _list(raw.get("errors"))],
         conversation=raw.get("conversation") if isinstance(raw.get("conversation"), dict) else None,
         pricing=raw.get("pricing") if isinstance(raw.get("pricing"), dict) else None,
@@ -190,12 +228,22 @@ def _parse_status(raw, parsed: ParsedBody) -> InboundStatus | None:
 def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessage | None:
     raw = _dict(raw)
     wa_message_id, wa_id = _id(raw.get("id")), _id(raw.get("from"))
-    if not wa_message_id or not wa_id:
-        parsed.skipped.append("message without id or from")
+    user_id = _id(raw.get("from_user_id"))
+    contact = (profiles.get(user_id) if user_id else None) or (
+        profiles.get(wa_id) if wa_id else None
+    )
+    if contact is None and not wa_id and not user_id:
+        contact = profiles.get(None)  # a username customer: Meta's one contact is them
+    if contact is not None:
+        wa_id = wa_id or contact.wa_id
+        user_id = user_id or contact.user_id
+    if not wa_message_id or not (wa_id or user_id):
+        parsed.skipped.append("message without id or sender (from / from_user_id)")
         return None
     kind = _text(raw.get("type")) or "unknown"
     fields: dict = {}
     extra: dict = {}
+    identity: dict = {}
     if not _TYPE.fullmatch(kind):
         extra["type"] = kind[:ID_MAX]  # kept for the record; typed as unknown below
         kind = "unknown"
@@ -264,6 +312,12 @@ def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessag
     elif kind == "system":
         extra["system"] = body
         fields["content_text"] = _text(body.get("body"))
+        change = _text(body.get("type"))
+        if change == "user_changed_number":
+            identity["new_wa_id"] = _id(body.get("wa_id"))
+            identity["new_user_id"] = _id(body.get("user_id"))
+        elif change == "user_changed_user_id":
+            identity["new_user_id"] = _id(body.get("user_id"))
     elif kind == "order":
         extra["order"] = body
         items = _list(body.get("product_items"))
@@ -284,11 +338,16 @@ def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessag
         # Past what WhatsApp sends: the room list and search get the start, metadata all.
         extra["content_text_full"] = text
         fields["content_text"] = text[:TEXT_MAX]
+    if parent := _id(raw.get("from_parent_user_id")):
+        extra["from_parent_user_id"] = parent
     return InboundMessage(
         wa_message_id=wa_message_id,
         wa_id=wa_id,
+        user_id=user_id,
+        username=contact.username if contact else None,
         timestamp=_timestamp(raw.get("timestamp")),
-        profile_name=profiles.get(wa_id),
+        profile_name=contact.name if contact else None,
         metadata=extra,
+        **identity,
         **fields,
     )

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 
-from boztell.phones import normalize_phone
+from boztell.phones import InvalidPhone, normalize_wa_id
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.media import MEDIA_TYPES
 from messaging.models import Message, PendingStatus
@@ -23,7 +23,7 @@ from rooms.events import (
     emit_message_updated,
 )
 from rooms.models import Room
-from rooms.services import room_get_or_create
+from rooms.services import room_for_customer, room_identity_move
 
 logger = logging.getLogger("boztell.messaging")
 
@@ -45,18 +45,42 @@ class Outcome:
     message: Message | None = None
 
 
+def customer_phone(inbound: InboundMessage) -> str | None:
+    """The customer's normalised number, if Meta showed one. A number we cannot read
+    is dropped when the BSUID still names the customer; with nothing else, InvalidPhone."""
+    if not inbound.wa_id:
+        return None
+    try:
+        return normalize_wa_id(inbound.wa_id)
+    except InvalidPhone:
+        if inbound.user_id:
+            logger.warning("unreadable wa_id ignored wamid=%s", inbound.wa_message_id)
+            return None
+        raise
+
+
 def message_receive(*, inbound: InboundMessage) -> Outcome:
-    """Store a customer's message once, in its room (made if new), and emit its event."""
-    phone = normalize_phone(inbound.wa_id)
+    """Store a customer's message once, in its room (found by BSUID or phone, made if
+    new, merged if Meta just proved two rooms are one person), and emit its event."""
+    phone = customer_phone(inbound)
     try:
         with transaction.atomic():
-            room, room_created = room_get_or_create(phone=phone, title=inbound.profile_name or "")
+            found = room_for_customer(
+                phone=phone,
+                user_id=inbound.user_id,
+                username=inbound.username,
+                title=inbound.profile_name or "",
+            )
+            room, room_created = found.room, found.created
             # The unique wa_message_id decides: a redelivery fails here and the whole
-            # transaction (nothing else written yet) rolls back.
+            # transaction (a merge too) rolls back.
             message = message_from_inbound(inbound, room_id=room.pk)
             message.save(force_insert=True)
             if inbound.is_reaction:
                 return _reaction_settle(message)
+            if inbound.changes_identity:
+                room = _identity_move(inbound, room)
+                message.room_id = room.pk
             _room_record_message(room=room, message=message, profile_name=inbound.profile_name)
             if message.media_type in MEDIA_TYPES and message.media_id:
                 from messaging.tasks import media_fetch_enqueue
@@ -70,6 +94,20 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
             return Outcome("duplicate")
         raise
     return Outcome("created", message)
+
+
+def _identity_move(inbound: InboundMessage, room: Room) -> Room:
+    """A `system` user-change message: the room takes the customer's new number/BSUID."""
+    new_phone = None
+    if inbound.new_wa_id:
+        try:
+            new_phone = normalize_wa_id(inbound.new_wa_id)
+        except InvalidPhone:
+            logger.warning("user change with unreadable wa_id wamid=%s", inbound.wa_message_id)
+    if not new_phone and not inbound.new_user_id:
+        return room
+    moved = room_identity_move(room=room, phone=new_phone, user_id=inbound.new_user_id)
+    return moved.room
 
 
 def message_from_inbound(inbound: InboundMessage, *, room_id) -> Message:
@@ -95,6 +133,11 @@ def message_from_inbound(inbound: InboundMessage, *, room_id) -> Message:
 
 def _inbound_metadata(inbound: InboundMessage) -> dict:
     metadata = {"wa_timestamp": inbound.timestamp.isoformat(), **inbound.metadata}
+    # Who Meta said wrote it, as Meta named them then (a room's ids can change later).
+    if inbound.user_id:
+        metadata["from_user_id"] = inbound.user_id
+    if inbound.username:
+        metadata["username"] = inbound.username
     if inbound.media_type in MEDIA_TYPES and inbound.media_id:
         metadata["media_status"] = "pending"
     return metadata

@@ -7,6 +7,7 @@ transaction, then records `sent` with Meta's wamid, or `failed` with Meta's erro
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from boztell.errors import BoztellError
 from boztell.models import User
-from boztell.phones import normalize_phone
+from boztell.phones import is_bsuid, normalize_phone
 from messaging import whatsapp
 from messaging.errors import SendFailed, map_graph_error
 from messaging.media import check_size, media_extension, media_kind
@@ -31,7 +32,7 @@ from messaging.services.templates import template_refresh
 from rooms.events import emit_message_created, emit_message_status
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
-from rooms.services import room_get_or_create
+from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.send")
 
@@ -61,12 +62,62 @@ def window_is_open(room: Room | None, now=None) -> bool:
     return room.last_customer_message_at >= (now or timezone.now()) - SERVICE_WINDOW
 
 
-def target_room(*, to: str, sender: User) -> tuple[str, Room | None]:
-    phone = normalize_phone(to)
-    room = Room.objects.filter(phone=phone).first()
-    if room is not None and not room_is_visible_to(room=room, user=sender):
-        raise RoomNotVisible("This customer's room is assigned to another agent.")
-    return phone, room
+@dataclass(frozen=True)
+class Target:
+    """Whom a send goes to: the customer's room if there is one, and the ids to address."""
+
+    room: Room | None
+    phone: str | None
+    user_id: str | None
+
+
+class UnknownRoom(BoztellError):
+    code = "unknown_room"
+    status = 404
+
+
+def address_of(*, phone: str | None, user_id: str | None) -> dict:
+    """Meta's addressing: `to` a phone number when we know it, else `recipient` the BSUID
+    (Meta: when both are sent, `to` wins; sending to numbers keeps them in webhooks)."""
+    return {"to": phone} if phone else {"recipient": user_id}
+
+
+def _room_address(room: Room) -> dict:
+    return address_of(phone=room.phone, user_id=room.user_id)
+
+
+def send_target(*, sender: User, to: str | None = None, room_id=None) -> Target:
+    """`to` is a phone number in any spelling or a BSUID; `room_id` one of our rooms. With
+    both, they must name the same customer. A room the sender may not see is refused."""
+    room = None
+    if room_id:
+        room = Room.objects.filter(pk=room_id).first()
+        if room is None:
+            raise UnknownRoom("No room has this room_id.")
+    phone = user_id = None
+    if to not in (None, ""):
+        to = str(to).strip()
+        if is_bsuid(to):
+            user_id = to
+            by_to = Room.objects.filter(user_id=user_id).first()
+        else:
+            phone = normalize_phone(to)
+            by_to = Room.objects.filter(phone=phone).first()
+        if room is not None and (by_to is None or by_to.pk != room.pk):
+            raise BoztellError(
+                "'to' and 'room_id' name different customers; send one of them.",
+                code="recipient_mismatch",
+            )
+        room = by_to
+    elif room is None:
+        raise BoztellError(
+            "Send 'to' (a phone number or BSUID) or 'room_id'.", code="invalid_request"
+        )
+    if room is not None:
+        if not room_is_visible_to(room=room, user=sender):
+            raise RoomNotVisible("This customer's room is assigned to another agent.")
+        return Target(room=room, phone=room.phone, user_id=room.user_id)
+    return Target(room=None, phone=phone, user_id=user_id)
 
 
 def _require_window(room: Room | None) -> None:
@@ -77,9 +128,15 @@ def _require_window(room: Room | None) -> None:
         )
 
 
-def _store_pending(*, phone: str, sender: User, fields: dict) -> tuple[Message, bool]:
+def _store_pending(*, target: Target, sender: User, fields: dict) -> tuple[Message, bool]:
     with transaction.atomic():
-        room, created = room_get_or_create(phone=phone)
+        room = None
+        if target.room is not None:
+            room = Room.objects.select_for_update().filter(pk=target.room.pk).first()
+        created = False
+        if room is None:  # a new customer (or a room merged away since it was read)
+            found = room_for_customer(phone=target.phone, user_id=target.user_id)
+            room, created = found.room, found.created
         room = Room.objects.select_for_update().get(pk=room.pk)
         if created:
             RoomParticipant.objects.get_or_create(
@@ -156,37 +213,44 @@ def _context(reply_to: str | None) -> dict:
     return {"context": {"message_id": reply_to}} if reply_to else {}
 
 
-def _text_payload(phone: str, text: str, reply_to: str | None) -> dict:
+def _text_payload(address: dict, text: str, reply_to: str | None) -> dict:
     return {
-        "to": phone,
+        **address,
         "type": "text",
         "text": {"body": text, "preview_url": True},
         **_context(reply_to),
     }
 
 
-def _template_payload(phone: str, template: dict) -> dict:
+def _template_payload(address: dict, template: dict) -> dict:
     """Meta's template send from what the message keeps in metadata["template"]."""
     body = {"name": template["name"], "language": {"code": template["language"]}}
     if template.get("components"):
         body["components"] = template["components"]
-    return {"to": phone, "type": "template", "template": body}
+    return {**address, "type": "template", "template": body}
 
 
-def message_send_text(*, sender: User, to: str, text: str, reply_to: str | None = None) -> Message:
+def message_send_text(
+    *,
+    sender: User,
+    to: str | None = None,
+    text: str,
+    reply_to: str | None = None,
+    room_id=None,
+) -> Message:
     text = (text or "").strip()
     if not text:
         raise BoztellError("text must not be empty.", code="invalid_request")
     if len(text) > TEXT_LIMIT:
         raise BoztellError(f"text is limited to {TEXT_LIMIT} characters.", code="text_too_long")
-    phone, room = target_room(to=to, sender=sender)
-    _require_window(room)
+    target = send_target(sender=sender, to=to, room_id=room_id)
+    _require_window(target.room)
     message, _ = _store_pending(
-        phone=phone,
+        target=target,
         sender=sender,
         fields={"content_type": "text", "content_text": text, "reply_to_wa_message_id": reply_to},
     )
-    return _deliver(message, _text_payload(phone, text, reply_to))
+    return _deliver(message, _text_payload(_room_address(message.room), text, reply_to))
 
 
 def _template_for(*, name: str, language: str) -> MessageTemplate | None:
@@ -223,7 +287,8 @@ def _render(text: str, params: list[str]) -> str:
 def message_send_template(
     *,
     sender: User,
-    to: str,
+    to: str | None = None,
+    room_id=None,
     name: str,
     language: str,
     body_parameters: list[str] | None = None,
@@ -287,10 +352,10 @@ def message_send_template(
                     "parameters": [{"type": kind, kind: str(p)} for p in params],
                 }
             )
-    phone, _room = target_room(to=to, sender=sender)
+    target = send_target(sender=sender, to=to, room_id=room_id)
     rendered = _render(body.get("text") or name, body_parameters)
     message, _ = _store_pending(
-        phone=phone,
+        target=target,
         sender=sender,
         fields={
             "content_type": "template",
@@ -300,13 +365,15 @@ def message_send_template(
             },
         },
     )
-    return _deliver(message, _template_payload(phone, message.metadata["template"]))
+    address = _room_address(message.room)
+    return _deliver(message, _template_payload(address, message.metadata["template"]))
 
 
 def message_send_media(
     *,
     sender: User,
-    to: str,
+    to: str | None = None,
+    room_id=None,
     data: bytes,
     filename: str,
     mime_type: str,
@@ -323,10 +390,10 @@ def message_send_media(
         raise BoztellError(
             f"caption is limited to {CAPTION_LIMIT} characters.", code="text_too_long"
         )
-    phone, room = target_room(to=to, sender=sender)
-    _require_window(room)
+    target = send_target(sender=sender, to=to, room_id=room_id)
+    _require_window(target.room)
     message, _ = _store_pending(
-        phone=phone,
+        target=target,
         sender=sender,
         fields={
             "content_type": kind,
@@ -346,10 +413,11 @@ def message_send_media(
         gcs_filename=name, gcs_url=reverse("message-media", args=[message.pk])
     )
     message.refresh_from_db()
-    return _deliver_media(message, data=data, phone=phone, reply_to=reply_to)
+    address = _room_address(message.room)
+    return _deliver_media(message, data=data, address=address, reply_to=reply_to)
 
 
-def _deliver_media(message: Message, *, data: bytes, phone: str, reply_to: str | None):
+def _deliver_media(message: Message, *, data: bytes, address: dict, reply_to: str | None):
     kind = message.media_type
     try:
         media_id = whatsapp.upload_media(
@@ -369,7 +437,7 @@ def _deliver_media(message: Message, *, data: bytes, phone: str, reply_to: str |
         body["caption"] = caption
     if kind == "document" and message.original_filename:
         body["filename"] = message.original_filename
-    return _deliver(message, {"to": phone, "type": kind, kind: body, **_context(reply_to)})
+    return _deliver(message, {**address, "type": kind, kind: body, **_context(reply_to)})
 
 
 def message_send_reaction(*, sender: User, target: Message, emoji: str) -> Message:
@@ -405,7 +473,7 @@ def message_send_reaction(*, sender: User, target: Message, emoji: str) -> Messa
     with transaction.atomic():
         emit_message_reaction(message=message)
     payload = {
-        "to": room.phone,
+        **_room_address(room),
         "type": "reaction",
         "reaction": {"message_id": target.wa_message_id, "emoji": emoji},
     }
@@ -461,15 +529,17 @@ def message_retry(*, sender: User, message: Message) -> Message:
     message = locked
     message.room = room
     if message.content_type == "text":
-        payload = _text_payload(room.phone, message.content_text, message.reply_to_wa_message_id)
+        address = _room_address(room)
+        payload = _text_payload(address, message.content_text, message.reply_to_wa_message_id)
         return _deliver(message, payload)
     if message.content_type == "template":
-        return _deliver(message, _template_payload(room.phone, message.metadata["template"]))
+        address = _room_address(room)
+        return _deliver(message, _template_payload(address, message.metadata["template"]))
     if message.media_type and message.gcs_filename:
         with default_storage.open(message.gcs_filename, "rb") as handle:
             data = handle.read()
         return _deliver_media(
-            message, data=data, phone=room.phone, reply_to=message.reply_to_wa_message_id
+            message, data=data, address=_room_address(room), reply_to=message.reply_to_wa_message_id
         )
     raise BoztellError("This message cannot be retried.", code="not_retryable", status=409)
 

@@ -21,13 +21,14 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from boztell.bulk import insert_returning_ids, server_cursor
-from boztell.phones import InvalidPhone, normalize_phone
+from boztell.phones import InvalidPhone
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.media import MEDIA_TYPES
 from messaging.models import Message
 from messaging.services.receive import (
     STATUS_RANK,
     Outcome,
+    customer_phone,
     message_from_inbound,
     message_receive,
     message_status_apply,
@@ -41,10 +42,10 @@ logger = logging.getLogger("boztell.messaging")
 Update = InboundMessage | InboundStatus
 
 _LOCK_ROOMS = """
-    SELECT r.id, r.phone,
+    SELECT r.id, r.phone, r.user_id, r.username,
            ARRAY(SELECT p.user_id FROM room_participants p
                  WHERE p.room_id = r.id AND p.is_assigned ORDER BY p.user_id)
-    FROM rooms r WHERE r.phone = ANY(%s) ORDER BY r.id FOR UPDATE OF r
+    FROM rooms r WHERE r.phone = ANY(%s) OR r.user_id = ANY(%s) ORDER BY r.id FOR UPDATE OF r
 """
 _LOCK_MESSAGES = """
     SELECT m.id, m.wa_message_id, m.room_id, m.status, m.status_timestamp, m.metadata,
@@ -63,10 +64,13 @@ _UPDATE_ROOMS = """
     UPDATE rooms AS r SET
         last_message_text = v.text, last_message_type = v.type, last_message_at = v.at,
         last_customer_message_at = v.at, message_count = r.message_count + v.n,
-        title = CASE WHEN r.lead_id IS NULL AND v.profile <> '' AND r.title IN ('', r.phone)
-                     THEN v.profile ELSE r.title END
-    FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::int[], %b::text[])
-        AS v(id, text, type, at, n, profile)
+        title = CASE WHEN r.lead_id IS NULL AND v.profile <> ''
+                          AND (r.title = '' OR r.title = r.phone)
+                     THEN v.profile ELSE r.title END,
+        username = CASE WHEN v.username <> '' THEN v.username ELSE r.username END
+    FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::int[], %b::text[],
+                %b::text[])
+        AS v(id, text, type, at, n, profile, username)
     WHERE r.id = v.id
 """
 
@@ -96,7 +100,7 @@ def _bulk_kind(update: Update) -> type | None:
     """What a run of updates handled together is made of: customer messages (not
     reactions) or statuses; None for an update handled alone."""
     if isinstance(update, InboundMessage):
-        return None if update.is_reaction else InboundMessage
+        return None if update.is_reaction or update.changes_identity else InboundMessage
     return InboundStatus
 
 
@@ -149,30 +153,53 @@ def _messages_receive(run: list[InboundMessage]) -> list[Outcome]:
 
 def _phone(inbound: InboundMessage) -> str | None:
     try:
-        return normalize_phone(inbound.wa_id)
+        return customer_phone(inbound)
     except InvalidPhone:
         return None
+
+
+def _settled_room(by_user_id: dict, by_phone: dict, phone: str | None, user_id: str | None):
+    """The locked room row that already holds this customer's every id, else None (a new
+    customer, an id to attach, two rooms to merge: message_receive does those)."""
+    if user_id:
+        row = by_user_id.get(user_id)
+        return None if row is None or (phone and row[1] != phone) else row
+    return by_phone.get(phone) if phone else None
 
 
 def _messages_store_in_existing_rooms(
     run: list[InboundMessage],
 ) -> tuple[list[Outcome], list[InboundMessage]]:
-    """Store the longest prefix of `run` whose rooms exist; return its outcomes and the
-    rest (which starts with a message for a new room or a bad sender)."""
+    """Store the longest prefix of `run` whose rooms exist and already know the sender's
+    every id; return its outcomes and the rest (which starts with a message for a new
+    room, one that teaches a room an id, or a bad sender)."""
     phones = [_phone(inbound) for inbound in run]
     # Inside the worker's batch transaction no savepoint: a failure here fails the batch,
     # which the worker then does body by body.
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             # Rooms are locked in id order, so two runs never wait on each other in a cycle.
-            cursor.execute(_LOCK_ROOMS, [sorted({p for p in phones if p})])
-            rooms = {phone: (room_id, assigned) for room_id, phone, assigned in cursor.fetchall()}
-            size = next((i for i, p in enumerate(phones) if p not in rooms), len(run))
+            cursor.execute(
+                _LOCK_ROOMS,
+                [
+                    sorted({p for p in phones if p}),
+                    sorted({i.user_id for i in run if i.user_id}),
+                ],
+            )
+            locked = cursor.fetchall()
+            by_user_id = {row[2]: row for row in locked if row[2]}
+            by_phone = {row[1]: row for row in locked if row[1]}
+            targets = [
+                _settled_room(by_user_id, by_phone, phone, inbound.user_id)
+                for inbound, phone in zip(run, phones, strict=True)
+            ]
+            size = next((i for i, row in enumerate(targets) if row is None), len(run))
             if size == 0:
                 return [], run
+            rooms = {row[0]: (row[0], row[4]) for row in targets[:size]}
             messages = [
-                message_from_inbound(inbound, room_id=rooms[phone][0])
-                for inbound, phone in zip(run[:size], phones[:size], strict=True)
+                message_from_inbound(inbound, room_id=row[0])
+                for inbound, row in zip(run[:size], targets[:size], strict=True)
             ]
             _stamp(messages)
             # The unique wa_message_id drops a redelivery here, inside the same statement.
@@ -205,16 +232,17 @@ def _stamp(messages: list[Message]) -> None:
 def _rooms_record(stored: list[Message], inbounds: list[InboundMessage]) -> None:
     """The room list's fields: each room's latest message, count and profile name."""
     profiles = {inbound.wa_message_id: inbound.profile_name or "" for inbound in inbounds}
+    usernames = {inbound.wa_message_id: inbound.username or "" for inbound in inbounds}
     latest: dict = {}
     for message in stored:
-        count = latest[message.room_id][1] + 1 if message.room_id in latest else 1
-        profile = profiles.get(message.wa_message_id) or (
-            latest[message.room_id][2] if message.room_id in latest else ""
-        )
-        latest[message.room_id] = (message, count, profile)
+        before = latest.get(message.room_id)
+        count = before[1] + 1 if before else 1
+        profile = profiles.get(message.wa_message_id) or (before[2] if before else "")
+        username = usernames.get(message.wa_message_id) or (before[3] if before else "")
+        latest[message.room_id] = (message, count, profile, username)
     rows = [
-        (room_id, m.content_text, m.content_type, m.created_at, count, profile)
-        for room_id, (m, count, profile) in latest.items()
+        (room_id, m.content_text, m.content_type, m.created_at, count, profile, username)
+        for room_id, (m, count, profile, username) in latest.items()
     ]
     with server_cursor() as cursor:
         cursor.execute(_UPDATE_ROOMS, [list(column) for column in zip(*rows, strict=True)])

@@ -137,6 +137,11 @@
     if (state.filter === "unread") return (room.unread_count || 0) > 0;
     return true;
   }
+  // The customer as Meta shows them: +number, else @username (a BSUID is never shown).
+  function contactLine(room) {
+    if (room.room_phone) return `+${room.room_phone}`;
+    return room.room_username ? `@${room.room_username}` : "WhatsApp username";
+  }
   function renderRoomList() {
     const list = $("#room-list");
     list.replaceChildren();
@@ -153,7 +158,7 @@
       el("span", { class: "time", text: shortTime(room.last_message_timestamp) }),
       el("span", { class: "preview", text: preview(room.last_message_type, room.last_message_text) }),
       el("span", { class: "badge", "data-count": String(unread), text: unread > 99 ? "99+" : String(unread) }),
-      el("span", { class: "phone", text: `+${room.room_phone}` })));
+      el("span", { class: "phone", text: contactLine(room) })));
     }
     $("#rooms-empty").hidden = rooms.length > 0;
   }
@@ -204,7 +209,7 @@
     const room = state.rooms.get(state.roomId);
     if (!room) return;
     $("#room-title").textContent = room.room_title || room.room_phone;
-    $("#room-phone").textContent = `+${room.room_phone}`;
+    $("#room-phone").textContent = contactLine(room);
     const open = windowOpen(room);
     $("#window-closed").hidden = open;
     $("#text").disabled = !open;
@@ -364,7 +369,7 @@
     const lead = room.leads_info;
     panel.append(el("button", { class: "link", type: "button", onclick: () => setView("room"), "aria-label": "Back to conversation" }, "← Conversation"));
     panel.append(el("h2", { text: lead ? lead.name : room.room_title || room.room_phone }));
-    panel.append(el("div", { class: "muted", text: `+${room.room_phone}` }));
+    panel.append(el("div", { class: "muted", text: contactLine(room) }));
     if (lead) {
       panel.append(el("dl", {},
         el("dt", { text: "Outstanding" }), el("dd", { class: "outstanding", text: idr.format(lead.outstanding) }),
@@ -414,7 +419,7 @@
     const text = input.value.trim();
     if (!text || !state.roomId) return;
     const room = state.rooms.get(state.roomId);
-    const body = { to: room.room_phone, text };
+    const body = { room_id: room.room_id, text };
     if (state.replyTo) body.reply_to = state.replyTo.wa_message_id;
     input.value = "";
     autosize();
@@ -480,7 +485,7 @@
     if (!room || !file) return;
     const form = new FormData();
     form.append("media", file);
-    form.append("to", room.room_phone);
+    form.append("room_id", room.room_id);
     const caption = $("#text").value.trim();
     if (caption && !file.type.startsWith("audio/")) { form.append("caption", caption); $("#text").value = ""; }
     const box = $("#upload");
@@ -536,7 +541,7 @@
     const room = state.rooms.get(state.roomId);
     const values = (part) => [...document.querySelectorAll(`#template-params input[data-part="${part}"]`)].map((i) => i.value);
     try {
-      const message = await api("POST", "/messages/send-template", { to: room.room_phone, templateName: t.name, languageCode: t.language, bodyParameters: values("body"), headerParameters: values("header") });
+      const message = await api("POST", "/messages/send-template", { room_id: room.room_id, templateName: t.name, languageCode: t.language, bodyParameters: values("body"), headerParameters: values("header") });
       $("#template-dialog").close();
       if (message.room_id === state.roomId) addMessage(message);
       toast("Template sent");
@@ -665,8 +670,26 @@
       }
       case "lead_updated": {
         const room = state.rooms.get(data.room_id);
-        if (room) { room.leads_info = data.leads_info; if (data.room_id === state.roomId) renderLeadPanel(); }
+        if (room) {
+          room.leads_info = data.leads_info;
+          if (data.leads_id !== undefined) room.leads_id = data.leads_id;
+          if (data.room_title) room.room_title = data.room_title;
+          renderRoomList();
+          if (data.room_id === state.roomId) { renderRoomHeader(); renderLeadPanel(); }
+        }
         break;
+      }
+      case "room_merged": {
+        // Two rooms were one customer: the older one now holds everything.
+        state.rooms.delete(data.from_room_id);
+        state.order = state.order.filter((id) => id !== data.from_room_id);
+        const into = state.rooms.get(data.into_room_id);
+        const { from_room_id: _from, into_room_id: _into, ...fields } = data;
+        if (into) upsertRoom({ ...into, ...fields });
+        api("GET", `/rooms/${data.into_room_id}`).then((row) => { upsertRoom(row); renderRoomList(); }).catch(() => {});
+        renderRoomList();
+        if (state.roomId === data.from_room_id) openRoom(data.into_room_id);
+        else if (state.roomId === data.into_room_id) refreshOpenRoom();
       }
       default: break;
     }

@@ -4,6 +4,8 @@ manage.py simulate_customer --phone 081234567001 --text "Halo"
 manage.py simulate_customer --phone 0812... --image photo.jpg --caption "KTP"
 manage.py simulate_customer --phone 0812... --location -6.2,106.8 --name "Kantor"
 manage.py simulate_customer --phone 0812... --react <wamid> --emoji 👍
+manage.py simulate_customer --user-id ID.2081978709342942 --username rina --text "Halo"
+  (a customer with a WhatsApp username: Meta shows their BSUID, not their number)
 """
 
 import json
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
-from boztell.phones import InvalidPhone, normalize_phone
+from boztell.phones import InvalidPhone, is_bsuid, normalize_phone
 from messaging.sandbox import envelope, sandbox_media_id
 from webhooks.signature import signature_for
 
@@ -27,7 +29,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000/webhooks/whatsapp")
-        parser.add_argument("--phone", required=True)
+        parser.add_argument("--phone", help="The customer's number (any spelling).")
+        parser.add_argument("--user-id", help="The customer's BSUID (ID.2081...).")
+        parser.add_argument("--username", default="", help="The customer's WhatsApp username.")
         parser.add_argument("--name", default="", help="Profile name (or place name).")
         parser.add_argument("--text")
         parser.add_argument("--image", help="A file to send as an image.")
@@ -40,15 +44,24 @@ class Command(BaseCommand):
         parser.add_argument("--reply-to", help="wa_message_id this message replies to")
 
     def handle(self, *args, **options):
-        try:
-            wa_id = normalize_phone(options["phone"])
-        except InvalidPhone as exc:
-            raise CommandError(exc.message) from exc
+        wa_id, user_id = None, options["user_id"]
+        if not options["phone"] and not user_id:
+            raise CommandError("Give --phone, --user-id (a BSUID), or both.")
+        if options["phone"]:
+            try:
+                wa_id = normalize_phone(options["phone"])
+            except InvalidPhone as exc:
+                raise CommandError(exc.message) from exc
+        if user_id and not is_bsuid(user_id):
+            raise CommandError(f"'{user_id}' is not a BSUID (like ID.2081978709342942).")
         message = {
-            "from": wa_id,
             "id": f"wamid.SIM{uuid.uuid4().hex.upper()}",
             "timestamp": str(int(time.time())),
         }
+        if wa_id:
+            message["from"] = wa_id
+        if user_id:
+            message["from_user_id"] = user_id
         if options["react"]:
             message.update(
                 type="reaction",
@@ -86,17 +99,16 @@ class Command(BaseCommand):
             message.update(type="text", text={"body": options["text"] or "Halo dari simulator"})
         if options["reply_to"]:
             message["context"] = {"from": "sandbox", "id": options["reply_to"]}
-        body = envelope(
-            {
-                "contacts": [
-                    {
-                        "profile": {"name": options["name"] or f"Customer {wa_id[-4:]}"},
-                        "wa_id": wa_id,
-                    }
-                ],
-                "messages": [message],
-            }
-        )
+        contact: dict = {
+            "profile": {"name": options["name"] or f"Customer {(wa_id or user_id)[-4:]}"}
+        }
+        if options["username"]:
+            contact["profile"]["username"] = options["username"].lstrip("@")
+        if wa_id:
+            contact["wa_id"] = wa_id
+        if user_id:
+            contact["user_id"] = user_id
+        body = envelope({"contacts": [contact], "messages": [message]})
         raw = json.dumps(body).encode()
         try:
             response = requests.post(
@@ -112,4 +124,5 @@ class Command(BaseCommand):
             raise CommandError(f"Could not reach {options['url']}: {exc}") from exc
         if response.status_code != 200:
             raise CommandError(f"The server answered {response.status_code}: {response.text}")
-        self.stdout.write(f"{message['type']} {message['id']} from {wa_id}: {response.text}")
+        sender = " / ".join(x for x in (wa_id, user_id) if x)
+        self.stdout.write(f"{message['type']} {message['id']} from {sender}: {response.text}")
