@@ -1,8 +1,11 @@
 """Reads for rooms: who may see a room, and who an event about it goes to."""
 
 import contextlib
+import json
+import uuid
 from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -36,6 +39,24 @@ def room_visible_given(*, user: User, assigned_user_ids) -> bool:
         return True
     assigned = {str(uid) for uid in assigned_user_ids}
     return not assigned or str(user.pk) in assigned
+
+
+def assigned_user_ids_sql(room_column: str) -> str:
+    """room_assigned_user_ids inside a raw bulk statement, for the room whose id is in
+    `room_column`: an array of UUIDs on PostgreSQL, JSON text on SQLite (read it back with
+    assigned_user_ids_from_sql)."""
+    # `room_column` is a column name from our own statements, never a value.
+    ids = f"SELECT p.user_id FROM room_participants p WHERE p.room_id = {room_column}"  # noqa: S608
+    if connection.vendor == "postgresql":
+        return f"ARRAY({ids} AND p.is_assigned ORDER BY p.user_id)"
+    return f"(SELECT json_group_array(user_id) FROM ({ids} AND p.is_assigned))"  # noqa: S608
+
+
+def assigned_user_ids_from_sql(value) -> list:
+    """What assigned_user_ids_sql read, as room_assigned_user_ids gives it."""
+    if isinstance(value, str):
+        return sorted(uuid.UUID(uid) for uid in json.loads(value))
+    return value
 
 
 def room_is_visible_to(*, room: Room, user: User) -> bool:

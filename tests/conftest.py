@@ -27,6 +27,9 @@ def gcs_emulator():
     from django.conf import settings
     from gcp_storage_emulator.server import create_server
 
+    if not settings.GS_BUCKET_NAME:  # the embedded profile keeps media on the local disk
+        yield None
+        return
     url = urlparse(os.environ["STORAGE_EMULATOR_HOST"])
     server = create_server(
         url.hostname, url.port, in_memory=True, default_bucket=settings.GS_BUCKET_NAME
