@@ -6,6 +6,21 @@ from urllib.parse import urlparse
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """The SQLite pass (tests/settings_sqlite.py) skips what only the production profile
+    can show, each with the reason its `postgresql_only` marker gives; nothing else."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgresql_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            assert reason, f"{item.nodeid}: postgresql_only needs a reason"
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
     """pytest-django's, plus: before the test database is dropped, close what still holds

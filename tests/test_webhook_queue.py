@@ -149,6 +149,9 @@ def test_a_supervisor_puts_a_failed_body_back_and_it_is_worked(client, superviso
     assert Delivery.objects.count() == 0
 
 
+@pytest.mark.postgresql_only(
+    reason="the worker sleeps on PostgreSQL LISTEN/NOTIFY; on SQLite it polls"
+)
 @pytest.mark.slow
 def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
     live_server, tmp_path, tap
@@ -193,6 +196,9 @@ def test_a_running_worker_is_woken_by_a_new_body_and_a_second_one_stands_by(
             stop(worker)
 
 
+@pytest.mark.postgresql_only(
+    reason="the worker sleeps on PostgreSQL LISTEN/NOTIFY; on SQLite it polls"
+)
 @pytest.mark.slow
 def test_after_a_busy_spell_the_worker_waits_again_and_a_new_body_wakes_it(live_server, tmp_path):
     """While busy the worker lets bodies skip NOTIFY; once the queue is empty it must say it
@@ -226,6 +232,9 @@ def test_after_a_busy_spell_the_worker_waits_again_and_a_new_body_wakes_it(live_
         stop(worker)
 
 
+@pytest.mark.postgresql_only(
+    reason="the worker sleeps on PostgreSQL LISTEN/NOTIFY; on SQLite it polls"
+)
 def test_a_queued_body_notifies_only_while_a_worker_waits():
     """A busy worker (not holding IDLE_KEY) is not woken for every body; a waiting one is."""
     import psycopg
