@@ -3,14 +3,15 @@ list, the room detail and the event)."""
 
 from rooms.events import participant_row, room_fields
 from rooms.models import Room
+from rooms.selectors import assigned_user_ids_of
 
 
 def room_row(room: Room) -> dict:
-    participants = [participant_row(p) for p in room.participants.all()]
+    participants = room.participants.all()
     return {
         **room_fields(room),
         "last_customer_message_at": room.last_customer_message_at,
         "unread_count": getattr(room, "unread_count", 0),
-        "participants": participants,
-        "assigned_user_ids": [p["user_id"] for p in participants if p["is_assigned"]],
+        "participants": [participant_row(p) for p in participants],
+        "assigned_user_ids": assigned_user_ids_of(participants),
     }

@@ -34,6 +34,9 @@ def queued(settings):
 def _work():
     from boztell.realtime import flush_events
 
+    # The views' events are logged first: on SQLite (the embedded pass) the event log's
+    # writer and the worker would otherwise race for the one database lock.
+    flush_events()
     call_command("webhook_worker", "--once")
     flush_events()
 
