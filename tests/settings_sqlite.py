@@ -26,3 +26,5 @@ DATABASES["default"]["TEST"] = {}  # noqa: F405  (SQLite: an in-memory test data
 CHANNEL_LAYERS = {
     "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
 }
+# Shared-cache memory fails on a locked table at once; a file database waits: so does this.
+DATABASES["default"]["ENGINE"] = "tests.sqlite_backend"  # noqa: F405
