@@ -198,13 +198,26 @@ def main():
     parser.add_argument("--rates", default="100,500")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--setups", default="inline,queue", help="inline, queue or both")
+    parser.add_argument(
+        "--layers",
+        default="pubsub",
+        help="channel layers to compare (CHANNEL_LAYER): pubsub (ours, pipelined sends), "
+        "pubsub-plain (channels-redis's own, one group_send at a time), core",
+    )
     args = parser.parse_args()
     prepare_database()
     tokens = seed_agents(args.agents, args.customers)
     rows, memory = [], []
-    for setup in args.setups.split(","):
+    layers = args.layers.split(",")
+    for layer, setup in [(lay, st) for lay in layers for st in args.setups.split(",")]:
         queued = setup == "queue"
-        env = {**base_env(), **({"WEBHOOK_QUEUE": "true"} if queued else {})}
+        env = {
+            **base_env(),
+            "CHANNEL_LAYER": layer,
+            **({"WEBHOOK_QUEUE": "true"} if queued else {}),
+        }
+        if len(layers) > 1:
+            setup = f"{setup}/{layer}"
         http_port, ws_port = free_port(), free_port()
         procs = [
             spawn(gunicorn_command(http_port, *GTHREAD), {**env, **PERSISTENT}),
@@ -228,19 +241,21 @@ def main():
         finally:
             stop_all(procs)
     print(
-        f"\n{'set-up':<8} {'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} {'p99 ms':>8}"
+        f"\n{'set-up':<20} {'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8}"
     )
-    print("-" * 55)
+    print("-" * 67)
     for setup, rate, r in rows:
         print(
-            f"{setup:<8} {rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} "
+            f"{setup:<20} {rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} "
             f"{r['p99']:>8.1f}"
         )
     print("\nCPU ms per update, by process (2 cores: 2,000 ms of CPU a second in all):")
     roles = used_roles([r["cpu"] for _, _, r in rows])
-    print(f"{'set-up':<8} {'updates/s':>10} " + " ".join(f"{role:>14}" for role in roles))
+    print(f"{'set-up':<20} {'updates/s':>10} " + " ".join(f"{role:>14}" for role in roles))
     for setup, rate, r in rows:
-        print(f"{setup:<8} {rate:>10.0f} " + " ".join(f"{r['cpu'][role]:>14.3f}" for role in roles))
+        cells = " ".join(f"{r['cpu'][role]:>14.3f}" for role in roles)
+        print(f"{setup:<20} {rate:>10.0f} {cells}")
     print_peak_rss(memory)
     print(
         "\ninline: gunicorn stores the messages before it answers; queue: WEBHOOK_QUEUE=true, "
