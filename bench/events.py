@@ -75,9 +75,9 @@ def seed_agents(count, customers):
         for c in range(customers):
             rid = uuid.uuid4()
             conn.execute(
-                "INSERT INTO rooms (id, phone, title, last_message_at, message_count, "
+                "INSERT INTO rooms (id, phone, title, username, last_message_at, message_count, "
                 "last_customer_message_at, created_at, updated_at) VALUES "
-                "(%s, %s, %s, now(), 0, now(), now(), now())",
+                "(%s, %s, %s, '', now(), 0, now(), now(), now())",
                 [rid, f"62818{c:07d}", f"Customer {c}"],
             )
             conn.execute(
