@@ -63,7 +63,7 @@ RoomRow = inline_serializer(
         "unread_count": serializers.IntegerField(),
         "message_count": serializers.IntegerField(),
         "participants": serializers.ListField(child=serializers.DictField()),
-        "labels": LabelRef(many=True),
+        "labels": LabelRef.__class__(many=True),
     },
 )
 
