@@ -113,7 +113,7 @@ def test_a_mention_notifies_only_a_user_who_may_see_the_room(
     assert [m["username"] for m in body["mentions"]] == ["super-s"]
     assert body["not_notified"] == ["agent-b", "gone", "nobody"]
     assert list(RoomNote.objects.get().mentions.all()) == [supervisor]
-    [(name, data)] = [e for e in mentioned.drain() if e[0] == "note_mention"]
+    [(_, data)] = [e for e in mentioned.drain() if e[0] == "note_mention"]
     check_schema("note_mention", data)
     assert data["mentioned_user_id"] == str(supervisor.pk) and data["room_title"] == "Budi"
     # agent-b may not see agent-a's room: nothing reaches their sockets.
