@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rooms",
     "messaging",
     "webhooks",
+    "replies",
 ]
 
 MIDDLEWARE = [

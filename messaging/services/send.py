@@ -230,6 +230,22 @@ def _template_payload(address: dict, template: dict) -> dict:
     return {**address, "type": "template", "template": body}
 
 
+def _refuse_unfilled_placeholders(text: str) -> None:
+    """A quick reply's {{placeholder}} never reaches a customer (replies/placeholders.py
+    says which braces count)."""
+    from replies.placeholders import unfilled_placeholders
+
+    unfilled = unfilled_placeholders(text)
+    if unfilled:
+        raise BoztellError(
+            "The text still has placeholders to fill: "
+            + ", ".join("{{" + name + "}}" for name in unfilled)
+            + ".",
+            code="unfilled_placeholder",
+            details={"placeholders": unfilled},
+        )
+
+
 def message_send_text(
     *,
     sender: User,
@@ -243,6 +259,7 @@ def message_send_text(
         raise BoztellError("text must not be empty.", code="invalid_request")
     if len(text) > TEXT_LIMIT:
         raise BoztellError(f"text is limited to {TEXT_LIMIT} characters.", code="text_too_long")
+    _refuse_unfilled_placeholders(text)
     target = send_target(sender=sender, to=to, room_id=room_id)
     _require_window(target.room)
     message, _ = _store_pending(
