@@ -270,6 +270,21 @@ def message_send_text(
     return _deliver(message, _text_payload(_room_address(message.room), text, reply_to))
 
 
+def message_send_automatic_text(*, room: Room, sender: User, text: str, kind: str) -> Message:
+    """An automatic message (`kind`: "away_message") from the system user, through the
+    same store-then-send path as an agent's text: stored `pending`, then `sent` or
+    `failed`, with the same events. Only inside the 24-hour window. Whoever calls this
+    decided the room should get it; the system user's own room visibility is not asked."""
+    _require_window(room)
+    target = Target(room=room, phone=room.phone, user_id=room.user_id)
+    message, _ = _store_pending(
+        target=target,
+        sender=sender,
+        fields={"content_type": "text", "content_text": text, "metadata": {"automatic": kind}},
+    )
+    return _deliver(message, _text_payload(_room_address(message.room), text, None))
+
+
 def _template_for(*, name: str, language: str) -> MessageTemplate | None:
     """The template from the local table, fetched from Meta first when it is not there
     (rate-limited across processes). None when Meta could not be asked: the send then
