@@ -68,6 +68,8 @@ def after_stored(outcomes) -> None:
     from hours.services import away_messages_enqueue
 
     created = [o.message for o in outcomes if o.result == "created" and o.message is not None]
+    if not created:
+        return
     try:
         with transaction.atomic():  # a failure here must not break a worker's batch
             away_messages_enqueue(messages=created)
