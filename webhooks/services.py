@@ -6,6 +6,7 @@ first, so updates keep Meta's order and a crash half-way leaves the bodies to do
 body that fails on its own is retried, then kept with its error (admin: Deliveries).
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -70,8 +71,11 @@ def after_stored(outcomes) -> None:
     created = [o.message for o in outcomes if o.result == "created" and o.message is not None]
     if not created:
         return
+    # Inside a worker's batch a savepoint keeps a failure here from breaking the batch;
+    # in autocommit (the web process) there is nothing to protect: no extra round trips.
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        with transaction.atomic():  # a failure here must not break a worker's batch
+        with guard:
             away_messages_enqueue(messages=created)
     except Exception:
         # The messages are stored (and their events queued): an away message is not worth
