@@ -549,14 +549,14 @@ def default_columns(headers: list[str], known: dict[str, str]) -> list[Column]:
 
 
 def apply_mapping(columns: list[Column], mapping: dict[str, str] | None) -> list[Column]:
-    """Override targets by header (exact, or by header key) or by 1-based column number."""
+    """Override targets by header (exact, or by header key) or by `#<column number>`."""
     if not mapping:
         return columns
     by_header = {}
     for c in columns:
         by_header.setdefault(c.header, c)
         by_header.setdefault(header_key(c.header), c)
-        by_header.setdefault(str(c.index + 1), c)
+        by_header.setdefault(f"#{c.index + 1}", c)
     for name, text in mapping.items():
         column = by_header.get(name) or by_header.get(header_key(name))
         if column is None:
