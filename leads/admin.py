@@ -5,8 +5,10 @@ from django.contrib import admin
 from django.urls import path
 
 from boztell.phones import InvalidPhone, normalize_phone
-from leads.models import Lead, LeadAttribute, LeadImport
-from leads.selectors import format_idr
+from leads.admin_segments import SegmentAdmin
+from leads.export import FORMATS, export_response
+from leads.models import Lead, LeadAttribute, LeadImport, Segment
+from leads.selectors import format_idr, segment_leads
 
 
 class LeadForm(forms.ModelForm):
@@ -69,8 +71,19 @@ class LeadAdmin(admin.ModelAdmin):
                 view(admin_import.report_csv_view),
                 name="leads_lead_import_report",
             ),
+            path("export/", view(export_view), name="leads_lead_export"),
             *super().get_urls(),
         ]
+
+    actions = ["export_csv", "export_xlsx"]
+
+    @admin.action(description="Export selected leads as CSV")
+    def export_csv(self, request, queryset):
+        return export_response(queryset, format="csv")
+
+    @admin.action(description="Export selected leads as XLSX")
+    def export_xlsx(self, request, queryset):
+        return export_response(queryset, format="xlsx")
 
     @admin.display(description="Outstanding", ordering="outstanding")
     def outstanding_idr(self, obj):
@@ -115,3 +128,26 @@ class LeadImportAdmin(admin.ModelAdmin):
         from django.shortcuts import redirect
 
         return redirect("admin:leads_lead_import_preview", object_id)
+
+
+admin.site.register(Segment, SegmentAdmin)
+
+
+def export_view(model_admin, request):
+    """Export what the change list shows (its filters and search), or a segment."""
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import get_object_or_404
+
+    if not request.user.has_perm("leads.export_leads"):
+        raise PermissionDenied
+    format = request.GET.get("format", "csv")
+    if format not in FORMATS:
+        format = "csv"
+    segment_id = request.GET.get("segment")
+    if segment_id:
+        segment = get_object_or_404(Segment, pk=segment_id)
+        return export_response(segment_leads(segment), format=format, name=segment.name)
+    request.GET = request.GET.copy()
+    request.GET.pop("format", None)
+    changelist = model_admin.get_changelist_instance(request)
+    return export_response(changelist.get_queryset(request), format=format)

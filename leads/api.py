@@ -1,13 +1,14 @@
 """The leads API: agents keep a lead's statuses current from the inbox."""
 
 import json
+import uuid
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -16,8 +17,15 @@ from rest_framework.views import APIView
 
 from boztell.errors import BoztellError
 from boztell.realtime import to_wire
-from leads.models import Lead, LeadImport
-from leads.selectors import lead_import_report, lead_import_report_csv
+from leads.export import FORMATS, export_response
+from leads.models import Lead, LeadAttribute, LeadImport, Segment
+from leads.selectors import (
+    lead_filters_from_query,
+    lead_import_report,
+    lead_import_report_csv,
+    leads_matching,
+    segment_leads,
+)
 from leads.services import (
     DUPLICATE_CHOICES,
     OVERWRITE_CHOICES,
@@ -195,3 +203,178 @@ class LeadImportReportCsvApi(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="import-{record.pk}-report.csv"'
         return response
+
+
+# --- list and segments -------------------------------------------------------------------
+
+
+class CanViewLeads(BasePermission):
+    """Supervisors, and users (API tokens) given `leads.view_lead`."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perm("leads.view_lead"))
+
+
+class LeadOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lead
+        fields = (
+            "id",
+            "name",
+            "phone",
+            "outstanding",
+            "loan_type",
+            "leads_status",
+            "contact_status",
+            "do_not_contact",
+            "attributes",
+            "created_at",
+            "updated_at",
+        )
+
+
+class LeadPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    results = LeadOutputSerializer(many=True)
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("segment", OpenApiTypes.UUID, description="a saved segment's id"),
+    OpenApiParameter("leads_status", str, description="any of; repeat or comma-separate"),
+    OpenApiParameter("contact_status", str, description="any of; repeat or comma-separate"),
+    OpenApiParameter("loan_type", str, description="any of, case-insensitive"),
+    OpenApiParameter("outstanding_min", str, description="IDR, inclusive"),
+    OpenApiParameter("outstanding_max", str, description="IDR, inclusive"),
+    OpenApiParameter("do_not_contact", bool),
+    OpenApiParameter("search", str, description="name or any phone spelling"),
+    OpenApiParameter("last_customer_message_after", str, description="yyyy-mm-dd or ISO time"),
+    OpenApiParameter("last_customer_message_before", str, description="yyyy-mm-dd or ISO time"),
+    OpenApiParameter(
+        "attr",
+        str,
+        many=True,
+        description="attribute condition <key>:<op>:<value>, repeatable: dpd:gte:30, "
+        "due_date:within_next_days:7, branch:eq:Jakarta, due_date:is_set:true",
+    ),
+]
+
+
+def filtered_leads(request):
+    """The leads a request asks for: its segment (if any) and its query filters."""
+    extra = lead_filters_from_query(request.query_params)
+    segment_id = request.query_params.get("segment")
+    if segment_id:
+        try:
+            segment = Segment.objects.get(pk=uuid.UUID(segment_id))
+        except (ValueError, Segment.DoesNotExist) as exc:
+            raise BoztellError(
+                "There is no such segment.", code="unknown_segment", status=404
+            ) from exc
+        return segment_leads(segment, extra)
+    return leads_matching(extra)
+
+
+class LeadListApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewLeads]
+
+    @extend_schema(
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="up to 500; default 100"),
+        ],
+        responses={200: LeadPageSerializer},
+        summary="Leads, filtered by a segment and/or the same filters as query parameters",
+    )
+    def get(self, request):
+        leads = filtered_leads(request).order_by("name", "id")
+        try:
+            page = max(1, int(request.query_params.get("page", 1)))
+            size = min(500, max(1, int(request.query_params.get("page_size", 100))))
+        except ValueError as exc:
+            raise BoztellError("page and page_size are numbers.", code="invalid_request") from exc
+        rows = leads[(page - 1) * size : page * size]
+        return Response(
+            {
+                "count": leads.count(),
+                "page": page,
+                "page_size": size,
+                "results": LeadOutputSerializer(rows, many=True).data,
+            }
+        )
+
+
+class SegmentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = ("id", "name", "filters", "created_at", "updated_at")
+
+
+class SegmentListApi(APIView):
+    permission_classes = [IsAuthenticated, CanViewLeads]
+
+    @extend_schema(responses={200: SegmentOutputSerializer(many=True)}, summary="Saved segments")
+    def get(self, request):
+        return Response(SegmentOutputSerializer(Segment.objects.all(), many=True).data)
+
+
+class LeadAttributeOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadAttribute
+        fields = ("key", "label", "type")
+
+
+class LeadAttributeListApi(APIView):
+    """Every signed-in user: the inbox's lead panel formats attributes by their type."""
+
+    @extend_schema(
+        responses={200: LeadAttributeOutputSerializer(many=True)},
+        summary="Lead attribute definitions (key, label, type)",
+    )
+    def get(self, request):
+        return Response(LeadAttributeOutputSerializer(LeadAttribute.objects.all(), many=True).data)
+
+
+class CanExportLeads(BasePermission):
+    """Supervisors, and users (API tokens) given `leads.export_leads`."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perm("leads.export_leads"))
+
+
+class LeadExportApi(APIView):
+    permission_classes = [IsAuthenticated, CanExportLeads]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=list(FORMATS), description="default csv"),
+            *FILTER_PARAMETERS,
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): (
+                OpenApiTypes.BINARY
+            ),
+        },
+        summary="Export leads (a segment, filtered) as CSV or XLSX, streamed, with room facts",
+    )
+    def get(self, request):
+        format = request.query_params.get("format", "csv")
+        if format not in FORMATS:
+            raise BoztellError("format is csv or xlsx.", code="invalid_format")
+        leads = filtered_leads(request)
+        segment = request.query_params.get("segment")
+        name = Segment.objects.get(pk=segment).name if segment else "leads"
+        return export_response(leads, format=format, name=name)
+
+    # DRF's content negotiation would refuse ?format=xlsx (its own format suffix).
+    def get_renderers(self):
+        from rest_framework.renderers import JSONRenderer
+
+        return [JSONRenderer()]
+
+    def perform_content_negotiation(self, request, force=False):
+        renderer = self.get_renderers()[0]
+        return renderer, renderer.media_type
