@@ -321,6 +321,9 @@ class SegmentListApi(APIView):
 
 
 class LeadAttributeOutputSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: an enum named "Type" would rename the media send's.
+    type = serializers.CharField(help_text="date, money, number or text")
+
     class Meta:
         model = LeadAttribute
         fields = ("key", "label", "type")
