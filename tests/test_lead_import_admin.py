@@ -135,3 +135,20 @@ def test_agents_cannot_reach_the_import(client, agent):
     client.force_login(agent)
     response = client.get("/admin/leads/lead/import/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_import_attribute_and_segment_admin_pages_load(client, supervisor, tmp_path):
+    from tests.test_lead_import import run_command, write
+
+    run_command(
+        write(tmp_path, "a.csv", csv_bytes([["nama", "hp", "dpd"], ["A", "0812345678", "3"]]))
+    )
+    client.force_login(supervisor)
+    record = LeadImport.objects.get()
+    assert client.get("/admin/leads/leadimport/").status_code == 200
+    change = client.get(f"/admin/leads/leadimport/{record.pk}/change/")
+    assert change.status_code == 302 and str(record.pk) in change["Location"]
+    assert client.get("/admin/leads/leadattribute/").status_code == 200
+    assert client.get("/admin/leads/segment/").status_code == 200
+    lead = Lead.objects.get()
+    assert client.get(f"/admin/leads/lead/{lead.pk}/change/").status_code == 200
