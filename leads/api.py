@@ -132,6 +132,9 @@ class LeadImportReportSerializer(serializers.Serializer):
     overwrite = serializers.CharField()
     duplicates = serializers.CharField()
     columns = LeadImportColumnSerializer(many=True)
+    sample = serializers.ListField(
+        child=serializers.DictField(), help_text="the first rows as they will be stored"
+    )
     issues = LeadImportIssueSerializer(many=True)
     issues_total = serializers.IntegerField()
     report_url = serializers.CharField(allow_null=True)

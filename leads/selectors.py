@@ -32,6 +32,7 @@ def lead_import_report(record, *, issues_limit: int | None = None) -> dict:
         "overwrite": record.options.get("overwrite"),
         "duplicates": record.options.get("duplicates"),
         "columns": record.options.get("columns", []),
+        "sample": record.options.get("sample", []),
         "issues": [{k: v for k, v in issue.items() if k != "values"} for issue in issues],
         "issues_total": len(record.issues),
     }

@@ -63,6 +63,7 @@ def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None
 OVERWRITE_CHOICES = ("all", "empty", "none")
 DUPLICATE_CHOICES = ("first", "last")
 IMPORT_BATCH_SIZE = 1000
+SAMPLE_ROWS = 10  # rows shown as they will be stored, in the admin's preview
 _TEXT_LIMITS = {"name": 200, "loan_type": 100}
 
 
@@ -187,6 +188,7 @@ def lead_import(
         for phone, lines in lines_by_phone.items()
     }
     batch: list[_Row] = []
+    sample = record.options["sample"] = []
     done = 0
     last_line = header_line
     try:
@@ -210,7 +212,10 @@ def lead_import(
                 )
             else:
                 try:
-                    batch.append(_parse_row(line, phone, row, used))
+                    parsed = _parse_row(line, phone, row, used)
+                    batch.append(parsed)
+                    if len(sample) < SAMPLE_ROWS:
+                        sample.append(_sample(parsed))
                 except _RowProblem as problem:
                     _skip(record, line, problem.column, problem.reason, row)
             done += 1
@@ -308,6 +313,16 @@ def _parse_row(line: int, phone: str, row: list, columns) -> _Row:
         except ValueProblem as exc:
             raise _RowProblem(column.header, str(exc)) from exc
     return parsed
+
+
+def _sample(row: _Row) -> dict:
+    """A row as it will be stored (for the preview): values as text."""
+    from leads.selectors import format_idr
+
+    fields = {name: str(value) for name, value in row.fields.items()}
+    if "outstanding" in row.fields:
+        fields["outstanding"] = format_idr(row.fields["outstanding"])
+    return {"line": row.line, "phone": row.phone, **fields, "attributes": row.attributes}
 
 
 def _skip(record: LeadImport, line: int, column: str, reason: str, row: list) -> None:

@@ -387,6 +387,9 @@ def test_rest_dry_run_and_mapping_change_nothing(supervisor_api):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["dry_run"] is True and body["import_id"] is None
+    assert body["sample"] == [
+        {"line": 2, "phone": "6281234567001", "name": "Dewi", "attributes": {}}
+    ]
     assert body["counts"]["created"] == 1
     assert body["columns"][0]["target"] == "name"  # "debitur" is a name alias
     assert not Lead.objects.exists()

@@ -49,6 +49,8 @@ def test_upload_preview_change_mapping_and_confirm(client, supervisor):
     }
     assert "duplicate phone 6281234567001: also on line 2" in page
     assert 'name="column-6"' in page and "attr:due_date:date" in page
+    # The first rows as they will be stored: phones normalised, amounts in IDR.
+    assert "6281345677002" in page and "Rp 12.500.000" in page and "due_date: 2027-01-05" in page
     assert Lead.objects.count() == 1 and not LeadAttribute.objects.exists()
 
     # The supervisor drops the branch column, fills only empty fields, previews again.
