@@ -79,11 +79,11 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected leads as CSV")
     def export_csv(self, request, queryset):
-        return export_response(queryset, format="csv")
+        return export_response(queryset, format="csv", request=request)
 
     @admin.action(description="Export selected leads as XLSX")
     def export_xlsx(self, request, queryset):
-        return export_response(queryset, format="xlsx")
+        return export_response(queryset, format="xlsx", request=request)
 
     @admin.display(description="Outstanding", ordering="outstanding")
     def outstanding_idr(self, obj):
@@ -146,8 +146,10 @@ def export_view(model_admin, request):
     segment_id = request.GET.get("segment")
     if segment_id:
         segment = get_object_or_404(Segment, pk=segment_id)
-        return export_response(segment_leads(segment), format=format, name=segment.name)
+        return export_response(
+            segment_leads(segment), format=format, name=segment.name, request=request
+        )
     request.GET = request.GET.copy()
     request.GET.pop("format", None)
     changelist = model_admin.get_changelist_instance(request)
-    return export_response(changelist.get_queryset(request), format=format)
+    return export_response(changelist.get_queryset(request), format=format, request=request)

@@ -5,11 +5,11 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from boztell.errors import BoztellError
+from leads.export import streaming_response
 from leads.importing import ATTR_TYPES, IGNORE, LEAD_FIELDS, header_key
 from leads.models import LeadImport
 from leads.selectors import lead_import_report, lead_import_report_csv
@@ -170,8 +170,8 @@ def preview_view(model_admin, request, import_id):
 def report_csv_view(model_admin, request, import_id):
     _check(request)
     record = get_object_or_404(LeadImport, pk=import_id)
-    response = StreamingHttpResponse(
-        lead_import_report_csv(record), content_type="text/csv; charset=utf-8"
+    response = streaming_response(
+        lead_import_report_csv(record), content_type="text/csv; charset=utf-8", request=request
     )
     response["Content-Disposition"] = f'attachment; filename="import-{record.pk}-report.csv"'
     return response

@@ -4,7 +4,6 @@ import json
 import uuid
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +16,7 @@ from rest_framework.views import APIView
 
 from boztell.errors import BoztellError
 from boztell.realtime import to_wire
-from leads.export import FORMATS, export_response
+from leads.export import FORMATS, export_response, streaming_response
 from leads.models import Lead, LeadAttribute, LeadImport, Segment
 from leads.selectors import (
     lead_filters_from_query,
@@ -201,8 +200,8 @@ class LeadImportReportCsvApi(APIView):
     )
     def get(self, request, import_id):
         record = get_object_or_404(LeadImport, pk=import_id)
-        response = StreamingHttpResponse(
-            lead_import_report_csv(record), content_type="text/csv; charset=utf-8"
+        response = streaming_response(
+            lead_import_report_csv(record), content_type="text/csv; charset=utf-8", request=request
         )
         response["Content-Disposition"] = f'attachment; filename="import-{record.pk}-report.csv"'
         return response
@@ -373,7 +372,7 @@ class LeadExportApi(APIView):
         leads = filtered_leads(request)
         segment = request.query_params.get("segment")
         name = Segment.objects.get(pk=segment).name if segment else "leads"
-        return export_response(leads, format=format, name=name)
+        return export_response(leads, format=format, name=name, request=request)
 
     # DRF's content negotiation would refuse ?format=xlsx (its own format suffix).
     def get_renderers(self):

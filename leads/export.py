@@ -197,15 +197,46 @@ def xlsx_chunks(leads):
         os.unlink(path)
 
 
-def export_response(leads, *, format: str, name: str = "leads") -> StreamingHttpResponse:
+def _async_chunks(chunks):
+    """The same chunks for an ASGI server (daphne): Django drains a plain iterator into a
+    list before serving it asynchronously, so the export would sit whole in memory. Each
+    chunk is made in the request's one sync thread, where its database cursor lives."""
+    from asgiref.sync import sync_to_async
+
+    done = object()
+    pull = sync_to_async(next, thread_sensitive=True)
+
+    async def stream():
+        while (chunk := await pull(chunks, done)) is not done:
+            yield chunk
+
+    return stream()
+
+
+def streaming_response(chunks, *, content_type: str, request=None) -> StreamingHttpResponse:
+    """Stream `chunks` (an iterator) under WSGI and under ASGI alike: pass the request."""
+    from django.core.handlers.asgi import ASGIRequest
+
+    if isinstance(getattr(request, "_request", request), ASGIRequest):
+        chunks = _async_chunks(chunks)
+    return StreamingHttpResponse(chunks, content_type=content_type)
+
+
+def export_response(
+    leads, *, format: str, name: str = "leads", request=None
+) -> StreamingHttpResponse:
+    """A streamed download of these leads as CSV or XLSX."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if format == "xlsx":
-        response = StreamingHttpResponse(
+        response = streaming_response(
             xlsx_chunks(leads),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            request=request,
         )
     else:
-        response = StreamingHttpResponse(csv_chunks(leads), content_type="text/csv; charset=utf-8")
+        response = streaming_response(
+            csv_chunks(leads), content_type="text/csv; charset=utf-8", request=request
+        )
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "leads"
     response["Content-Disposition"] = f'attachment; filename="{safe}-{stamp}.{format}"'
     return response
