@@ -212,7 +212,7 @@ def test_unreadable_file_changes_nothing_and_says_why(tmp_path, name, data, reas
 
 
 def test_missing_sheet_is_named_with_the_sheets_there(tmp_path):
-    path = write(tmp_path, "book.xlsx", xlsx_bytes([["nama", "no_hp"], ["A", "0812345678"]]))
+    path = write(tmp_path, "book.xlsx", xlsx_bytes([["nama", "no_hp"], ["A", "081234567890"]]))
     with pytest.raises(CommandError, match="no sheet 'Juli'; the sheets are: Sheet1"):
         run_command(path, "--sheet", "Juli")
     assert not Lead.objects.exists()
@@ -404,7 +404,7 @@ def test_rest_import_bad_input_is_a_4xx_with_a_stable_code(supervisor_api):
     response = supervisor_api.post("/leads/import", {}, format="multipart")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
-    upload = io.BytesIO(b"nama,hp\nA,0812345678\n")
+    upload = io.BytesIO(b"nama,hp\nA,081234567890\n")
     upload.name = "x.csv"
     response = supervisor_api.post(
         "/leads/import", {"file": upload, "mapping": "{nope"}, format="multipart"
@@ -419,7 +419,7 @@ def test_rest_import_needs_the_import_right(agent_api, agent):
     from rest_framework.test import APIClient
 
     def post(client):
-        upload = io.BytesIO(b"nama,hp\nA,0812345678\n")
+        upload = io.BytesIO(b"nama,hp\nA,081234567890\n")
         upload.name = "x.csv"
         return client.post("/leads/import", {"file": upload}, format="multipart")
 
@@ -430,7 +430,7 @@ def test_rest_import_needs_the_import_right(agent_api, agent):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=integration).key}")
     assert post(client).status_code == 201
-    assert Lead.objects.filter(phone="62812345678").exists()
+    assert Lead.objects.filter(phone="6281234567890").exists()
 
 
 def test_attribute_filters_compare_as_their_type(tmp_path):

@@ -122,7 +122,7 @@ def test_unreadable_upload_says_why_and_stores_nothing(client, supervisor):
 
 def test_invalid_mapping_on_preview_is_an_error_message(client, supervisor):
     client.force_login(supervisor)
-    preview_url = upload(client, csv_bytes([["nama", "hp"], ["A", "0812345678"]]), "a.csv")[
+    preview_url = upload(client, csv_bytes([["nama", "hp"], ["A", "081234567890"]]), "a.csv")[
         "Location"
     ]
     response = client.post(
@@ -143,7 +143,7 @@ def test_import_attribute_and_segment_admin_pages_load(client, supervisor, tmp_p
     from tests.test_lead_import import run_command, write
 
     run_command(
-        write(tmp_path, "a.csv", csv_bytes([["nama", "hp", "dpd"], ["A", "0812345678", "3"]]))
+        write(tmp_path, "a.csv", csv_bytes([["nama", "hp", "dpd"], ["A", "081234567890", "3"]]))
     )
     client.force_login(supervisor)
     record = LeadImport.objects.get()
