@@ -375,3 +375,7 @@ LOGGING = {
         "boztell": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Lead imports ------------------------------------------------------------
+# The largest spreadsheet accepted by POST /leads/import and the admin's upload.
+LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
