@@ -186,14 +186,16 @@ if REDIS_URL:
     # each process fans out to its own sockets. The core layer pushes a copy per member
     # (200 agent sockets: 200 writes per event) and was the largest cost per webhook
     # (bench/webhook.py, bench/events.py). CHANNEL_LAYER=core selects it.
-    _core_layer = env.str("CHANNEL_LAYER", default="pubsub") == "core"
+    # CHANNEL_LAYER=pubsub-plain: channels-redis's pub/sub layer without our pipelined
+    # group_send_many (boztell/layers.py), for comparing the two (bench/events.py --layers).
+    _layer = env.str("CHANNEL_LAYER", default="pubsub")
+    _core_layer = _layer == "core"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": (
-                "channels_redis.core.RedisChannelLayer"
-                if _core_layer
-                else "boztell.layers.PubSubChannelLayer"
-            ),
+            "BACKEND": {
+                "core": "channels_redis.core.RedisChannelLayer",
+                "pubsub-plain": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            }.get(_layer, "boztell.layers.PubSubChannelLayer"),
             "CONFIG": {
                 # redis-py refuses (rather than waits) past its pool's limit, so the limit
                 # must cover a burst of sockets connecting at once (200 agents after a
@@ -373,3 +375,7 @@ LOGGING = {
         "boztell": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Lead imports ------------------------------------------------------------
+# The largest spreadsheet accepted by POST /leads/import and the admin's upload.
+LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)

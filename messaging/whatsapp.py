@@ -5,12 +5,12 @@ Endpoints: `{base}/{version}/{phone_number_id}/messages`, `/{phone_number_id}/me
 """
 
 import logging
-import time
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from boztell.errors import BoztellError
 
@@ -146,37 +146,47 @@ class SendResult:
     raw: dict
 
 
+class _RateLimited(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+# Waits between tries: 0.5 s, then 1.5 s (three tries in all).
+_RETRY_WAIT = wait_exponential(multiplier=0.5, exp_base=3, max=1.5)
+
+
 def _post_json(path: str, payload: dict) -> dict:
     """POST to the Graph API. A connection that never reached Meta is retried (it cannot
     have sent anything), and so is Meta's own rate limit; a read timeout is not retried,
     since the message may have gone out."""
-    delays = (0.5, 1.5)
-    for attempt in range(len(delays) + 1):
-        try:
-            response = _http().post(
-                _url(path),
-                json=payload,
-                headers=_auth(),
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            )
-        except requests.ConnectionError as exc:
-            if attempt < len(delays):
-                time.sleep(delays[attempt])
-                continue
-            raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
-        except requests.Timeout as exc:
-            raise GraphError(
-                "WhatsApp did not answer in time; the message may or may not have been sent.",
-                code="whatsapp_timeout",
-                retryable=False,
-            ) from exc
-        rate_limited = response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES
-        if rate_limited and attempt < len(delays):
-            time.sleep(delays[attempt])
-            continue
-        _raise_for_graph_error(response)
-        return response.json()
-    raise AssertionError("unreachable")
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception_type((requests.ConnectionError, _RateLimited)),
+            stop=stop_after_attempt(3),
+            wait=_RETRY_WAIT,
+            reraise=True,
+        ):
+            with attempt:
+                response = _http().post(
+                    _url(path),
+                    json=payload,
+                    headers=_auth(),
+                    timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                )
+                if response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES:
+                    raise _RateLimited(response)
+    except requests.ConnectionError as exc:  # ConnectTimeout too: nothing reached Meta
+        raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
+    except requests.Timeout as exc:
+        raise GraphError(
+            "WhatsApp did not answer in time; the message may or may not have been sent.",
+            code="whatsapp_timeout",
+            retryable=False,
+        ) from exc
+    except _RateLimited as limited:
+        response = limited.response
+    _raise_for_graph_error(response)
+    return response.json()
 
 
 RATE_LIMIT_CODES = frozenset({130429, 4, 80007})

@@ -57,6 +57,9 @@ def leads_info(lead: Lead | None) -> dict | None:
         "loan_type": lead.loan_type,
         "leads_status": lead.leads_status,
         "contact_status": lead.contact_status,
+        "do_not_contact": lead.do_not_contact,
+        # Typed values by attribute key (GET /leads/attributes gives labels and types).
+        "attributes": lead.attributes or {},
     }
 
 
