@@ -152,7 +152,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
 _staticfiles_backend = (
-    "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    "boztell.staticfiles.StaticFilesStorage"
     if env.bool("STATIC_MANIFEST", default=not DEBUG)
     else "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
