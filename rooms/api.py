@@ -64,6 +64,22 @@ RoomRow = inline_serializer(
         "message_count": serializers.IntegerField(),
         "participants": serializers.ListField(child=serializers.DictField()),
         "labels": LabelRef.__class__(many=True),
+        "last_customer_message_at": serializers.DateTimeField(allow_null=True),
+        "window_open": serializers.BooleanField(
+            help_text="Whether free-form messages may be sent now (the 24-hour window, "
+            "by the server's clock); else only a template."
+        ),
+        "window_closes_at": serializers.DateTimeField(
+            allow_null=True,
+            help_text="When the 24-hour window closes (or closed); null if the customer "
+            "never wrote.",
+        ),
+        "assigned_to_me": serializers.BooleanField(
+            help_text="The caller is assigned to the room (it is in filter=mine)."
+        ),
+        "unassigned": serializers.BooleanField(
+            help_text="Nobody is assigned (the room is in filter=unassigned)."
+        ),
     },
 )
 
@@ -107,7 +123,10 @@ class RoomListApi(APIView):
             encode_cursor(rooms[-1].last_message_at, rooms[-1].pk) if len(rooms) == limit else None
         )
         return Response(
-            {"results": [to_wire(room_row(r)) for r in rooms], "next_cursor": next_cursor}
+            {
+                "results": [to_wire(room_row(r, user=request.user)) for r in rooms],
+                "next_cursor": next_cursor,
+            }
         )
 
 
@@ -117,7 +136,7 @@ class RoomDetailApi(APIView):
         room = room_detail(user=request.user, room_id=room_id)
         if room is None:
             raise BoztellError("No such room, or you may not see it.", code="not_found", status=404)
-        return Response(to_wire(room_row(room)))
+        return Response(to_wire(room_row(room, user=request.user)))
 
 
 class RoomMessagesApi(APIView):
@@ -188,7 +207,8 @@ class RoomAssignApi(APIView):
             to_wire(
                 room_row(
                     room_detail(user=request.user, room_id=room.pk)
-                    or room_detail(user=agent, room_id=room.pk)
+                    or room_detail(user=agent, room_id=room.pk),
+                    user=request.user,
                 )
             )
         )
@@ -203,7 +223,9 @@ class RoomUnassignApi(APIView):
     def post(self, request, room_id):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         room_unassign(room=room, by=request.user)
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
 
 
 class RoomLeadSerializer(serializers.Serializer):
@@ -226,7 +248,9 @@ class RoomLeadApi(APIView):
         if lead is None:
             raise BoztellError("No lead has this lead_id.", code="unknown_lead", status=404)
         room_lead_set(room=room, lead=lead, by=request.user)
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
 
     patch = post
 
