@@ -1,7 +1,8 @@
 """The one rule for quick-reply placeholders: what `{{name}}` looks like, how it is
 filled, and how a send recognises one left unfilled.
 
-A placeholder is `{{` identifier `}}` (spaces inside allowed, case ignored). A send is
+A placeholder is `{{` name `}}`: a letter or `_`, then letters, digits, `_` or `-` (a lead
+attribute's key), spaces inside allowed, case ignored. A send is
 refused only for a placeholder whose name quick replies can fill or use (the built-in
 ones, the lead's fields, and any name written in a quick reply), so a customer's or an
 agent's own braces ("{{ }}", "{{ok}}", JSON, code) still go out.
@@ -9,7 +10,7 @@ agent's own braces ("{{ }}", "{{ok}}", JSON, code) still go out.
 
 import re
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,63})\s*\}\}")
 BUILTIN = frozenset({"agent"})
 
 

@@ -275,7 +275,8 @@ class RoomLabelsApi(APIView):
         form = RoomLabelsSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         room_labels_set(room=room, names=form.validated_data["labels"], by=request.user)
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        row = room_row(room_detail(user=request.user, room_id=room.pk), user=request.user)
+        return Response(to_wire(row))
 
 
 UserRef = inline_serializer(

@@ -169,3 +169,36 @@ def test_supervisors_keep_quick_replies_in_admin(client, supervisor, agent):
     assert bad.status_code == 200 and QuickReply.objects.count() == 1
     client.force_login(agent)
     assert client.get("/admin/replies/quickreply/").status_code == 302  # agents: no admin
+
+
+def test_lead_attributes_fill_placeholders_as_customers_read_them(agent_api, lead_room, fake_graph):
+    from leads.models import LeadAttribute
+
+    LeadAttribute.objects.create(key="due_date", label="Jatuh tempo", type="date")
+    LeadAttribute.objects.create(key="instalment", label="Cicilan", type="money")
+    LeadAttribute.objects.create(key="dpd", label="DPD", type="number")
+    LeadAttribute.objects.create(key="cabang", label="Cabang", type="text")
+    lead = lead_room.lead
+    lead.attributes = {"due_date": "2026-12-05", "instalment": 1250000, "dpd": 12.0}
+    lead.save()
+    reply = QuickReply.objects.create(
+        shortcut="cicilan",
+        title="Instalment",
+        text="Cicilan {{instalment}} jatuh tempo {{due_date}} (DPD {{dpd}}), {{cabang}}",
+    )
+    response = agent_api.get(
+        f"/quick-replies/{reply.pk}/render", {"room_id": str(lead_room.pk)}
+    ).json()
+    assert response["text"] == (
+        "Cicilan Rp 1.250.000 jatuh tempo 5 Desember 2026 (DPD 12), {{cabang}}"
+    )
+    assert response["missing"] == ["cabang"]
+    # An attribute's key is a placeholder a send refuses, quick reply or not.
+    QuickReply.objects.all().delete()
+    response = agent_api.post(
+        "/messages/send",
+        {"room_id": str(lead_room.pk), "text": "Cabang {{cabang}}"},
+        format="json",
+    )
+    assert response.json()["error"]["code"] == "unfilled_placeholder"
+    assert fake_graph.requests == []
