@@ -80,7 +80,7 @@ def seed(rooms: int, messages: int):
             room_ids, lead_ids = [], []
             with cur.copy(
                 "COPY leads (id, name, phone, outstanding, loan_type, leads_status, "
-                "contact_status, created_at, updated_at) FROM STDIN"
+                "contact_status, created_at, updated_at, do_not_contact, attributes) FROM STDIN"
             ) as cp:
                 for r in range(rooms // 2):
                     lid = uuid.uuid4()
@@ -96,6 +96,8 @@ def seed(rooms: int, messages: int):
                             "contacted",
                             now,
                             now,
+                            False,
+                            "{}",
                         )
                     )
             per_room = [1] * rooms
