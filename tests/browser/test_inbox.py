@@ -577,6 +577,10 @@ def test_an_agent_links_a_username_customer_to_a_lead_by_the_phone_they_tell(
     panel.locator("input[name=lead_phone]").fill("1234")
     panel.get_by_role("button", name="Link lead").click()
     expect(inbox.page.locator(".toast")).to_contain_text("phone")
+    # Chrome logs the refused number's 400 as a failed load: the answer this step asks for.
+    refused = [e for e in inbox.errors if "status of 400" in e]
+    assert len(refused) == 1, inbox.errors
+    inbox.errors[:] = [e for e in inbox.errors if e not in refused]
     panel.locator("input[name=lead_phone]").fill("0812-3456-7077")
     panel.get_by_role("button", name="Link lead").click()
     expect(panel.locator(".outstanding")).to_have_text(re.compile(r"Rp\s?7\.500\.000"))
