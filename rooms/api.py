@@ -229,7 +229,18 @@ class RoomUnassignApi(APIView):
 
 
 class RoomLeadSerializer(serializers.Serializer):
-    lead_id = serializers.UUIDField(help_text="The lead this room's customer is.")
+    lead_id = serializers.UUIDField(required=False, help_text="The lead this room's customer is.")
+    phone = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="Or the lead's phone number in any spelling (the number a username "
+        "customer told the agent): the lead with that number.",
+    )
+
+    def validate(self, attrs):
+        if bool(attrs.get("lead_id")) == bool(attrs.get("phone")):
+            raise serializers.ValidationError("Send lead_id or phone (one of them).")
+        return attrs
 
 
 class RoomLeadApi(APIView):
@@ -244,9 +255,14 @@ class RoomLeadApi(APIView):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         form = RoomLeadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
+        if phone := form.validated_data.get("phone"):
+            from boztell.phones import normalize_phone
+
+            lead = Lead.objects.filter(phone=normalize_phone(phone)).first()
+        else:
+            lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
         if lead is None:
-            raise BoztellError("No lead has this lead_id.", code="unknown_lead", status=404)
+            raise BoztellError("No lead has this id or number.", code="unknown_lead", status=404)
         room_lead_set(room=room, lead=lead, by=request.user)
         return Response(
             to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))

@@ -46,6 +46,23 @@ async function renderLeadAttributes(panel, lead) {
   }
 }
 
+// A customer with no lead (a username customer shows no number): link the borrower by
+// the phone number they tell the agent. Only an exact number links; agents do not browse
+// other borrowers.
+function linkLeadForm(room) {
+  const input = el("input", { type: "tel", name: "lead_phone", placeholder: "Borrower's phone, e.g. 0812…", "aria-label": "Borrower's phone number", autocomplete: "off" });
+  return el("form", { class: "link-lead", id: "link-lead", onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const row = await api("POST", `/rooms/${room.room_id}/lead`, { phone: input.value });
+      upsertRoom(row);
+      renderRoomList();
+      renderLeadPanel();
+      toast("Lead linked");
+    } catch (err) { toast(err.message, "error"); }
+  } }, input, el("button", { class: "small", type: "submit" }, "Link lead"));
+}
+
 export function renderLeadPanel() {
   const panel = $("#lead-panel");
   const room = openRoomRow();
@@ -64,7 +81,8 @@ export function renderLeadPanel() {
     if (lead.do_not_contact) panel.append(el("p", { class: "dnc", text: "Do not contact (marketing)" }));
     renderLeadAttributes(panel, lead);
   } else {
-    panel.append(el("p", { class: "muted", text: "No lead has this number yet." }));
+    panel.append(el("p", { class: "muted", text: room.room_phone ? "No lead has this number yet." : "This customer shows no phone number." }));
+    panel.append(linkLeadForm(room));
   }
   const assigned = room.assigned_user_ids || [];
   panel.append(el("h3", { text: "Assigned" }));
