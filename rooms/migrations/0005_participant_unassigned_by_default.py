@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooms', '0003_phones_renormalise'),
+        ('rooms', '0004_labels_notes'),
     ]
 
     operations = [
