@@ -130,14 +130,22 @@ def _python_files():
 
 
 def room_list_writes(source: str, name: str) -> list[str]:
-    """Where `source` writes a room-list field: a keyword (`.update(last_message_at=...)`),
+    """Where `source` writes a room-list field: a keyword of a write (`.update(...=)`),
     a dict key (`changes = {"last_message_text": ...}`; not in a module that renders
     payloads), an attribute set (`room.last_message_at = ...`) or a SQL `SET field =`."""
     renders = name.endswith(("events.py", "payloads.py", "api.py", "serializers.py"))
     found = []
+    writes = {"update", "create", "update_or_create", "get_or_create", "Room"}
     for node in ast.walk(ast.parse(source, name)):
-        if isinstance(node, ast.keyword) and node.arg in ROOM_LIST_FIELDS:
-            found.append(f"{name}:{node.lineno} {node.arg}=")
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in writes:
+                found += [
+                    f"{name}:{node.lineno} {called}({k.arg}=)"
+                    for k in node.keywords
+                    if k.arg in ROOM_LIST_FIELDS
+                ]
         elif isinstance(node, ast.Dict) and not renders:
             keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
             found += [f"{name}:{node.lineno} {{{k!r}}}" for k in keys & ROOM_LIST_FIELDS]
