@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 
 from messaging.models import Message
 from messaging.sandbox import sandbox_media_id
-from tests.conftest import load_fixture, signed_post
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = pytest.mark.django_db
 
