@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 
 from boztell.realtime import to_wire
 from leads.models import Lead
+from leads.serializers import LeadSerializer
 from leads.services import lead_update_status
-from rooms.events import leads_info
 from rooms.selectors import rooms_visible_to
 
 
@@ -21,7 +21,7 @@ class LeadStatusSerializer(serializers.Serializer):
 class LeadApi(APIView):
     @extend_schema(
         request=LeadStatusSerializer,
-        responses={200: LeadStatusSerializer},
+        responses={200: LeadSerializer},
         summary="Update a lead's leads_status / contact_status",
     )
     def patch(self, request, lead_id):
@@ -30,4 +30,4 @@ class LeadApi(APIView):
         form = LeadStatusSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         lead = lead_update_status(lead=lead, by=request.user, **form.validated_data)
-        return Response(to_wire(leads_info(lead)))
+        return Response(to_wire(LeadSerializer.render(lead)))

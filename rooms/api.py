@@ -10,10 +10,10 @@ from boztell.cursors import decode_cursor, encode_cursor
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
-from messaging.api import MessageSerializer
-from rooms.events import message_payload
+from messaging.serializers import MessageSerializer
 from rooms.payloads import room_row
 from rooms.selectors import ROOM_FILTERS, room_detail, room_list, room_messages, rooms_visible_to
+from rooms.serializers import RoomSerializer
 from rooms.services import room_assign, room_lead_set, room_unassign
 
 
@@ -22,25 +22,6 @@ def _limit(request, default=50, most=100) -> int:
         return max(1, min(int(request.query_params.get("limit", default)), most))
     except ValueError:
         raise BoztellError("limit must be a number.", code="invalid_request") from None
-
-
-RoomRow = inline_serializer(
-    "Room",
-    {
-        "room_id": serializers.UUIDField(),
-        "room_phone": serializers.CharField(
-            help_text='The customer\'s wa_id, or "" when Meta shows no number (BSUID only).'
-        ),
-        "room_title": serializers.CharField(),
-        "room_user_id": serializers.CharField(allow_null=True, help_text="The BSUID."),
-        "room_username": serializers.CharField(allow_null=True),
-        "leads_info": serializers.DictField(allow_null=True),
-        "last_message_text": serializers.CharField(allow_null=True),
-        "unread_count": serializers.IntegerField(),
-        "message_count": serializers.IntegerField(),
-        "participants": serializers.ListField(child=serializers.DictField()),
-    },
-)
 
 
 class RoomListApi(APIView):
@@ -54,7 +35,10 @@ class RoomListApi(APIView):
         responses={
             200: inline_serializer(
                 "RoomPage",
-                {"results": RoomRow.__class__(many=True), "next_cursor": serializers.CharField()},
+                {
+                    "results": RoomSerializer(many=True),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                },
             )
         },
         summary="The caller's rooms, latest first (assigned to them, and unassigned)",
@@ -83,7 +67,7 @@ class RoomListApi(APIView):
 
 
 class RoomDetailApi(APIView):
-    @extend_schema(responses={200: RoomRow}, summary="One room")
+    @extend_schema(responses={200: RoomSerializer}, summary="One room")
     def get(self, request, room_id):
         room = room_detail(user=request.user, room_id=room_id)
         if room is None:
@@ -123,7 +107,7 @@ class RoomMessagesApi(APIView):
         has_older = bool(page) and (len(page) == limit or after is not None)
         return Response(
             {
-                "results": [to_wire(message_payload(m)) for m in page],
+                "results": to_wire(MessageSerializer.render_many(page)),
                 "older_cursor": older if has_older else None,
                 "newer_cursor": newer or (request.query_params.get("after") or None),
             }
@@ -139,7 +123,7 @@ class AssignSerializer(serializers.Serializer):
 class RoomAssignApi(APIView):
     @extend_schema(
         request=AssignSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Claim a room, or (supervisors) assign it to an agent",
     )
     def post(self, request, room_id):
@@ -168,7 +152,7 @@ class RoomAssignApi(APIView):
 class RoomUnassignApi(APIView):
     @extend_schema(
         request=None,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Release a room to the unassigned queue (its agent, or a supervisor)",
     )
     def post(self, request, room_id):
@@ -184,7 +168,7 @@ class RoomLeadSerializer(serializers.Serializer):
 class RoomLeadApi(APIView):
     @extend_schema(
         request=RoomLeadSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Link a room to a lead by hand (a username customer has no phone to match)",
     )
     def post(self, request, room_id):
