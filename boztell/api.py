@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.output import OutputSerializer
+from boztell.schema import ErrorSerializer
 from boztell.selectors import events_pruned_through, events_visible_to
 
 
@@ -60,7 +61,7 @@ class EventsApi(APIView):
                     "has_more": serializers.BooleanField(),
                 },
             ),
-            410: inline_serializer("CursorExpired", {"error": serializers.DictField()}),
+            410: ErrorSerializer,
         },
         summary="Events after a cursor, for a client catching up after a reconnect",
     )

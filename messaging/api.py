@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
+from boztell.schema import ErrorSerializer
 from messaging.media import guess_mime
 from messaging.models import IdempotencyKey, Message, MessageTemplate
 from messaging.selectors import message_search, messages_visible_to
@@ -161,12 +162,9 @@ class SendTextSerializer(serializers.Serializer):
     )
 
 
-ERROR_RESPONSES = {
-    400: inline_serializer("Error", {"error": serializers.DictField()}),
-    403: inline_serializer("Forbidden", {"error": serializers.DictField()}),
-    422: inline_serializer("Unprocessable", {"error": serializers.DictField()}),
-    502: inline_serializer("WhatsAppError", {"error": serializers.DictField()}),
-}
+# Beyond the errors every operation documents (boztell.schema): a reused Idempotency-Key
+# (422), one still running (409), Meta refusing the send (502).
+ERROR_RESPONSES = {409: ErrorSerializer, 422: ErrorSerializer, 502: ErrorSerializer}
 
 
 class SendTextApi(IdempotentSendMixin, APIView):
@@ -268,7 +266,7 @@ class SendMediaApi(IdempotentSendMixin, APIView):
 
     @extend_schema(
         request={"multipart/form-data": SendMediaSerializer},
-        responses={201: MessageSerializer, 413: ERROR_RESPONSES[400], **ERROR_RESPONSES},
+        responses={201: MessageSerializer, 413: ErrorSerializer, **ERROR_RESPONSES},
         summary="Send an image, video, audio, document or sticker",
         parameters=[OpenApiParameter("Idempotency-Key", str, "header")],
     )
