@@ -104,7 +104,7 @@ def seed(rooms: int, messages: int):
                 ] += 1
             last_at = []
             with cur.copy(
-                "COPY rooms (id, phone, title, lead_id, last_message_text, "
+                "COPY rooms (id, phone, title, username, lead_id, last_message_text, "
                 "last_message_type, last_message_at, message_count, "
                 "last_customer_message_at, created_at, updated_at) FROM STDIN"
             ) as cp:
@@ -118,6 +118,7 @@ def seed(rooms: int, messages: int):
                             rid,
                             f"62812{r:08d}",
                             f"Customer {r}",
+                            "",
                             lead_ids[r] if r < len(lead_ids) else None,
                             f"last message {r}",
                             "text",

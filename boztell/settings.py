@@ -186,14 +186,16 @@ if REDIS_URL:
     # each process fans out to its own sockets. The core layer pushes a copy per member
     # (200 agent sockets: 200 writes per event) and was the largest cost per webhook
     # (bench/webhook.py, bench/events.py). CHANNEL_LAYER=core selects it.
-    _core_layer = env.str("CHANNEL_LAYER", default="pubsub") == "core"
+    # CHANNEL_LAYER=pubsub-plain: channels-redis's pub/sub layer without our pipelined
+    # group_send_many (boztell/layers.py), for comparing the two (bench/events.py --layers).
+    _layer = env.str("CHANNEL_LAYER", default="pubsub")
+    _core_layer = _layer == "core"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": (
-                "channels_redis.core.RedisChannelLayer"
-                if _core_layer
-                else "boztell.layers.PubSubChannelLayer"
-            ),
+            "BACKEND": {
+                "core": "channels_redis.core.RedisChannelLayer",
+                "pubsub-plain": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            }.get(_layer, "boztell.layers.PubSubChannelLayer"),
             "CONFIG": {
                 # redis-py refuses (rather than waits) past its pool's limit, so the limit
                 # must cover a burst of sockets connecting at once (200 agents after a
@@ -274,7 +276,16 @@ WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="boztell-sandbox-ap
 WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="boztell-sandbox-verify-token")
 WHATSAPP_API_BASE_URL = env.str("WHATSAPP_API_BASE_URL", default="https://graph.facebook.com")
 WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
-WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
+# The WhatsApp backend (as Django's EMAIL_BACKEND): Meta's Graph API, or with no access
+# token the sandbox, which answers sends itself and plays statuses back as webhooks.
+WHATSAPP_BACKEND = env.str(
+    "WHATSAPP_BACKEND",
+    default=(
+        "messaging.whatsapp.GraphClient"
+        if WHATSAPP_ACCESS_TOKEN
+        else "webhooks.sandbox.SandboxClient"
+    ),
+)
 # Seconds before the sandbox plays back `sent`, `delivered`, `read` (empty: no playback).
 WHATSAPP_SANDBOX_STATUS_DELAYS = env.list("WHATSAPP_SANDBOX_STATUS_DELAYS", default=["1", "2", "4"])
 # A template send whose name/language is not in the local table fetches the templates
@@ -373,3 +384,7 @@ LOGGING = {
         "boztell": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Lead imports ------------------------------------------------------------
+# The largest spreadsheet accepted by POST /leads/import and the admin's upload.
+LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)

@@ -16,3 +16,10 @@ class LeadSerializer(OutputSerializer):
     loan_type = serializers.CharField()
     leads_status = serializers.CharField()
     contact_status = serializers.CharField()
+    do_not_contact = serializers.BooleanField(help_text="No marketing to this customer.")
+    attributes = serializers.SerializerMethodField(
+        help_text="Typed values by attribute key (GET /leads/attributes gives labels and types)."
+    )
+
+    def get_attributes(self, lead) -> dict:
+        return lead.attributes or {}

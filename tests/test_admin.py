@@ -207,6 +207,7 @@ def _form_data(html: str) -> dict:
 
     class Form(HTMLParser):
         select = None
+        textarea = None
 
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
@@ -222,11 +223,18 @@ def _form_data(html: str) -> dict:
             elif tag == "option" and self.select and "selected" in a:
                 data[self.select] = a.get("value", "")
             elif tag == "textarea" and a.get("name"):
-                data[a["name"]] = ""
+                self.textarea = a["name"]
+                data[self.textarea] = ""
+
+        def handle_data(self, text):
+            if self.textarea:
+                data[self.textarea] += text
 
         def handle_endtag(self, tag):
             if tag == "select":
                 self.select = None
+            elif tag == "textarea":
+                self.textarea = None
 
     Form().feed(html)
     return data

@@ -101,7 +101,13 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
 
     boss = Token.objects.get(key=token).user
     agent = UserFactory(username="schema-agent")
-    lead = LeadFactory(name="Siti Lead")
+    from leads.models import LeadAttribute, Segment
+    from leads.services import lead_import
+
+    LeadAttribute.objects.create(key="dpd", label="DPD", type="number")
+    lead = LeadFactory(name="Siti Lead", attributes={"dpd": 30}, do_not_contact=True)
+    segment = Segment.objects.create(name="Late", filters={"leads_status": ["warm"]})
+    record = lead_import(data=b"name,phone\nBudi,081234567999\n", filename="x.csv", by=boss)
     room = RoomFactory(lead=lead, username="siti88", last_customer_message_at=timezone.now())
     bsuid_room = RoomFactory(
         phone=None,
@@ -137,6 +143,10 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
         ("/rooms/{room_id}/lead", "POST", room_path, {}, {"lead_id": str(lead.pk)}),
         ("/rooms/{room_id}/lead", "PATCH", room_path, {}, {"lead_id": str(lead.pk)}),
         ("/leads/{lead_id}", "PATCH", {"lead_id": str(lead.pk)}, {}, {"leads_status": "hot"}),
+        ("/leads/", "GET", {}, {"segment": str(segment.pk)}, None),
+        ("/leads/segments", "GET", {}, {}, None),
+        ("/leads/attributes", "GET", {}, {}, None),
+        ("/leads/imports/{import_id}", "GET", {"import_id": str(record.pk)}, {}, None),
         ("/messages/search", "GET", {}, {"q": "tagihan"}, None),
         ("/messages/templates", "GET", {}, {}, None),
         ("/messages/test", "POST", {}, {}, {"room_id": str(room.pk), "text": "halo"}),
@@ -179,9 +189,15 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
     documented = {
         (path, method.upper()) for path, ops in _spec()["paths"].items() for method in ops
     }
-    # Binary (the media download) and multipart (the media send, whose answer is the
-    # message shape checked above) are left to the fuzzer.
-    untested = {("/messages/{message_id}/media", "GET"), ("/messages/send-media-combined", "POST")}
+    # Files (the media download, the exports) and multipart uploads (the media send and the
+    # lead import, whose answers are shapes checked above) are left to the fuzzer.
+    untested = {
+        ("/messages/{message_id}/media", "GET"),
+        ("/messages/send-media-combined", "POST"),
+        ("/leads/export", "GET"),
+        ("/leads/imports/{import_id}/report.csv", "GET"),
+        ("/leads/import", "POST"),
+    }
     assert documented - untested == seen
 
 

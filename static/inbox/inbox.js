@@ -361,6 +361,29 @@
       } catch (err) { toast(err.message, "error"); }
     } }, el("option", { value: "", text: "—" }), ...all.map((o) => el("option", { value: o, text: o.replaceAll("_", " "), selected: o === value })));
   }
+  // A lead's imported attributes (due date, instalment, DPD, ...), formatted by their type.
+  let attributeTypes = null;
+  const calendarFmt = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  function attributeText(value, type) {
+    if (type === "money" && typeof value === "number") return idr.format(value);
+    // A due date is a calendar day, the same in every zone: not shifted by the agent's.
+    if (type === "date" && /^\d{4}-\d{2}-\d{2}$/.test(value)) return calendarFmt.format(new Date(`${value}T00:00:00Z`));
+    if (type === "number" && typeof value === "number") return value.toLocaleString();
+    return String(value);
+  }
+  async function renderLeadAttributes(panel, lead) {
+    const keys = Object.keys(lead.attributes || {});
+    if (!keys.length) return;
+    const list = el("dl", { class: "lead-attributes" });
+    panel.append(list);
+    if (!attributeTypes) {
+      try { attributeTypes = new Map((await api("GET", "/leads/attributes")).map((a) => [a.key, a])); } catch (err) { attributeTypes = new Map(); }
+    }
+    for (const key of keys) {
+      const def = attributeTypes.get(key) || { label: key.replaceAll("_", " "), type: "text" };
+      list.append(el("dt", { text: def.label }), el("dd", { "data-attribute": key, text: attributeText(lead.attributes[key], def.type) }));
+    }
+  }
   function renderLeadPanel() {
     const panel = $("#lead-panel");
     const room = state.rooms.get(state.roomId);
@@ -376,6 +399,8 @@
         el("dt", { text: "Loan type" }), el("dd", { text: lead.loan_type || "—" }),
         el("dt", { text: "Lead status" }), el("dd", {}, statusSelect("leads_status", lead.leads_status, LEADS_STATUSES, lead.id)),
         el("dt", { text: "Contact" }), el("dd", {}, statusSelect("contact_status", lead.contact_status, CONTACT_STATUSES, lead.id))));
+      if (lead.do_not_contact) panel.append(el("p", { class: "dnc", text: "Do not contact (marketing)" }));
+      renderLeadAttributes(panel, lead);
     } else {
       panel.append(el("p", { class: "muted", text: "No lead has this number yet." }));
     }
