@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "rooms",
     "messaging",
     "webhooks",
+    "replies",
+    "hours",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +142,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Jakarta")
+# Business hours (hours/selectors.py) are read in this zone, whatever TIME_ZONE says.
+BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="Asia/Jakarta")
+# The user automatic messages (the away message) are sent as (boztell.services.system_user).
+SYSTEM_USERNAME = env.str("SYSTEM_USERNAME", default="system")
 USE_I18N = True
 USE_TZ = True
 
@@ -152,7 +158,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
 _staticfiles_backend = (
-    "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    "boztell.staticfiles.StaticFilesStorage"
     if env.bool("STATIC_MANIFEST", default=not DEBUG)
     else "django.contrib.staticfiles.storage.StaticFilesStorage"
 )

@@ -22,8 +22,17 @@ def favicon(request):
 
 
 # The REST API's and the webhook's paths: a URL there that names nothing (an id that is
-# not a UUID) answers in the API's error shape, not with an HTML page.
-API_PREFIXES = ("/messages/", "/rooms/", "/leads/", "/events", "/api/", "/webhooks/")
+# not a UUID) answers in the API's error shape, not with an HTML page; elsewhere, so does
+# any request that does not ask for HTML (a browser's does).
+API_PREFIXES = (
+    "/messages/",
+    "/rooms/",
+    "/leads/",
+    "/quick-replies/",
+    "/events",
+    "/api/",
+    "/webhooks/",
+)
 
 
 def not_found(request, exception=None):
@@ -31,6 +40,8 @@ def not_found(request, exception=None):
 
     from boztell.errors import error_response
 
-    if request.path.startswith(API_PREFIXES):
+    if request.path.startswith(API_PREFIXES) or "text/html" not in request.headers.get(
+        "Accept", ""
+    ):
         return error_response("not_found", "Not found.", 404)
     return page_not_found(request, exception)

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from boztell.errors import BoztellError
 from boztell.models import User
-from rooms.models import Room, RoomParticipant
+from rooms.models import Label, Room, RoomNote, RoomParticipant
 from rooms.services import room_assign, room_lead_set, room_unassign
 
 TRANSCRIPT_LIMIT = 200
@@ -149,3 +149,41 @@ class RoomAdmin(admin.ModelAdmin):
             "<th>Status</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    """Supervisors define the labels agents put on rooms (PUT /rooms/{id}/labels)."""
+
+    list_display = ("name", "colour", "rooms_count", "created_at")
+    search_fields = ("name",)
+    fields = ("name", "colour")
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(rooms_total=Count("room_labels"))
+
+    @admin.display(description="Rooms", ordering="rooms_total")
+    def rooms_count(self, obj):
+        return obj.rooms_total
+
+
+@admin.register(RoomNote)
+class RoomNoteAdmin(admin.ModelAdmin):
+    """Private notes, read-only: agents write them in the inbox (POST /rooms/{id}/notes)."""
+
+    list_display = ("created_at", "room", "author", "short_text")
+    list_select_related = ("room", "room__lead", "author")
+    search_fields = ("text", "author__username", "room__phone", "room__title")
+    readonly_fields = ("room", "author", "text", "mentions", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Note")
+    def short_text(self, obj):
+        return truncatechars(obj.text, 80)

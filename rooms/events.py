@@ -9,9 +9,10 @@ from leads.models import Lead
 from leads.serializers import LeadSerializer
 from messaging.models import Message
 from messaging.serializers import MessageSerializer
-from rooms.models import Room, RoomParticipant
-from rooms.selectors import room_assigned_user_ids, room_event_groups
-from rooms.serializers import ParticipantSerializer, RoomFieldsSerializer
+from messaging.window import window_fields
+from rooms.models import Room, RoomNote, RoomParticipant
+from rooms.selectors import counts_as_unread, room_assigned_user_ids, room_event_groups
+from rooms.serializers import LabelSerializer, ParticipantSerializer, RoomFieldsSerializer
 
 
 def message_payload(message: Message) -> dict:
@@ -32,6 +33,11 @@ def participants_payload(room: Room) -> list[dict]:
 def room_fields(room: Room) -> dict:
     """The seed's room fields, shared by new_room_complete and the rooms API."""
     return RoomFieldsSerializer.render(room)
+
+
+def labels_payload(room: Room) -> list[dict]:
+    """The room's labels by name (prefetched by the room list, else one query)."""
+    return LabelSerializer.render_many(sorted(room.labels.all(), key=lambda label: label.name))
 
 
 def new_room_complete_payload(room: Room, message: Message) -> dict:
@@ -85,14 +91,37 @@ def emit_message_created(*, room: Room, message: Message, room_created: bool) ->
             room_id=room.pk,
         )
         return
-    emit_messages_created(messages=[message], assigned={room.pk: room_assigned_user_ids(room=room)})
+    emit_messages_created(
+        messages=[message],
+        assigned={room.pk: room_assigned_user_ids(room=room)},
+        last_customer_message_at={room.pk: room.last_customer_message_at},
+    )
 
 
-def emit_messages_created(*, messages: list[Message], assigned: dict) -> None:
-    """Customer messages stored in bulk into existing rooms, in order; `assigned` maps each
-    room id to its assigned agents' ids, read under the rooms' row lock."""
+def new_message_payload(message: Message, *, last_customer_message_at=None) -> dict:
+    """`new_message` (and `room:new_message`): the stored message, plus what it does to its
+    room for a client keeping a room list: whether it counts as unread for whoever has not
+    read it, and the room's 24-hour window after it. A customer's message opens the window
+    from its own time (the room's last_customer_message_at is that time now); another
+    message leaves the room's window as it was (`last_customer_message_at`)."""
+    if message.user_id is None:
+        last_customer_message_at = message.created_at
+    return {
+        **message_payload(message),
+        "counts_as_unread": counts_as_unread(message),
+        **window_fields(last_customer_message_at),
+    }
+
+
+def emit_messages_created(
+    *, messages: list[Message], assigned: dict, last_customer_message_at: dict | None = None
+) -> None:
+    """Messages stored into existing rooms, in order; `assigned` maps each room id to its
+    assigned agents' ids, read under the rooms' row lock; `last_customer_message_at` each
+    room's (needed only for messages not from the customer)."""
+    known = last_customer_message_at or {}
     for message in messages:
-        payload = message_payload(message)
+        payload = new_message_payload(message, last_customer_message_at=known.get(message.room_id))
         groups = room_event_groups(assigned_user_ids=assigned[message.room_id])
         broadcast_on_commit(groups, "new_message", payload, room_id=message.room_id)
         # The same message for sockets that joined the room; read back as new_message.
@@ -213,3 +242,51 @@ def emit_room_lead_changed(*, room: Room, by) -> None:
         },
         room_id=room.pk,
     )
+
+
+def emit_room_labels_changed(*, room: Room, added: list[str], removed: list[str], by) -> None:
+    broadcast_on_commit(
+        room_event_groups(room=room),
+        "room_labels_changed",
+        {
+            "room_id": room.pk,
+            "labels": labels_payload(room),
+            "added": added,
+            "removed": removed,
+            "changed_by": by.pk,
+        },
+        room_id=room.pk,
+    )
+
+
+def _user_ref(user) -> dict:
+    return {"user_id": user.pk, "username": user.username, "display_name": user.name}
+
+
+def note_payload(note: RoomNote) -> dict:
+    """A private note as REST and events show it. `text` is the author's plain text:
+    clients render it as text, never as HTML."""
+    return {
+        "id": note.id,
+        "room_id": note.room_id,
+        "author": _user_ref(note.author),
+        "text": note.text,
+        "mentions": [_user_ref(u) for u in sorted(note.mentions.all(), key=lambda u: u.username)],
+        "created_at": note.created_at,
+    }
+
+
+def emit_room_note_created(*, room: Room, note: RoomNote) -> None:
+    """The note to whoever sees the room; `note_mention` to each mentioned user (already
+    checked to see the room) on their own sockets."""
+    from boztell.realtime import user_group
+
+    payload = note_payload(note)
+    broadcast_on_commit(room_event_groups(room=room), "room_note_created", payload, room_id=room.pk)
+    for user in note.mentions.all():
+        broadcast_on_commit(
+            [user_group(user.pk)],
+            "note_mention",
+            {**payload, "room_title": room.display_title, "mentioned_user_id": user.pk},
+            user_id=user.pk,
+        )

@@ -103,6 +103,8 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
     agent = UserFactory(username="schema-agent")
     from leads.models import LeadAttribute, Segment
     from leads.services import lead_import
+    from replies.models import QuickReply
+    from rooms.models import Label
 
     LeadAttribute.objects.create(key="dpd", label="DPD", type="number")
     lead = LeadFactory(name="Siti Lead", attributes={"dpd": 30}, do_not_contact=True)
@@ -128,6 +130,8 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
     )
     MessageTemplateFactory()
     EventFactory(event="new_message", room_id=room.pk, data={"id": str(inbound.pk)})
+    Label.objects.create(name="vip", colour="#DC2626")
+    reply = QuickReply.objects.create(shortcut="tagihan", title="Reminder", text="Halo {{name}}")
 
     room_path = {"room_id": str(room.pk)}
     calls = [
@@ -143,6 +147,11 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
         ("/rooms/{room_id}/lead", "POST", room_path, {}, {"lead_id": str(lead.pk)}),
         ("/rooms/{room_id}/lead", "PATCH", room_path, {}, {"lead_id": str(lead.pk)}),
         ("/leads/{lead_id}", "PATCH", {"lead_id": str(lead.pk)}, {}, {"leads_status": "hot"}),
+        ("/rooms/{room_id}/labels", "PUT", room_path, {}, {"labels": ["vip"]}),
+        ("/rooms/{room_id}/notes", "POST", room_path, {}, {"text": "Janji bayar Jumat"}),
+        ("/rooms/{room_id}/notes", "GET", room_path, {}, None),
+        ("/quick-replies/", "GET", {}, {"q": "tag"}, None),
+        ("/quick-replies/{reply_id}/render", "GET", {"reply_id": str(reply.pk)}, room_path, None),
         ("/leads/", "GET", {}, {"segment": str(segment.pk)}, None),
         ("/leads/segments", "GET", {}, {}, None),
         ("/leads/attributes", "GET", {}, {}, None),
