@@ -6,8 +6,9 @@ meets another's lock fails at once ("database table is locked") instead of waiti
 the busy timeout as `scripts/run`'s file database does. Our event log is written from its
 own thread and connection, so it and a request would race. A request's thread waits (up
 to 5 s) and retries the statement, which had no effect when it failed. The event log's
-writer (boztell.realtime, thread "boztell-log") does not wait: a test that holds its transaction open until it ends (`db`) would hold it up,
-and its events go out without a cursor, as when the log cannot be written.
+writer (boztell.realtime, thread "boztell-log") does not wait: a test that holds its
+transaction open until it ends (`db`) would hold it up, and its events go out without a
+cursor, as when the log cannot be written.
 """
 
 import sqlite3
