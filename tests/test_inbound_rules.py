@@ -9,8 +9,8 @@ import pytest
 
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import load_fixture, signed_post
 from tests.factories import LeadFactory, RoomFactory
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
