@@ -24,7 +24,7 @@ DATABASES["default"]["TEST"] = {}  # noqa: F405  (SQLite: an in-memory test data
 # A test's listener reads a whole body's events after they are sent (up to 1,000): the
 # in-memory layer's default of 100 waiting messages per channel would drop the rest.
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
+    "default": {"BACKEND": "boztell.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
 }
 # Shared-cache memory fails on a locked table at once; a file database waits: so does this.
 DATABASES["default"]["ENGINE"] = "tests.sqlite_backend"  # noqa: F405

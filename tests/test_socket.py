@@ -560,10 +560,6 @@ def _admin_change(by, user, **changes):
     assert response.status_code == 302, response.content[:3000]
 
 
-@pytest.mark.postgresql_only(
-    reason="waits on a socket without flushing; Channels' in-memory layer, filled from the "
-    "publisher thread, does not wake the socket's event loop (see issue 14 report)"
-)
 async def test_deactivating_or_demoting_a_user_in_admin_closes_their_sockets(
     agent, supervisor, other_agent
 ):
