@@ -146,10 +146,11 @@ class SendResult:
     raw: dict
 
 
-def _post_json(path: str, payload: dict) -> dict:
+def _post_json(path: str, payload: dict, *, retry_throttled: bool = True) -> dict:
     """POST to the Graph API. A connection that never reached Meta is retried (it cannot
-    have sent anything), and so is Meta's own rate limit; a read timeout is not retried,
-    since the message may have gone out."""
+    have sent anything), and so is Meta's own rate limit (unless the caller paces itself:
+    `retry_throttled=False`); a read timeout is not retried, since the message may have
+    gone out."""
     delays = (0.5, 1.5)
     for attempt in range(len(delays) + 1):
         try:
@@ -171,7 +172,7 @@ def _post_json(path: str, payload: dict) -> dict:
                 retryable=False,
             ) from exc
         rate_limited = response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES
-        if rate_limited and attempt < len(delays):
+        if rate_limited and retry_throttled and attempt < len(delays):
             time.sleep(delays[attempt])
             continue
         _raise_for_graph_error(response)
@@ -191,14 +192,18 @@ def _meta_code(response) -> int | None:
         return None
 
 
-def send_message(payload: dict) -> SendResult:
-    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set."""
+def send_message(payload: dict, *, retry_throttled: bool = True) -> SendResult:
+    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set.
+    `retry_throttled=False`: Meta's rate-limit answers come straight back (campaigns pace
+    and back off themselves)."""
     body = {"messaging_product": "whatsapp", "recipient_type": "individual", **payload}
     if settings.WHATSAPP_SANDBOX:
         from messaging import sandbox
 
         return sandbox.send_message(body)
-    data = _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
+    data = _post_json(
+        f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body, retry_throttled=retry_throttled
+    )
     contacts = data.get("contacts") or [{}]
     return SendResult(
         wa_message_id=data["messages"][0]["id"],

@@ -36,6 +36,26 @@ STATUS_RANK = {
 }
 
 
+# Other apps hear of status changes and customer messages here (campaigns track their
+# recipients), without messaging importing them. Each listener is called inside the
+# transaction that wrote the change, once per run, with the in-memory messages; it must
+# be cheap for messages that are not its own (campaigns look at `metadata` first).
+STATUS_LISTENERS: list = []
+INBOUND_LISTENERS: list = []
+
+
+def status_listeners_notify(messages: list[Message]) -> None:
+    """Messages whose status just moved forward (saved in the current transaction)."""
+    for listener in STATUS_LISTENERS:
+        listener(messages)
+
+
+def inbound_listeners_notify(messages: list[Message]) -> None:
+    """Customer messages just stored (not reactions), in the current transaction."""
+    for listener in INBOUND_LISTENERS:
+        listener(messages)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one webhook update did: `created`, `duplicate`, `updated`, `unchanged`,
@@ -82,6 +102,7 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
                 room = _identity_move(inbound, room)
                 message.room_id = room.pk
             _room_record_message(room=room, message=message, profile_name=inbound.profile_name)
+            inbound_listeners_notify([message])
             if message.media_type in MEDIA_TYPES and message.media_id:
                 from messaging.tasks import media_fetch_enqueue
 
@@ -209,6 +230,7 @@ def message_status_apply(*, inbound: InboundStatus) -> Outcome:
             return Outcome("pending")
         if not _status_advance(message, inbound.status, inbound.timestamp, status_details(inbound)):
             return Outcome("unchanged", message)
+        status_listeners_notify([message])
         emit_message_status(message=message)
     return Outcome("updated", message)
 
@@ -267,6 +289,8 @@ def message_apply_pending_statuses(*, message: Message) -> bool:
         if _status_advance(message, row.status, row.status_timestamp, row.payload):
             emit_message_status(message=message)
             changed = True
+    if changed:
+        status_listeners_notify([message])
     if pending:
         PendingStatus.objects.filter(pk__in=[r.pk for r in pending]).delete()
     return changed

@@ -29,11 +29,13 @@ from messaging.services.receive import (
     STATUS_RANK,
     Outcome,
     customer_phone,
+    inbound_listeners_notify,
     message_from_inbound,
     message_receive,
     message_status_apply,
     status_advance_in_memory,
     status_details,
+    status_listeners_notify,
 )
 from rooms.events import emit_message_statuses, emit_messages_created, status_payload
 
@@ -207,6 +209,7 @@ def _messages_store_in_existing_rooms(
             stored = [m for m in messages if m.pk in inserted]
             if stored:
                 _rooms_record(stored, run[:size])
+                inbound_listeners_notify(stored)
         for message in stored:
             if message.media_type in MEDIA_TYPES and message.media_id:
                 from messaging.tasks import media_fetch_enqueue
@@ -302,5 +305,6 @@ def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
                 columns[3] = [Jsonb(value) for value in columns[3]]
                 with server_cursor() as arrays:
                     arrays.execute(_UPDATE_STATUSES, columns)
+                status_listeners_notify(list(messages.values()))
         emit_message_statuses(payloads=changes, assigned=assigned)
     return outcomes
