@@ -16,13 +16,13 @@ from django.utils import timezone
 
 logger = logging.getLogger("boztell.campaigns")
 
-_RANK = "ARRAY['sending','sent','delivered','read','replied']"
-_STATUSES = f"""  # noqa: S608 (a constant, no input)
+_STATUSES = """
     UPDATE campaign_recipients AS r SET
         status = CASE
             WHEN v.status = 'failed' THEN
                 CASE WHEN r.status IN ('sending','sent','delivered') THEN 'failed' ELSE r.status END
-            WHEN array_position({_RANK}, v.status) > array_position({_RANK}, r.status)
+            WHEN array_position(ARRAY['sending','sent','delivered','read','replied'], v.status)
+               > array_position(ARRAY['sending','sent','delivered','read','replied'], r.status)
                 THEN v.status
             ELSE r.status END,
         sent_at = COALESCE(r.sent_at, CASE WHEN v.status <> 'failed' THEN v.at END),
