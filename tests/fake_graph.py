@@ -43,8 +43,7 @@ META_ERRORS = {
         400,
         131049,
         "This message was not delivered to maintain healthy ecosystem engagement.",
-        "In order to maintain a healthy ecosystem engagement, the message failed to be "
-        "delivered.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
     ),
     131026: (
         400,
@@ -76,14 +75,12 @@ META_ERRORS = {
         400,
         132000,
         "(#132000) Number of parameters does not match the expected number of params",
-        "body: number of localizable_params (2) does not match the expected number of "
-        "params (3)",
+        "body: number of localizable_params (2) does not match the expected number of params (3)",
     ),
     190: (
         401,
         190,
-        "Error validating access token: Session has expired on Sunday, 29-Nov-26 10:00:00 "
-        "PST.",
+        "Error validating access token: Session has expired on Sunday, 29-Nov-26 10:00:00 PST.",
         None,
     ),
 }
