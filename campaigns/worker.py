@@ -144,6 +144,7 @@ class CampaignRun:
             "language": campaign.template.language,
         }
         self.sent = 0
+        self.halted = False  # this run paused the campaign itself (expired token)
 
     # The loop ----------------------------------------------------------------------------
 
@@ -158,7 +159,7 @@ class CampaignRun:
         idle_until = 0.0
         while True:
             now = time.monotonic()
-            if now >= next_check:
+            if now >= next_check or self.halted:
                 next_check = now + STATUS_EVERY
                 status = self._status()
                 if status != Campaign.Status.RUNNING or self.stopping.is_set():
@@ -511,6 +512,7 @@ class CampaignRun:
         elif code in pacing.TOKEN_EXPIRED or http == 401:
             # Meta took nothing: the recipient waits, queued, for the campaign's resume.
             recipient.filter(status=R.SENDING).update(status=R.QUEUED, error=detail, updated_at=now)
+            self.halted = True
             if self._status() == Campaign.Status.RUNNING:
                 campaign_pause(
                     campaign=self.campaign,
