@@ -3,7 +3,16 @@
 from django.contrib.auth.backends import ModelBackend
 
 SUPERVISOR_APP_LABELS = frozenset(
-    {"boztell", "leads", "rooms", "messaging", "webhooks", "authtoken", "django_tasks_db"}
+    {
+        "boztell",
+        "leads",
+        "rooms",
+        "messaging",
+        "webhooks",
+        "campaigns",
+        "authtoken",
+        "django_tasks_db",
+    }
 )
 # django-axes: a supervisor unlocks an account by deleting its access attempts, and reads
 # the login logs, but cannot erase the logs.

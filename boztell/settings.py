@@ -321,9 +321,7 @@ CAMPAIGN_OPT_OUT_CONFIRMATION = env.str(
     default="Baik, Anda tidak akan menerima pesan promosi dari kami lagi.",
 )
 # Utility campaigns (reminders) also skip opted-out customers when true.
-CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY = env.bool(
-    "CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY", default=False
-)
+CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY = env.bool("CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY", default=False)
 
 # --- Security --------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -113,13 +113,16 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = list(CampaignForm.Meta.fields)
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            fields.remove("audience_file")  # frozen: nothing to upload any more
         if obj is not None:
             fields += list(self.readonly_fields)
         return fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != Campaign.Status.DRAFT:
-            return [*CampaignForm.Meta.fields, *self.readonly_fields]
+            frozen = [f for f in CampaignForm.Meta.fields if f != "audience_file"]
+            return [*frozen, *self.readonly_fields]
         return self.readonly_fields
 
     def get_queryset(self, request):

@@ -85,6 +85,11 @@ def mapping_check(template, parameters: dict, columns: list[str] | None = None) 
     the audience's columns are known). Raises MappingError naming what is wrong."""
     if not isinstance(parameters, dict):
         raise MappingError("parameters must be an object.")
+    for part in ("header", "buttons"):
+        if not isinstance(parameters.get(part) or {}, dict):
+            raise MappingError(f"parameters.{part} must be an object.")
+    if not isinstance(parameters.get("body") or {}, dict | list):
+        raise MappingError("parameters.body must be an object (or a list, for {{1}}, {{2}}...).")
     layout = template_layout(template)
     body = parameters.get("body") or {}
     if isinstance(body, list):
