@@ -35,6 +35,7 @@ from campaigns.models import Campaign, CampaignRecipient
 from campaigns.services import campaign_pause, recipients_mark_unknown
 from messaging import whatsapp
 from messaging.models import Message, PendingStatus
+from messaging.services.receive import pending_statuses_sweep
 from rooms.events import emit_message_created, emit_message_statuses, emit_messages_created
 from rooms.models import Room, RoomParticipant
 from rooms.services import room_for_customer
@@ -109,10 +110,19 @@ def _send(payload: dict):
 
 
 _UPDATE_SENT = """
-    UPDATE messages AS m SET wa_message_id = v.wamid, status = 'sent', status_timestamp = v.at,
-        updated_at = v.at
-    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[]) AS v(id, wamid, at)
+    UPDATE messages AS m SET wa_message_id = v.wamid, status = v.status,
+        status_timestamp = v.at, metadata = m.metadata || v.details, updated_at = v.now
+    FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::jsonb[],
+                %b::timestamptz[]) AS v(id, wamid, status, at, details, now)
     WHERE m.id = v.id AND m.status = 'pending'
+"""
+_MARK_SENDING = """
+    UPDATE campaign_recipients AS r SET status = 'sending', room_id = v.room,
+        message_id = v.message, attempts = r.attempts + 1, next_attempt_at = NULL,
+        updated_at = v.now
+    FROM unnest(%b::bigint[], %b::uuid[], %b::uuid[], %b::timestamptz[])
+        AS v(id, room, message, now)
+    WHERE r.id = v.id
 """
 _UPDATE_ROOMS = """
     UPDATE rooms AS r SET last_message_text = v.text, last_message_type = 'template',
@@ -165,6 +175,7 @@ class CampaignRun:
                 if status != Campaign.Status.RUNNING or self.stopping.is_set():
                     self._drain()
                     self._progress()
+                    logger.info("campaign %s: sending stopped (%s)", campaign.pk, status)
                     return "stopped" if status == Campaign.Status.RUNNING else status
                 self._requeue_frequency_capped()
             free = self.concurrency - len(self.in_flight)
@@ -185,6 +196,7 @@ class CampaignRun:
                     self._record(done)
             if now >= next_progress:
                 next_progress = now + PROGRESS_EVERY
+                pending_statuses_sweep()
                 self._progress()
             timeout = max(0.001, min(self.bucket.wait_seconds(), next_check - time.monotonic()))
             if self.in_flight:
@@ -204,6 +216,7 @@ class CampaignRun:
         if self.in_flight:
             wait(list(self.in_flight))
             self._record(list(self.in_flight))
+        pending_statuses_sweep()
 
     def _finished(self) -> bool:
         waiting = CampaignRecipient.objects.filter(campaign=self.campaign).filter(
@@ -213,6 +226,7 @@ class CampaignRun:
         return not waiting.exists()
 
     def _done(self) -> str:
+        pending_statuses_sweep()
         with transaction.atomic():
             updated = Campaign.objects.filter(
                 pk=self.campaign.pk, status=Campaign.Status.RUNNING
@@ -271,9 +285,24 @@ class CampaignRun:
                 row.attempts += 1
                 row.next_attempt_at = None
                 row.updated_at = now
-            CampaignRecipient.objects.bulk_update(
-                ready, ["status", "room", "message", "attempts", "next_attempt_at", "updated_at"]
-            )
+            if connection.vendor == "postgresql":
+                from boztell.bulk import server_cursor
+
+                with server_cursor() as cursor:
+                    cursor.execute(
+                        _MARK_SENDING,
+                        [
+                            [r.pk for r in ready],
+                            [r.room_id for r in ready],
+                            [r.message_id for r in ready],
+                            [now] * len(ready),
+                        ],
+                    )
+            else:
+                CampaignRecipient.objects.bulk_update(
+                    ready,
+                    ["status", "room", "message", "attempts", "next_attempt_at", "updated_at"],
+                )
             self._emit_created(
                 [r for r in ready if messages[r.pk].pk in new], rooms, messages, created
             )
@@ -421,8 +450,15 @@ class CampaignRun:
             self._record_failure(job, error, now)
 
     def _record_sent(self, ok, now) -> None:
+        """Meta took them: each message gets its wamid and `sent`, then whatever statuses
+        Meta reported before its answer reached us (kept in pending_statuses), in order,
+        one event per step, as message_apply_pending_statuses does, in bulk."""
         from boztell.bulk import server_cursor
-        from messaging.services.receive import message_apply_pending_statuses
+        from messaging.services.receive import (
+            STATUS_RANK,
+            status_advance_in_memory,
+            status_listeners_notify,
+        )
         from rooms.events import status_payload
 
         self.sent += len(ok)
@@ -431,48 +467,63 @@ class CampaignRun:
             CampaignRecipient.objects.filter(
                 pk__in=[job.recipient_id for job, _ in ok], status=R.SENDING
             ).update(status=R.SENT, sent_at=now, updated_at=now)
-            if connection.vendor == "postgresql":
-                with server_cursor() as cursor:
-                    cursor.execute(
-                        _UPDATE_SENT,
-                        [[job.message_id for job, _ in ok], wamids, [now] * len(ok)],
-                    )
-            else:
-                for job, result in ok:
-                    Message.objects.filter(pk=job.message_id, status="pending").update(
-                        wa_message_id=result.wa_message_id, status="sent", status_timestamp=now
-                    )
-            payloads, assigned = [], {}
+            early: dict[str, list] = {}
+            for row in PendingStatus.objects.select_for_update().filter(wa_message_id__in=wamids):
+                early.setdefault(row.wa_message_id, []).append(row)
+            payloads, messages = [], []
             for job, result in ok:
                 message = Message(
                     id=job.message_id,
                     room_id=job.room_id,
                     wa_message_id=result.wa_message_id,
-                    status=Message.Status.SENT,
-                    status_timestamp=now,
-                    metadata={},
+                    status=Message.Status.PENDING,
+                    metadata={"campaign": {"id": str(self.campaign.pk)}},
                 )
+                status_advance_in_memory(message, Message.Status.SENT, now, {})
                 payloads.append(status_payload(message))
-                assigned.setdefault(job.room_id, [])
+                rows = early.get(result.wa_message_id, [])
+                for row in sorted(rows, key=lambda r: STATUS_RANK.get(r.status, 0)):
+                    if status_advance_in_memory(
+                        message, row.status, row.status_timestamp, row.payload
+                    ):
+                        payloads.append(status_payload(message))
+                messages.append(message)
+            details = [{k: v for k, v in m.metadata.items() if k != "campaign"} for m in messages]
+            if connection.vendor == "postgresql":
+                from psycopg.types.json import Jsonb
+
+                with server_cursor() as cursor:
+                    cursor.execute(
+                        _UPDATE_SENT,
+                        [
+                            [m.pk for m in messages],
+                            [m.wa_message_id for m in messages],
+                            [m.status for m in messages],
+                            [m.status_timestamp for m in messages],
+                            [Jsonb(d) for d in details],
+                            [now] * len(messages),
+                        ],
+                    )
+            else:
+                for m, extra in zip(messages, details, strict=True):
+                    stored = Message.objects.get(pk=m.pk)
+                    Message.objects.filter(pk=m.pk, status="pending").update(
+                        wa_message_id=m.wa_message_id,
+                        status=m.status,
+                        status_timestamp=m.status_timestamp,
+                        metadata={**(stored.metadata or {}), **extra},
+                    )
+            if early:
+                PendingStatus.objects.filter(
+                    pk__in=[row.pk for rows in early.values() for row in rows]
+                ).delete()
+                status_listeners_notify([m for m in messages if m.status != "sent"])
+            assigned: dict = {m.room_id: [] for m in messages}
             for room_id, user_id in RoomParticipant.objects.filter(
                 room_id__in=list(assigned), is_assigned=True
             ).values_list("room_id", "user_id"):
                 assigned[room_id].append(user_id)
             emit_message_statuses(payloads=payloads, assigned=assigned)
-            # Statuses Meta sent before its answer reached us (rare): applied now.
-            early = set(
-                PendingStatus.objects.filter(wa_message_id__in=wamids).values_list(
-                    "wa_message_id", flat=True
-                )
-            )
-            for job, result in ok:
-                if result.wa_message_id in early:
-                    message = (
-                        Message.objects.select_for_update()
-                        .select_related("room")
-                        .get(pk=job.message_id)
-                    )
-                    message_apply_pending_statuses(message=message)
 
     def _record_failure(self, job: Job, error: Exception, now) -> None:
         from messaging.errors import map_graph_error
@@ -645,6 +696,7 @@ class Worker:
             self.reports_progress = self.locks.try_lock("progress")
             if not self.reports_progress:
                 return
+        pending_statuses_sweep()
         now = timezone.now()
         changed = (
             CampaignRecipient.objects.filter(updated_at__gt=self.progress_since)

@@ -331,3 +331,32 @@ def test_an_opt_out_marks_the_customer_confirms_and_excludes_them_from_marketing
         columns=list(rows(1)[0]),
     )
     assert services.campaign_preview(campaign=reminder, by=supervisor)["excluded"] == 0
+
+
+def test_statuses_that_overtake_metas_answer_are_applied_when_the_send_is_recorded(
+    fake_graph, supervisor
+):
+    from django.test import Client
+
+    from messaging.models import Message, PendingStatus
+
+    def meta_reports_first(payload, wamid):
+        # Meta's webhooks for this send reach us before its answer to the send does.
+        from django.db import connections
+
+        client = Client()
+        try:
+            for status in ("sent", "delivered", "read"):
+                signed_post(client, _status(wamid, payload["to"], status))
+        finally:
+            connections.close_all()  # this thread's: the test database is dropped after
+
+    fake_graph.on_send = meta_reports_first
+    campaign = started_campaign(supervisor, rows(5))
+    assert _run() == "done"
+    assert set(campaign.recipients.values_list("status", flat=True)) == {"read"}
+    for recipient in campaign.recipients.select_related("message"):
+        assert recipient.delivered_at and recipient.read_at and recipient.sent_at
+        assert recipient.message.status == Message.Status.READ
+        assert recipient.message.metadata["campaign"]["id"] == str(campaign.pk)
+    assert not PendingStatus.objects.exists()

@@ -132,8 +132,11 @@ def test_a_pause_stops_the_sending_and_a_resume_finishes_it(fake_graph, supervis
             assert worker.poll() is None, (tmp_path / "w.log").read_text()[-3000:]
             time.sleep(0.05)
         campaign_pause(campaign=campaign, by=supervisor)
-        while recipients.filter(status="sending").exists():
+        log = tmp_path / "w.log"
+        while f"{campaign.pk}: sending stopped (paused)" not in log.read_text():
+            assert worker.poll() is None, log.read_text()[-3000:]
             time.sleep(0.05)
+        assert not recipients.filter(status="sending").exists()
         settled = len(fake_graph.messages_sent())
         time.sleep(1.5)  # a worker that ignored the pause would send ~15 more meanwhile
         assert len(fake_graph.messages_sent()) == settled

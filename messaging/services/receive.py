@@ -296,6 +296,34 @@ def message_apply_pending_statuses(*, message: Message) -> bool:
     return changed
 
 
+def pending_statuses_sweep(*, limit: int = 500) -> int:
+    """Apply kept statuses whose message has its wa_message_id by now. A status can be
+    kept just as its message's wamid is being stored (each transaction checks before the
+    other commits); a sender that stores wamids in bulk (campaigns) calls this every
+    second so such a status waits at most that long. One indexed join when there is
+    nothing to do."""
+    from django.db.models import Exists, OuterRef
+
+    stored = Message.objects.filter(wa_message_id=OuterRef("wa_message_id"))
+    wamids = list(
+        PendingStatus.objects.filter(Exists(stored))
+        .values_list("wa_message_id", flat=True)
+        .distinct()[:limit]
+    )
+    applied = 0
+    for wamid in wamids:
+        with transaction.atomic():
+            message = (
+                Message.objects.select_for_update()
+                .select_related("room")
+                .filter(wa_message_id=wamid)
+                .first()
+            )
+            if message is not None:
+                applied += message_apply_pending_statuses(message=message)
+    return applied
+
+
 def message_media_stored(
     *, message_id, name: str, size: int, mime_type: str | None
 ) -> Message | None:
