@@ -360,3 +360,35 @@ def test_statuses_that_overtake_metas_answer_are_applied_when_the_send_is_record
         assert recipient.message.status == Message.Status.READ
         assert recipient.message.metadata["campaign"]["id"] == str(campaign.pk)
     assert not PendingStatus.objects.exists()
+
+
+def test_a_status_kept_while_the_send_was_being_recorded_is_applied_by_the_worker(
+    fake_graph, supervisor
+):
+    """The race: the webhook looked for the wamid just before the worker's commit stored
+    it, and kept the status for later; the worker's next round applies it."""
+    from django.utils import timezone
+
+    from campaigns.worker import Worker
+    from messaging.models import PendingStatus
+
+    campaign = started_campaign(supervisor, rows(2))
+    assert _run() == "done"
+    recipient = campaign.recipients.select_related("message").get(line=1)
+    for status in ("delivered", "read"):
+        PendingStatus.objects.create(
+            wa_message_id=recipient.message.wa_message_id,
+            status=status,
+            status_timestamp=timezone.now(),
+            payload={},
+        )
+    worker = Worker(concurrency=2)
+    try:
+        worker.report_progress()  # what the idle worker does every second
+    finally:
+        worker.close()
+    recipient.refresh_from_db()
+    recipient.message.refresh_from_db()
+    assert recipient.status == "read" and recipient.message.status == "read"
+    assert not PendingStatus.objects.exists()
+    assert campaign.recipients.get(line=2).status == "sent"

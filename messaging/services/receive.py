@@ -296,32 +296,51 @@ def message_apply_pending_statuses(*, message: Message) -> bool:
     return changed
 
 
-def pending_statuses_sweep(*, limit: int = 500) -> int:
+def pending_statuses_sweep(*, limit: int = 1000) -> int:
     """Apply kept statuses whose message has its wa_message_id by now. A status can be
     kept just as its message's wamid is being stored (each transaction checks before the
     other commits); a sender that stores wamids in bulk (campaigns) calls this every
-    second so such a status waits at most that long. One indexed join when there is
-    nothing to do."""
+    second so such a status waits at most that long. One indexed query when there is
+    nothing to do; on PostgreSQL the statuses are applied as a webhook run is, in bulk."""
+    from django.db import connection
     from django.db.models import Exists, OuterRef
 
     stored = Message.objects.filter(wa_message_id=OuterRef("wa_message_id"))
-    wamids = list(
-        PendingStatus.objects.filter(Exists(stored))
-        .values_list("wa_message_id", flat=True)
-        .distinct()[:limit]
-    )
-    applied = 0
-    for wamid in wamids:
-        with transaction.atomic():
-            message = (
-                Message.objects.select_for_update()
-                .select_related("room")
-                .filter(wa_message_id=wamid)
-                .first()
-            )
-            if message is not None:
-                applied += message_apply_pending_statuses(message=message)
-    return applied
+    with transaction.atomic():
+        rows = list(
+            PendingStatus.objects.select_for_update(skip_locked=True)
+            .filter(Exists(stored))
+            .order_by("id")[:limit]
+        )
+        if not rows:
+            return 0
+        if connection.vendor != "postgresql":
+            for wamid in {row.wa_message_id for row in rows}:
+                message = (
+                    Message.objects.select_for_update()
+                    .select_related("room")
+                    .get(wa_message_id=wamid)
+                )
+                message_apply_pending_statuses(message=message)
+            return len(rows)
+        from messaging.services.updates import _statuses_apply
+
+        ordered = sorted(rows, key=lambda r: (r.wa_message_id, STATUS_RANK.get(r.status, 0)))
+        PendingStatus.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        _statuses_apply(
+            [
+                InboundStatus(
+                    wa_message_id=row.wa_message_id,
+                    status=row.status,
+                    timestamp=row.status_timestamp,
+                    errors=(row.payload or {}).get("errors") or [],
+                    conversation=(row.payload or {}).get("conversation"),
+                    pricing=(row.payload or {}).get("pricing"),
+                )
+                for row in ordered
+            ]
+        )
+    return len(rows)
 
 
 def message_media_stored(
