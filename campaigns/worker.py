@@ -155,6 +155,7 @@ class CampaignRun:
         }
         self.sent = 0
         self.halted = False  # this run paused the campaign itself (expired token)
+        self.min_claim = max(1, min(16, concurrency // 4))
 
     # The loop ----------------------------------------------------------------------------
 
@@ -179,7 +180,10 @@ class CampaignRun:
                     return "stopped" if status == Campaign.Status.RUNNING else status
                 self._requeue_frequency_capped()
             free = self.concurrency - len(self.in_flight)
-            if free > 0 and now >= idle_until:
+            # Claim in batches (a claim is one transaction whatever its size), but never
+            # leave the pipe empty.
+            batch_ready = free >= self.min_claim or (free > 0 and not self.in_flight)
+            if batch_ready and now >= idle_until:
                 n = self.bucket.take(min(free, MAX_BATCH))
                 if n:
                     jobs = self._claim(n)
@@ -325,24 +329,57 @@ class CampaignRun:
         return jobs
 
     def _rooms_for(self, rows) -> tuple[dict, set]:
-        """Each recipient's room: found by phone or BSUID in one query, made if new."""
-        phones = [r.phone for r in rows if r.phone]
-        bsuids = [r.user_id for r in rows if r.user_id]
-        found = list(Room.objects.filter(Q(phone__in=phones) | Q(user_id__in=bsuids)))
-        by_phone = {room.phone: room for room in found if room.phone}
-        by_bsuid = {room.user_id: room for room in found if room.user_id}
-        rooms, created = {}, set()
+        """Each recipient's room: found by phone or BSUID in one query; new customers'
+        rooms made in one INSERT (the unique phone / BSUID decide against a webhook
+        making the same room meanwhile), titled with their lead's name as rooms are."""
+        from boztell.bulk import insert_returning_ids
+        from leads.models import Lead
+
+        def lookup(phones, bsuids):
+            found = Room.objects.filter(Q(phone__in=phones) | Q(user_id__in=bsuids))
+            return (
+                {room.phone: room for room in found if room.phone},
+                {room.user_id: room for room in found if room.user_id},
+            )
+
+        by_phone, by_bsuid = lookup(
+            [r.phone for r in rows if r.phone], [r.user_id for r in rows if r.user_id]
+        )
+        missing = [
+            r for r in rows if not (by_phone.get(r.phone) if r.phone else by_bsuid.get(r.user_id))
+        ]
+        created: set = set()
+        if missing:
+            phones = {r.phone for r in missing if r.phone}
+            leads = {lead.phone: lead for lead in Lead.objects.filter(phone__in=phones)}
+            new, seen = [], set()
+            for r in missing:
+                key = r.phone or r.user_id
+                if key in seen:
+                    continue
+                seen.add(key)
+                lead = leads.get(r.phone) if r.phone else None
+                new.append(
+                    Room(
+                        phone=r.phone,
+                        user_id=None if r.phone else r.user_id,
+                        title=((lead.name if lead else "") or r.phone or "")[:200],
+                        lead=lead,
+                    )
+                )
+            created = set(insert_returning_ids(new, ignore_conflicts=True))
+            more_phone, more_bsuid = lookup(
+                [r.phone for r in missing if r.phone],
+                [r.user_id for r in missing if r.user_id],
+            )
+            by_phone.update(more_phone)
+            by_bsuid.update(more_bsuid)
+        rooms = {}
         for row in rows:
             room = by_phone.get(row.phone) if row.phone else by_bsuid.get(row.user_id)
-            if room is None:
+            if room is None:  # made and merged away meanwhile: the one rule decides
                 customer = room_for_customer(phone=row.phone, user_id=row.user_id)
                 room = customer.room
-                if customer.created:
-                    created.add(room.pk)
-                if room.phone:
-                    by_phone[room.phone] = room
-                if room.user_id:
-                    by_bsuid[room.user_id] = room
             rooms[row.pk] = room
         return rooms, created
 
@@ -427,10 +464,11 @@ class CampaignRun:
         ).values_list("room_id", "user_id"):
             assigned[room_id].append(user_id)
         emit_messages_created(messages=existing, assigned=assigned)
-        for row in rows:
-            room = rooms[row.pk]
-            if room.pk in created:
-                room = Room.objects.select_related("lead").get(pk=room.pk)
+        made = [r for r in rows if rooms[r.pk].pk in created]
+        if made:
+            fresh = Room.objects.select_related("lead").in_bulk([rooms[r.pk].pk for r in made])
+            for row in made:
+                room = fresh[rooms[row.pk].pk]
                 emit_message_created(room=room, message=messages[row.pk], room_created=True)
 
     # Record: what Meta answered -------------------------------------------------------
@@ -625,6 +663,16 @@ def _meta_template(body: dict) -> dict:
 # --- the worker: which campaign to run ---------------------------------------------------
 
 
+def _connection_pool(size: int) -> None:
+    """Keep-alive connections to Meta for every send in flight at once."""
+    from requests.adapters import HTTPAdapter
+
+    session = whatsapp._http()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(32, size))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+
+
 class Worker:
     def __init__(self, *, concurrency: int | None = None, rate: float | None = None):
         self.concurrency = concurrency or settings.CAMPAIGN_CONCURRENCY
@@ -632,6 +680,7 @@ class Worker:
         self.stopping = threading.Event()
         self.locks = Locks()
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="campaign-send")
+        _connection_pool(self.concurrency)
         self.reports_progress = False
         self.progress_since = timezone.now()
 

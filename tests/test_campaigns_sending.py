@@ -392,3 +392,30 @@ def test_a_status_kept_while_the_send_was_being_recorded_is_applied_by_the_worke
     assert recipient.status == "read" and recipient.message.status == "read"
     assert not PendingStatus.objects.exists()
     assert campaign.recipients.get(line=2).status == "sent"
+
+
+def test_a_new_customer_gets_one_room_with_its_lead_and_one_new_room_complete(
+    fake_graph, supervisor, tap
+):
+    from leads.models import Lead
+    from rooms.models import Room
+
+    listener = tap("agents")
+    lead = Lead.objects.create(name="Budi Santoso", phone="6281200000000")
+    existing = Room.objects.create(phone="6281200000001", title="Sari")
+    campaign = started_campaign(supervisor, rows(3))
+    assert _run() == "done"
+    rooms = {r.line: r.room for r in campaign.recipients.select_related("room")}
+    assert rooms[1].lead_id == lead.pk and rooms[1].title == "Budi Santoso"
+    assert rooms[2].pk == existing.pk
+    assert Room.objects.count() == 3
+    events = listener.drain()
+    complete = [d for name, d in events if name == "new_room_complete"]
+    assert sorted(d["room_id"] for d in complete) == sorted([str(rooms[1].pk), str(rooms[3].pk)])
+    budi = next(d for d in complete if d["room_id"] == str(rooms[1].pk))
+    assert budi["room_title"] == "Budi Santoso" and budi["message_count"] == 1
+    assert budi["last_message"]["content_text"].startswith("Halo Nasabah 0")
+    assert budi["last_message"]["user_id"] == str(supervisor.pk)
+    new_messages = [d for name, d in events if name == "new_message"]
+    assert [d["room_id"] for d in new_messages] == [str(existing.pk)]
+    assert new_messages[0]["metadata"]["campaign"]["id"] == str(campaign.pk)
