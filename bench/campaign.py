@@ -235,7 +235,7 @@ def main():
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=80.0)
     parser.add_argument("--ceiling", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--skip-paced", action="store_true")
     args = parser.parse_args()
 

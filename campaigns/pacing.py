@@ -58,13 +58,17 @@ class TokenBucket:
         self.tokens -= n
         return n
 
-    def wait_seconds(self) -> float:
-        """How long until one token is there."""
+    def available(self) -> float:
+        self._refill()
+        return 0.0 if self.clock() < self.blocked_until else self.tokens
+
+    def wait_seconds(self, tokens: float = 1.0) -> float:
+        """How long until `tokens` tokens are there."""
         self._refill()
         blocked = max(0.0, self.blocked_until - self.clock())
-        if self.tokens >= 1:
+        if self.tokens >= tokens:
             return blocked
-        return max(blocked, (1 - self.tokens) / self.rate)
+        return max(blocked, (tokens - self.tokens) / self.rate)
 
     def hold(self, seconds: float) -> None:
         """Meta said slow down: send nothing for `seconds`."""

@@ -47,6 +47,7 @@ PROGRESS_KEY = 0  # in LOCK_NS: the one worker that reports progress of finished
 STATUS_EVERY = 0.2  # seconds between re-reads of the campaign's status
 PROGRESS_EVERY = 1.0  # campaign_progress at most this often
 MAX_BATCH = 200  # recipients claimed in one transaction
+RECORD_EVERY = 0.05  # seconds: Meta's answers recorded together
 
 R = CampaignRecipient.Status
 
@@ -156,6 +157,7 @@ class CampaignRun:
         self.sent = 0
         self.halted = False  # this run paused the campaign itself (expired token)
         self.min_claim = max(1, min(16, concurrency // 4))
+        self.batch_tokens = max(1, min(MAX_BATCH, int(self.bucket.rate / 10)))
 
     # The loop ----------------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class CampaignRun:
         next_check = 0.0
         next_progress = time.monotonic() + PROGRESS_EVERY
         idle_until = 0.0
+        next_record = 0.0
         while True:
             now = time.monotonic()
             if now >= next_check or self.halted:
@@ -180,10 +183,12 @@ class CampaignRun:
                     return "stopped" if status == Campaign.Status.RUNNING else status
                 self._requeue_frequency_capped()
             free = self.concurrency - len(self.in_flight)
-            # Claim in batches (a claim is one transaction whatever its size), but never
-            # leave the pipe empty.
+            # Claim in batches (a claim is one transaction whatever its size): a tenth of a
+            # second's tokens at a time, or what the free slots take; never leave the pipe
+            # empty.
+            batch = min(free, self.batch_tokens)
             batch_ready = free >= self.min_claim or (free > 0 and not self.in_flight)
-            if batch_ready and now >= idle_until:
+            if batch_ready and now >= idle_until and self.bucket.available() >= batch:
                 n = self.bucket.take(min(free, MAX_BATCH))
                 if n:
                     jobs = self._claim(n)
@@ -194,17 +199,27 @@ class CampaignRun:
                         if self._finished():
                             return self._done()
                         idle_until = now + STATUS_EVERY  # waiting for a retry time
-            if self.in_flight:
-                done = [f for f in self.in_flight if f.done()]
-                if done:
-                    self._record(done)
+            done = [f for f in self.in_flight if f.done()]
+            # Answers are recorded together (one transaction), every RECORD_EVERY at most.
+            if done and (now >= next_record or len(done) == len(self.in_flight)):
+                self._record(done)
+                done = []
+                next_record = now + RECORD_EVERY
             if now >= next_progress:
                 next_progress = now + PROGRESS_EVERY
                 pending_statuses_sweep()
                 self._progress()
-            timeout = max(0.001, min(self.bucket.wait_seconds(), next_check - time.monotonic()))
-            if self.in_flight:
-                wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+            timeout = max(
+                0.001,
+                min(
+                    self.bucket.wait_seconds(max(1, min(self.batch_tokens, free))),
+                    next_check - time.monotonic(),
+                    next_record - time.monotonic() if done else STATUS_EVERY,
+                ),
+            )
+            answering = [f for f in self.in_flight if not f.done()]
+            if answering:
+                wait(answering, timeout=timeout, return_when=FIRST_COMPLETED)
             else:
                 time.sleep(timeout)
 
