@@ -75,9 +75,9 @@ def seed_agents(count, customers):
         for c in range(customers):
             rid = uuid.uuid4()
             conn.execute(
-                "INSERT INTO rooms (id, phone, title, last_message_at, message_count, "
+                "INSERT INTO rooms (id, phone, title, username, last_message_at, message_count, "
                 "last_customer_message_at, created_at, updated_at) VALUES "
-                "(%s, %s, %s, now(), 0, now(), now(), now())",
+                "(%s, %s, %s, '', now(), 0, now(), now(), now())",
                 [rid, f"62818{c:07d}", f"Customer {c}"],
             )
             conn.execute(
@@ -191,6 +191,23 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
     }
 
 
+def wait_ports(*ports, seconds=60):
+    """The servers answer: a busy host can take longer than a fixed pause to start them."""
+    import socket
+
+    deadline = time.time() + seconds
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit(f"no server on port {port} after {seconds} s") from None
+                time.sleep(0.2)
+    time.sleep(1)  # gunicorn's second worker, and daphne's first database connections
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=200)
@@ -198,13 +215,26 @@ def main():
     parser.add_argument("--rates", default="100,500")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--setups", default="inline,queue", help="inline, queue or both")
+    parser.add_argument(
+        "--layers",
+        default="pubsub",
+        help="channel layers to compare (CHANNEL_LAYER): pubsub (ours, pipelined sends), "
+        "pubsub-plain (channels-redis's own, one group_send at a time), core",
+    )
     args = parser.parse_args()
     prepare_database()
     tokens = seed_agents(args.agents, args.customers)
     rows, memory = [], []
-    for setup in args.setups.split(","):
+    layers = args.layers.split(",")
+    for layer, setup in [(lay, st) for lay in layers for st in args.setups.split(",")]:
         queued = setup == "queue"
-        env = {**base_env(), **({"WEBHOOK_QUEUE": "true"} if queued else {})}
+        env = {
+            **base_env(),
+            "CHANNEL_LAYER": layer,
+            **({"WEBHOOK_QUEUE": "true"} if queued else {}),
+        }
+        if len(layers) > 1:
+            setup = f"{setup}/{layer}"
         http_port, ws_port = free_port(), free_port()
         procs = [
             spawn(gunicorn_command(http_port, *GTHREAD), {**env, **PERSISTENT}),
@@ -212,7 +242,7 @@ def main():
         ]
         if queued:
             procs.append(spawn(WORKER, env))
-        time.sleep(3)
+        wait_ports(http_port, ws_port)
         try:
             for rate in [float(r) for r in args.rates.split(",")]:
                 print(
@@ -228,19 +258,21 @@ def main():
         finally:
             stop_all(procs)
     print(
-        f"\n{'set-up':<8} {'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} {'p99 ms':>8}"
+        f"\n{'set-up':<20} {'updates/s':>10} {'sent':>6} {'received':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8}"
     )
-    print("-" * 55)
+    print("-" * 67)
     for setup, rate, r in rows:
         print(
-            f"{setup:<8} {rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} "
+            f"{setup:<20} {rate:>10.0f} {r['sent']:>6} {r['received']:>9} {r['p50']:>8.1f} "
             f"{r['p99']:>8.1f}"
         )
     print("\nCPU ms per update, by process (2 cores: 2,000 ms of CPU a second in all):")
     roles = used_roles([r["cpu"] for _, _, r in rows])
-    print(f"{'set-up':<8} {'updates/s':>10} " + " ".join(f"{role:>14}" for role in roles))
+    print(f"{'set-up':<20} {'updates/s':>10} " + " ".join(f"{role:>14}" for role in roles))
     for setup, rate, r in rows:
-        print(f"{setup:<8} {rate:>10.0f} " + " ".join(f"{r['cpu'][role]:>14.3f}" for role in roles))
+        cells = " ".join(f"{r['cpu'][role]:>14.3f}" for role in roles)
+        print(f"{setup:<20} {rate:>10.0f} {cells}")
     print_peak_rss(memory)
     print(
         "\ninline: gunicorn stores the messages before it answers; queue: WEBHOOK_QUEUE=true, "

@@ -3,9 +3,9 @@
     .venv/bin/python bench/rooms.py [--rooms 10000] [--messages 1000000] [--requests 200]
 
 Seeds PostgreSQL in bulk (COPY), serves the app with gunicorn (1 sync worker) on
-loopback, and times sequential requests: the room list (all, mine, unread, a search) as an
-agent and a supervisor, and one page of 50 messages at the newest, middle and oldest
-depth of a large room. Prints p50/p95 per request kind.
+loopback, and times sequential requests: the room list (all, mine, unread, a search, a
+common and a rare label) as an agent and a supervisor, and one page of 50 messages at the
+newest, middle and oldest depth of a large room. Prints p50/p95 per request kind.
 """
 
 import argparse
@@ -36,6 +36,9 @@ def progress(label, done, total):
     )
     if done >= total:
         print()
+
+
+LABELS = (("janji-bayar", "#16a34a"), ("vip", "#dc2626"))
 
 
 def seed(rooms: int, messages: int):
@@ -77,7 +80,7 @@ def seed(rooms: int, messages: int):
             room_ids, lead_ids = [], []
             with cur.copy(
                 "COPY leads (id, name, phone, outstanding, loan_type, leads_status, "
-                "contact_status, created_at, updated_at) FROM STDIN"
+                "contact_status, created_at, updated_at, do_not_contact, attributes) FROM STDIN"
             ) as cp:
                 for r in range(rooms // 2):
                     lid = uuid.uuid4()
@@ -93,6 +96,8 @@ def seed(rooms: int, messages: int):
                             "contacted",
                             now,
                             now,
+                            False,
+                            "{}",
                         )
                     )
             per_room = [1] * rooms
@@ -104,7 +109,7 @@ def seed(rooms: int, messages: int):
                 ] += 1
             last_at = []
             with cur.copy(
-                "COPY rooms (id, phone, title, lead_id, last_message_text, "
+                "COPY rooms (id, phone, title, username, lead_id, last_message_text, "
                 "last_message_type, last_message_at, message_count, "
                 "last_customer_message_at, created_at, updated_at) FROM STDIN"
             ) as cp:
@@ -118,6 +123,7 @@ def seed(rooms: int, messages: int):
                             rid,
                             f"62812{r:08d}",
                             f"Customer {r}",
+                            "",
                             lead_ids[r] if r < len(lead_ids) else None,
                             f"last message {r}",
                             "text",
@@ -145,6 +151,23 @@ def seed(rooms: int, messages: int):
                                 now,
                             )
                         )
+            # Labels: a common one (1 room in 10) and a rare one (1 in 100), the `?label=`
+            # filter's two ends (a rare label is the one an index walk would miss).
+            label_ids = {}
+            for name, colour in LABELS:
+                label_ids[name] = cur.execute(
+                    "INSERT INTO labels (name, colour, created_at) VALUES (%s, %s, now()) "
+                    "RETURNING id",
+                    [name, colour],
+                ).fetchone()[0]
+            with cur.copy(
+                "COPY room_labels (room_id, label_id, added_by_id, created_at) FROM STDIN"
+            ) as cp:
+                for r, rid in enumerate(room_ids):
+                    if r % 10 == 3:
+                        cp.write_row((rid, label_ids["janji-bayar"], agents[0], now))
+                    if r % 100 == 7:
+                        cp.write_row((rid, label_ids["vip"], agents[0], now))
             done = 0
             with cur.copy(
                 "COPY messages (id, room_id, user_id, content_type, content_text, "
@@ -242,6 +265,10 @@ def main():
             ("room list, agent, unread", f"{base}/rooms/?filter=unread", agent),
             ("room list, agent, mine", f"{base}/rooms/?filter=mine", agent),
             ("room list, supervisor, search", f"{base}/rooms/?q=Lead%2042", boss),
+            ("room list, agent, label 10%", f"{base}/rooms/?label=janji-bayar", agent),
+            ("room list, supervisor, label 10%", f"{base}/rooms/?label=janji-bayar", boss),
+            ("room list, supervisor, label 1%", f"{base}/rooms/?label=vip", boss),
+            ("room list, agent, mine + label", f"{base}/rooms/?filter=mine&label=vip", agent),
             ("50 messages, newest", f"{base}/rooms/{big_room}/messages", boss),
             ("50 messages, middle", f"{base}/rooms/{big_room}/messages?before={mid}", boss),
             ("50 messages, oldest", f"{base}/rooms/{big_room}/messages?before={last}", boss),
@@ -258,10 +285,10 @@ def main():
         f"\n{args.rooms:,} rooms, {args.messages:,} messages; the paged room has "
         f"{big_count:,} messages ({len(pages)} pages); {args.requests} requests each\n"
     )
-    print(f"{'request':<32} {'p50 ms':>8} {'p95 ms':>8}")
-    print("-" * 50)
+    print(f"{'request':<36} {'p50 ms':>8} {'p95 ms':>8}")
+    print("-" * 54)
     for label, p50, p95 in rows:
-        print(f"{label:<32} {p50:>8.1f} {p95:>8.1f}")
+        print(f"{label:<36} {p50:>8.1f} {p95:>8.1f}")
     print_peak_rss([("gunicorn (2 sync workers)", memory)])
 
 

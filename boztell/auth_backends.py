@@ -12,6 +12,8 @@ SUPERVISOR_APP_LABELS = frozenset(
         "campaigns",
         "authtoken",
         "django_tasks_db",
+        "replies",
+        "hours",
     }
 )
 # django-axes: a supervisor unlocks an account by deleting its access attempts, and reads

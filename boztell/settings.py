@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "rooms",
     "messaging",
     "webhooks",
+    "replies",
+    "hours",
     "campaigns",
 ]
 
@@ -141,6 +143,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Jakarta")
+# Business hours (hours/selectors.py) are read in this zone, whatever TIME_ZONE says.
+BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="Asia/Jakarta")
+# The user automatic messages (the away message) are sent as (boztell.services.system_user).
+SYSTEM_USERNAME = env.str("SYSTEM_USERNAME", default="system")
 USE_I18N = True
 USE_TZ = True
 
@@ -153,7 +159,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
 _staticfiles_backend = (
-    "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    "boztell.staticfiles.StaticFilesStorage"
     if env.bool("STATIC_MANIFEST", default=not DEBUG)
     else "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
@@ -187,14 +193,16 @@ if REDIS_URL:
     # each process fans out to its own sockets. The core layer pushes a copy per member
     # (200 agent sockets: 200 writes per event) and was the largest cost per webhook
     # (bench/webhook.py, bench/events.py). CHANNEL_LAYER=core selects it.
-    _core_layer = env.str("CHANNEL_LAYER", default="pubsub") == "core"
+    # CHANNEL_LAYER=pubsub-plain: channels-redis's pub/sub layer without our pipelined
+    # group_send_many (boztell/layers.py), for comparing the two (bench/events.py --layers).
+    _layer = env.str("CHANNEL_LAYER", default="pubsub")
+    _core_layer = _layer == "core"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": (
-                "channels_redis.core.RedisChannelLayer"
-                if _core_layer
-                else "boztell.layers.PubSubChannelLayer"
-            ),
+            "BACKEND": {
+                "core": "channels_redis.core.RedisChannelLayer",
+                "pubsub-plain": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            }.get(_layer, "boztell.layers.PubSubChannelLayer"),
             "CONFIG": {
                 # redis-py refuses (rather than waits) past its pool's limit, so the limit
                 # must cover a burst of sockets connecting at once (200 agents after a
@@ -245,7 +253,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "boztell.schema.BoztellAutoSchema",
     "EXCEPTION_HANDLER": "boztell.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -275,7 +283,16 @@ WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="boztell-sandbox-ap
 WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="boztell-sandbox-verify-token")
 WHATSAPP_API_BASE_URL = env.str("WHATSAPP_API_BASE_URL", default="https://graph.facebook.com")
 WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
-WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
+# The WhatsApp backend (as Django's EMAIL_BACKEND): Meta's Graph API, or with no access
+# token the sandbox, which answers sends itself and plays statuses back as webhooks.
+WHATSAPP_BACKEND = env.str(
+    "WHATSAPP_BACKEND",
+    default=(
+        "messaging.whatsapp.GraphClient"
+        if WHATSAPP_ACCESS_TOKEN
+        else "webhooks.sandbox.SandboxClient"
+    ),
+)
 # Seconds before the sandbox plays back `sent`, `delivered`, `read` (empty: no playback).
 WHATSAPP_SANDBOX_STATUS_DELAYS = env.list("WHATSAPP_SANDBOX_STATUS_DELAYS", default=["1", "2", "4"])
 # A template send whose name/language is not in the local table fetches the templates
@@ -406,3 +423,7 @@ LOGGING = {
         "boztell": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Lead imports ------------------------------------------------------------
+# The largest spreadsheet accepted by POST /leads/import and the admin's upload.
+LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)

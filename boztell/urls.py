@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from boztell import api, views
 
+handler404 = "boztell.views.not_found"
+
 urlpatterns = [
     path("health", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),
@@ -19,6 +21,7 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("rooms/", include("rooms.urls")),
     path("leads/", include("leads.urls")),
+    path("quick-replies/", include("replies.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("", include("rooms.page_urls")),
 ]

@@ -117,7 +117,8 @@ def campaign_audience_from_leads(queryset) -> tuple[list[dict], list[str]]:
     with_dnc = _lead_has("do_not_contact")
     rows, names = [], list(LEAD_FIELDS)
     seen = set(names)
-    for lead in queryset.order_by("pk").iterator(chunk_size=2000):
+    ordered = queryset if queryset.query.order_by else queryset.order_by("name", "pk")
+    for lead in ordered.iterator(chunk_size=2000):
         columns = {name: _cell(getattr(lead, name)) for name in LEAD_FIELDS}
         columns["outstanding"] = str(lead.outstanding)
         if with_attributes:

@@ -16,9 +16,13 @@ MAX_THROTTLE_ATTEMPTS = 8
 
 
 def inside_business_hours(now) -> bool:
-    """The hook for business hours (issue 15 fills it with the team's hours). Until then
-    every moment is inside, so "only inside business hours" never holds a campaign."""
-    return True
+    """Whether the team is open at `now`, by the hours supervisors set (the hours app);
+    with no hours set, or without that app, every moment is inside."""
+    try:
+        from hours.selectors import business_hours_open
+    except ImportError:
+        return True
+    return business_hours_open(now)
 
 
 def rate_for(phone_number_id: str) -> float:

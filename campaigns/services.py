@@ -207,6 +207,8 @@ def _evaluate(campaign: Campaign, now=None) -> tuple[list[Draft], list[str]]:
     now = now or timezone.now()
     rows, columns = audiences.campaign_rows(campaign)
     template = campaign.template
+    # Do-not-contact is about marketing; utility reminders follow the supervisor's setting.
+    honour_opt_out = campaign.is_marketing or settings.CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY
     mapping_check(template, campaign.parameters, columns)
     drafts: list[Draft] = []
     for line, row in enumerate(rows, start=1):
@@ -225,7 +227,7 @@ def _evaluate(campaign: Campaign, now=None) -> tuple[list[Draft], list[str]]:
         except InvalidPhone as exc:
             draft.reason, draft.detail = "invalid_phone", exc.message
             continue
-        if row.get("do_not_contact"):
+        if row.get("do_not_contact") and honour_opt_out:
             draft.reason = "do_not_contact"
     seen: set[str] = set()
     for draft in drafts:
@@ -234,7 +236,7 @@ def _evaluate(campaign: Campaign, now=None) -> tuple[list[Draft], list[str]]:
                 draft.reason, draft.detail = "duplicate", "the same customer is on an earlier row"
             seen.add(draft.identity)
     identities = sorted({d.identity for d in drafts if d.identity and not d.reason})
-    if campaign.is_marketing or settings.CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY:
+    if honour_opt_out:
         blocked = set(
             OptOut.objects.filter(identity__in=identities).values_list("identity", flat=True)
         )

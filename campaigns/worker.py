@@ -48,6 +48,7 @@ STATUS_EVERY = 0.2  # seconds between re-reads of the campaign's status
 PROGRESS_EVERY = 1.0  # campaign_progress at most this often
 MAX_BATCH = 200  # recipients claimed in one transaction
 RECORD_EVERY = 0.05  # seconds: Meta's answers recorded together
+HOURS_EVERY = 5.0  # seconds between looks at the business hours (only_business_hours)
 
 R = CampaignRecipient.Status
 
@@ -171,16 +172,24 @@ class CampaignRun:
         next_progress = time.monotonic() + PROGRESS_EVERY
         idle_until = 0.0
         next_record = 0.0
+        next_hours_check = 0.0
         while True:
             now = time.monotonic()
             if now >= next_check or self.halted:
                 next_check = now + STATUS_EVERY
                 status = self._status()
+                if status == Campaign.Status.RUNNING and now >= next_hours_check:
+                    next_hours_check = now + HOURS_EVERY
+                    if campaign.only_business_hours and not pacing.inside_business_hours(
+                        timezone.now()
+                    ):
+                        status = "outside_hours"  # held, running, until the team opens
                 if status != Campaign.Status.RUNNING or self.stopping.is_set():
                     self._drain()
                     self._progress()
                     logger.info("campaign %s: sending stopped (%s)", campaign.pk, status)
                     return "stopped" if status == Campaign.Status.RUNNING else status
+
                 self._requeue_frequency_capped()
             free = self.concurrency - len(self.in_flight)
             # Claim in batches (a claim is one transaction whatever its size): a tenth of a

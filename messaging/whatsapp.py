@@ -5,12 +5,12 @@ Endpoints: `{base}/{version}/{phone_number_id}/messages`, `/{phone_number_id}/me
 """
 
 import logging
-import time
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from boztell.errors import BoztellError
 
@@ -87,12 +87,8 @@ def _raise_for_graph_error(response: requests.Response) -> None:
     )
 
 
-def get_media_info(media_id: str) -> MediaInfo:
+def _get_media_info(media_id: str) -> MediaInfo:
     """GET /{media_id}: a short-lived download URL and the file's details."""
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.media_info(media_id)
     try:
         response = _http().get(
             _url(media_id), headers=_auth(), timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
@@ -110,13 +106,9 @@ def get_media_info(media_id: str) -> MediaInfo:
     )
 
 
-def download_media(url: str, *, max_bytes: int, into) -> int:
+def _download_media(url: str, *, max_bytes: int, into) -> int:
     """Stream the media at `url` (with the bearer token) into a writable file object.
     Refuses, mid-stream if need be, more than `max_bytes`."""
-    if settings.WHATSAPP_SANDBOX and url.startswith("sandbox:"):
-        from messaging import sandbox
-
-        return sandbox.download(url, max_bytes=max_bytes, into=into)
     try:
         with _http().get(
             url, headers=_auth(), stream=True, timeout=(CONNECT_TIMEOUT, MEDIA_READ_TIMEOUT)
@@ -146,38 +138,49 @@ class SendResult:
     raw: dict
 
 
+class _RateLimited(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+# Waits between tries: 0.5 s, then 1.5 s (three tries in all).
+_RETRY_WAIT = wait_exponential(multiplier=0.5, exp_base=3, max=1.5)
+
+
 def _post_json(path: str, payload: dict, *, retry_throttled: bool = True) -> dict:
     """POST to the Graph API. A connection that never reached Meta is retried (it cannot
     have sent anything), and so is Meta's own rate limit (unless the caller paces itself:
     `retry_throttled=False`); a read timeout is not retried, since the message may have
     gone out."""
-    delays = (0.5, 1.5)
-    for attempt in range(len(delays) + 1):
-        try:
-            response = _http().post(
-                _url(path),
-                json=payload,
-                headers=_auth(),
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            )
-        except requests.ConnectionError as exc:
-            if attempt < len(delays):
-                time.sleep(delays[attempt])
-                continue
-            raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
-        except requests.Timeout as exc:
-            raise GraphError(
-                "WhatsApp did not answer in time; the message may or may not have been sent.",
-                code="whatsapp_timeout",
-                retryable=False,
-            ) from exc
-        rate_limited = response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES
-        if rate_limited and retry_throttled and attempt < len(delays):
-            time.sleep(delays[attempt])
-            continue
-        _raise_for_graph_error(response)
-        return response.json()
-    raise AssertionError("unreachable")
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception_type((requests.ConnectionError, _RateLimited)),
+            stop=stop_after_attempt(3),
+            wait=_RETRY_WAIT,
+            reraise=True,
+        ):
+            with attempt:
+                response = _http().post(
+                    _url(path),
+                    json=payload,
+                    headers=_auth(),
+                    timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                )
+                limited = response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES
+                if limited and retry_throttled:
+                    raise _RateLimited(response)
+    except requests.ConnectionError as exc:  # ConnectTimeout too: nothing reached Meta
+        raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
+    except requests.Timeout as exc:
+        raise GraphError(
+            "WhatsApp did not answer in time; the message may or may not have been sent.",
+            code="whatsapp_timeout",
+            retryable=False,
+        ) from exc
+    except _RateLimited as limited:
+        response = limited.response
+    _raise_for_graph_error(response)
+    return response.json()
 
 
 RATE_LIMIT_CODES = frozenset({130429, 4, 80007})
@@ -192,15 +195,7 @@ def _meta_code(response) -> int | None:
         return None
 
 
-def send_message(payload: dict, *, retry_throttled: bool = True) -> SendResult:
-    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set.
-    `retry_throttled=False`: Meta's rate-limit answers come straight back (campaigns pace
-    and back off themselves)."""
-    body = {"messaging_product": "whatsapp", "recipient_type": "individual", **payload}
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.send_message(body)
+def _send_message(body: dict, *, retry_throttled: bool = True) -> SendResult:
     data = _post_json(
         f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body, retry_throttled=retry_throttled
     )
@@ -212,19 +207,13 @@ def send_message(payload: dict, *, retry_throttled: bool = True) -> SendResult:
     )
 
 
-def mark_read(wa_message_id: str) -> None:
+def _mark_read(wa_message_id: str) -> None:
     body = {"messaging_product": "whatsapp", "status": "read", "message_id": wa_message_id}
-    if settings.WHATSAPP_SANDBOX:
-        return
     _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
 
 
-def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
+def _upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
     """POST /{phone_number_id}/media (multipart): Meta's media id for a later send."""
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.upload_media(data=data, mime_type=mime_type, filename=filename)
     try:
         response = _http().post(
             _url(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/media"),
@@ -241,12 +230,8 @@ def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
     return response.json()["id"]
 
 
-def list_templates() -> list[dict]:
+def _list_templates() -> list[dict]:
     """GET /{waba_id}/message_templates, following Meta's cursor paging."""
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.list_templates()
     url = _url(f"{settings.WHATSAPP_BUSINESS_ACCOUNT_ID}/message_templates")
     params = {"limit": 100, "fields": "name,language,status,category,components,id"}
     templates: list[dict] = []
@@ -263,3 +248,86 @@ def list_templates() -> list[dict]:
         url = (body.get("paging") or {}).get("next")
         params = None
     return templates
+
+
+class GraphClient:
+    """Meta's Graph API over HTTP (WHATSAPP_API_BASE_URL): the production backend.
+
+    The backend is chosen in settings, as Django picks an EMAIL_BACKEND:
+    WHATSAPP_BACKEND names a class with these methods (GraphClient, or the sandbox's
+    webhooks.sandbox.SandboxClient when there is no WHATSAPP_ACCESS_TOKEN)."""
+
+    is_sandbox = False
+
+    def send_message(self, body: dict) -> SendResult:
+        return _send_message(body)
+
+    def send_message_paced(self, body: dict) -> SendResult:
+        """A send whose caller paces itself: Meta's rate-limit answer comes straight back."""
+        return _send_message(body, retry_throttled=False)
+
+    def mark_read(self, wa_message_id: str) -> None:
+        _mark_read(wa_message_id)
+
+    def get_media_info(self, media_id: str) -> MediaInfo:
+        return _get_media_info(media_id)
+
+    def download_media(self, url: str, *, max_bytes: int, into) -> int:
+        return _download_media(url, max_bytes=max_bytes, into=into)
+
+    def upload_media(self, *, data: bytes, mime_type: str, filename: str) -> str:
+        return _upload_media(data=data, mime_type=mime_type, filename=filename)
+
+    def list_templates(self) -> list[dict]:
+        return _list_templates()
+
+
+_clients: dict[str, object] = {}
+
+
+def client():
+    """The configured backend (one instance per class: settings may change in tests)."""
+    from django.utils.module_loading import import_string
+
+    path = settings.WHATSAPP_BACKEND
+    if path not in _clients:
+        _clients[path] = import_string(path)()
+    return _clients[path]
+
+
+# What the rest of the app calls: the configured backend's methods.
+
+
+def send_message(payload: dict, *, retry_throttled: bool = True) -> SendResult:
+    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set.
+    `retry_throttled=False`: Meta's rate-limit answers come straight back (campaigns pace
+    and back off themselves; a backend that never throttles just sends)."""
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual", **payload}
+    backend = client()
+    if not retry_throttled and hasattr(backend, "send_message_paced"):
+        return backend.send_message_paced(body)
+    return backend.send_message(body)
+
+
+def mark_read(wa_message_id: str) -> None:
+    client().mark_read(wa_message_id)
+
+
+def get_media_info(media_id: str) -> MediaInfo:
+    return client().get_media_info(media_id)
+
+
+def download_media(url: str, *, max_bytes: int, into) -> int:
+    return client().download_media(url, max_bytes=max_bytes, into=into)
+
+
+def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
+    return client().upload_media(data=data, mime_type=mime_type, filename=filename)
+
+
+def list_templates() -> list[dict]:
+    return client().list_templates()
+
+
+def is_sandbox() -> bool:
+    return client().is_sandbox

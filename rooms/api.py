@@ -10,11 +10,29 @@ from boztell.cursors import decode_cursor, encode_cursor
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
-from messaging.api import MessageSerializer
-from rooms.events import message_payload
+from boztell.schema import ErrorSerializer
+from messaging.serializers import MessageSerializer
+from rooms.events import note_payload
 from rooms.payloads import room_row
-from rooms.selectors import ROOM_FILTERS, room_detail, room_list, room_messages, rooms_visible_to
-from rooms.services import room_assign, room_lead_set, room_unassign
+from rooms.selectors import (
+    ROOM_FILTERS,
+    room_detail,
+    room_list,
+    room_messages,
+    room_notes,
+    rooms_visible_to,
+)
+from rooms.serializers import RoomSerializer
+from rooms.services import (
+    NOTE_LIMIT,
+    room_assign,
+    room_labels_set,
+    room_lead_set,
+    room_note_create,
+    room_unassign,
+)
+
+ERROR = ErrorSerializer
 
 
 def _limit(request, default=50, most=100) -> int:
@@ -24,37 +42,24 @@ def _limit(request, default=50, most=100) -> int:
         raise BoztellError("limit must be a number.", code="invalid_request") from None
 
 
-RoomRow = inline_serializer(
-    "Room",
-    {
-        "room_id": serializers.UUIDField(),
-        "room_phone": serializers.CharField(
-            help_text='The customer\'s wa_id, or "" when Meta shows no number (BSUID only).'
-        ),
-        "room_title": serializers.CharField(),
-        "room_user_id": serializers.CharField(allow_null=True, help_text="The BSUID."),
-        "room_username": serializers.CharField(allow_null=True),
-        "leads_info": serializers.DictField(allow_null=True),
-        "last_message_text": serializers.CharField(allow_null=True),
-        "unread_count": serializers.IntegerField(),
-        "message_count": serializers.IntegerField(),
-        "participants": serializers.ListField(child=serializers.DictField()),
-    },
-)
-
-
 class RoomListApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("filter", str, enum=list(ROOM_FILTERS)),
             OpenApiParameter("q", str, description="Name, phone or message text"),
+            OpenApiParameter(
+                "label", str, description="Only rooms with this label (its name, e.g. janji-bayar)"
+            ),
             OpenApiParameter("cursor", str),
             OpenApiParameter("limit", int),
         ],
         responses={
             200: inline_serializer(
                 "RoomPage",
-                {"results": RoomRow.__class__(many=True), "next_cursor": serializers.CharField()},
+                {
+                    "results": RoomSerializer(many=True),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                },
             )
         },
         summary="The caller's rooms, latest first (assigned to them, and unassigned)",
@@ -71,6 +76,7 @@ class RoomListApi(APIView):
             user=request.user,
             view=view,
             query=(request.query_params.get("q") or "").strip(),
+            label=(request.query_params.get("label") or "").strip(),
             after=decode_cursor(request.query_params.get("cursor")),
             limit=limit,
         )
@@ -78,17 +84,20 @@ class RoomListApi(APIView):
             encode_cursor(rooms[-1].last_message_at, rooms[-1].pk) if len(rooms) == limit else None
         )
         return Response(
-            {"results": [to_wire(room_row(r)) for r in rooms], "next_cursor": next_cursor}
+            {
+                "results": [to_wire(room_row(r, user=request.user)) for r in rooms],
+                "next_cursor": next_cursor,
+            }
         )
 
 
 class RoomDetailApi(APIView):
-    @extend_schema(responses={200: RoomRow}, summary="One room")
+    @extend_schema(responses={200: RoomSerializer}, summary="One room")
     def get(self, request, room_id):
         room = room_detail(user=request.user, room_id=room_id)
         if room is None:
             raise BoztellError("No such room, or you may not see it.", code="not_found", status=404)
-        return Response(to_wire(room_row(room)))
+        return Response(to_wire(room_row(room, user=request.user)))
 
 
 class RoomMessagesApi(APIView):
@@ -123,7 +132,7 @@ class RoomMessagesApi(APIView):
         has_older = bool(page) and (len(page) == limit or after is not None)
         return Response(
             {
-                "results": [to_wire(message_payload(m)) for m in page],
+                "results": to_wire(MessageSerializer.render_many(page)),
                 "older_cursor": older if has_older else None,
                 "newer_cursor": newer or (request.query_params.get("after") or None),
             }
@@ -139,7 +148,7 @@ class AssignSerializer(serializers.Serializer):
 class RoomAssignApi(APIView):
     @extend_schema(
         request=AssignSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Claim a room, or (supervisors) assign it to an agent",
     )
     def post(self, request, room_id):
@@ -159,7 +168,8 @@ class RoomAssignApi(APIView):
             to_wire(
                 room_row(
                     room_detail(user=request.user, room_id=room.pk)
-                    or room_detail(user=agent, room_id=room.pk)
+                    or room_detail(user=agent, room_id=room.pk),
+                    user=request.user,
                 )
             )
         )
@@ -168,23 +178,36 @@ class RoomAssignApi(APIView):
 class RoomUnassignApi(APIView):
     @extend_schema(
         request=None,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Release a room to the unassigned queue (its agent, or a supervisor)",
     )
     def post(self, request, room_id):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         room_unassign(room=room, by=request.user)
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
 
 
 class RoomLeadSerializer(serializers.Serializer):
-    lead_id = serializers.UUIDField(help_text="The lead this room's customer is.")
+    lead_id = serializers.UUIDField(required=False, help_text="The lead this room's customer is.")
+    phone = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="Or the lead's phone number in any spelling (the number a username "
+        "customer told the agent): the lead with that number.",
+    )
+
+    def validate(self, attrs):
+        if bool(attrs.get("lead_id")) == bool(attrs.get("phone")):
+            raise serializers.ValidationError("Send lead_id or phone (one of them).")
+        return attrs
 
 
 class RoomLeadApi(APIView):
     @extend_schema(
         request=RoomLeadSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Link a room to a lead by hand (a username customer has no phone to match)",
     )
     def post(self, request, room_id):
@@ -193,10 +216,122 @@ class RoomLeadApi(APIView):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         form = RoomLeadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
+        if phone := form.validated_data.get("phone"):
+            from boztell.phones import normalize_phone
+
+            lead = Lead.objects.filter(phone=normalize_phone(phone)).first()
+        else:
+            lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
         if lead is None:
-            raise BoztellError("No lead has this lead_id.", code="unknown_lead", status=404)
+            raise BoztellError("No lead has this id or number.", code="unknown_lead", status=404)
         room_lead_set(room=room, lead=lead, by=request.user)
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
 
     patch = post
+
+
+class RoomLabelsSerializer(serializers.Serializer):
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        max_length=50,
+        allow_empty=True,
+        help_text="Every label the room should have, by name ([] removes them all).",
+    )
+
+
+class RoomLabelsApi(APIView):
+    @extend_schema(
+        request=RoomLabelsSerializer,
+        responses={200: RoomSerializer, 400: ERROR, 404: ERROR},
+        summary="Set a room's labels (unknown names: 400 unknown_label)",
+    )
+    def put(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        form = RoomLabelsSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        room_labels_set(room=room, names=form.validated_data["labels"], by=request.user)
+        row = room_row(room_detail(user=request.user, room_id=room.pk), user=request.user)
+        return Response(to_wire(row))
+
+
+UserRef = inline_serializer(
+    "UserRef",
+    {
+        "user_id": serializers.UUIDField(),
+        "username": serializers.CharField(),
+        "display_name": serializers.CharField(),
+    },
+)
+
+
+class NoteSerializer(serializers.Serializer):
+    """A private note: plain text (render it as text, never as HTML)."""
+
+    id = serializers.UUIDField()
+    room_id = serializers.UUIDField()
+    author = UserRef
+    text = serializers.CharField()
+    mentions = UserRef.__class__(many=True, help_text="The @mentioned users who were notified.")
+    created_at = serializers.DateTimeField()
+
+
+class NoteCreatedSerializer(NoteSerializer):
+    not_notified = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="@names in the text that notified nobody: no such active user, or a user "
+        "who may not see this room.",
+    )
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=NOTE_LIMIT)
+
+
+class RoomNotesApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("before", str), OpenApiParameter("limit", int)],
+        responses={
+            200: inline_serializer(
+                "NotePage",
+                {
+                    "results": NoteSerializer(many=True),
+                    "older_cursor": serializers.CharField(allow_null=True),
+                },
+            ),
+            404: ERROR,
+        },
+        summary="A room's private notes, oldest to newest, 50 at a time",
+        operation_id="rooms_notes_list",
+    )
+    def get(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        limit = _limit(request)
+        page = room_notes(
+            room=room, before=decode_cursor(request.query_params.get("before")), limit=limit
+        )
+        older = encode_cursor(page[0].created_at, page[0].pk) if len(page) == limit else None
+        return Response(
+            {"results": [to_wire(note_payload(n)) for n in page], "older_cursor": older}
+        )
+
+    @extend_schema(
+        request=NoteCreateSerializer,
+        responses={
+            201: NoteCreatedSerializer,
+            400: ERROR,
+            404: ERROR,
+        },
+        summary="Leave a private note in a room (never sent to WhatsApp); @username notifies",
+        operation_id="rooms_notes_create",
+    )
+    def post(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        form = NoteCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        created = room_note_create(room=room, author=request.user, text=form.validated_data["text"])
+        return Response(
+            to_wire({**note_payload(created.note), "not_notified": created.not_notified}),
+            status=201,
+        )

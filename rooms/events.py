@@ -6,95 +6,38 @@ participants; `new_message` and `room:new_message` carry the stored message.
 
 from boztell.realtime import broadcast_on_commit, room_group
 from leads.models import Lead
-from messaging.media import media_inline
+from leads.serializers import LeadSerializer
 from messaging.models import Message
-from rooms.models import Room, RoomParticipant
-from rooms.selectors import room_assigned_user_ids, room_event_groups
-
-MESSAGE_FIELDS = (
-    "id",
-    "room_id",
-    "user_id",
-    "content_type",
-    "content_text",
-    "wa_message_id",
-    "reply_to_wa_message_id",
-    "reaction_emoji",
-    "reaction_to_wa_message_id",
-    "media_type",
-    "media_id",
-    "gcs_filename",
-    "gcs_url",
-    "file_size",
-    "mime_type",
-    "original_filename",
-    "metadata",
-    "status",
-    "status_timestamp",
-    "created_at",
-    "updated_at",
-)
+from messaging.serializers import MessageSerializer
+from messaging.window import window_fields
+from rooms.models import Room, RoomNote, RoomParticipant
+from rooms.selectors import counts_as_unread, room_assigned_user_ids, room_event_groups
+from rooms.serializers import LabelSerializer, ParticipantSerializer, RoomFieldsSerializer
 
 
 def message_payload(message: Message) -> dict:
-    """The seed's `new_message` payload: every column of the stored message, and
-    `media_inline`: whether the inbox may show the file inline (else only a download)."""
-    data = {name: getattr(message, name) for name in MESSAGE_FIELDS}
-    data["metadata"] = data["metadata"] or {}
-    data["media_inline"] = bool(message.media_type) and media_inline(message.mime_type)
-    return data
+    """The seed's `new_message` payload (messaging.serializers.MessageSerializer)."""
+    return MessageSerializer.render(message)
 
 
 def leads_info(lead: Lead | None) -> dict | None:
-    if lead is None:
-        return None
-    return {
-        "id": lead.id,
-        "name": lead.name,
-        "phone": lead.phone,
-        "outstanding": float(lead.outstanding),
-        "loan_type": lead.loan_type,
-        "leads_status": lead.leads_status,
-        "contact_status": lead.contact_status,
-    }
-
-
-def participant_row(p: RoomParticipant) -> dict:
-    return {
-        "user_id": p.user_id,
-        "username": p.user.username,
-        "display_name": p.user.name,
-        "role": p.user.role,
-        "is_assigned": p.is_assigned,
-        "assigned_at": p.assigned_at,
-        "last_read_at": p.last_read_at,
-    }
+    return None if lead is None else LeadSerializer.render(lead)
 
 
 def participants_payload(room: Room) -> list[dict]:
-    return [
-        participant_row(p) for p in RoomParticipant.objects.filter(room=room).select_related("user")
-    ]
+    return ParticipantSerializer.render_many(
+        RoomParticipant.objects.filter(room=room).select_related("user")
+    )
 
 
 def room_fields(room: Room) -> dict:
     """The seed's room fields, shared by new_room_complete and the rooms API."""
-    return {
-        "room_id": room.id,
-        # The seed's string: the wa_id, or "" for a customer Meta shows no number of.
-        "room_phone": room.phone or "",
-        "room_title": room.display_title,
-        "room_user_id": room.user_id,
-        "room_username": room.username or None,
-        "room_created_at": room.created_at,
-        "room_updated_at": room.updated_at,
-        "leads_id": room.lead_id,
-        "leads_info": leads_info(room.lead),
-        "last_message_text": room.last_message_text,
-        "last_message_timestamp": room.last_message_at,
-        "last_message_type": room.last_message_type,
-        "message_count": room.message_count,
-    }
+    return RoomFieldsSerializer.render(room)
+
+
+def labels_payload(room: Room) -> list[dict]:
+    """The room's labels by name (prefetched by the room list, else one query)."""
+    return LabelSerializer.render_many(sorted(room.labels.all(), key=lambda label: label.name))
 
 
 def new_room_complete_payload(room: Room, message: Message) -> dict:
@@ -148,14 +91,37 @@ def emit_message_created(*, room: Room, message: Message, room_created: bool) ->
             room_id=room.pk,
         )
         return
-    emit_messages_created(messages=[message], assigned={room.pk: room_assigned_user_ids(room=room)})
+    emit_messages_created(
+        messages=[message],
+        assigned={room.pk: room_assigned_user_ids(room=room)},
+        last_customer_message_at={room.pk: room.last_customer_message_at},
+    )
 
 
-def emit_messages_created(*, messages: list[Message], assigned: dict) -> None:
-    """Customer messages stored in bulk into existing rooms, in order; `assigned` maps each
-    room id to its assigned agents' ids, read under the rooms' row lock."""
+def new_message_payload(message: Message, *, last_customer_message_at=None) -> dict:
+    """`new_message` (and `room:new_message`): the stored message, plus what it does to its
+    room for a client keeping a room list: whether it counts as unread for whoever has not
+    read it, and the room's 24-hour window after it. A customer's message opens the window
+    from its own time (the room's last_customer_message_at is that time now); another
+    message leaves the room's window as it was (`last_customer_message_at`)."""
+    if message.user_id is None:
+        last_customer_message_at = message.created_at
+    return {
+        **message_payload(message),
+        "counts_as_unread": counts_as_unread(message),
+        **window_fields(last_customer_message_at),
+    }
+
+
+def emit_messages_created(
+    *, messages: list[Message], assigned: dict, last_customer_message_at: dict | None = None
+) -> None:
+    """Messages stored into existing rooms, in order; `assigned` maps each room id to its
+    assigned agents' ids, read under the rooms' row lock; `last_customer_message_at` each
+    room's (needed only for messages not from the customer)."""
+    known = last_customer_message_at or {}
     for message in messages:
-        payload = message_payload(message)
+        payload = new_message_payload(message, last_customer_message_at=known.get(message.room_id))
         groups = room_event_groups(assigned_user_ids=assigned[message.room_id])
         broadcast_on_commit(groups, "new_message", payload, room_id=message.room_id)
         # The same message for sockets that joined the room; read back as new_message.
@@ -276,3 +242,51 @@ def emit_room_lead_changed(*, room: Room, by) -> None:
         },
         room_id=room.pk,
     )
+
+
+def emit_room_labels_changed(*, room: Room, added: list[str], removed: list[str], by) -> None:
+    broadcast_on_commit(
+        room_event_groups(room=room),
+        "room_labels_changed",
+        {
+            "room_id": room.pk,
+            "labels": labels_payload(room),
+            "added": added,
+            "removed": removed,
+            "changed_by": by.pk,
+        },
+        room_id=room.pk,
+    )
+
+
+def _user_ref(user) -> dict:
+    return {"user_id": user.pk, "username": user.username, "display_name": user.name}
+
+
+def note_payload(note: RoomNote) -> dict:
+    """A private note as REST and events show it. `text` is the author's plain text:
+    clients render it as text, never as HTML."""
+    return {
+        "id": note.id,
+        "room_id": note.room_id,
+        "author": _user_ref(note.author),
+        "text": note.text,
+        "mentions": [_user_ref(u) for u in sorted(note.mentions.all(), key=lambda u: u.username)],
+        "created_at": note.created_at,
+    }
+
+
+def emit_room_note_created(*, room: Room, note: RoomNote) -> None:
+    """The note to whoever sees the room; `note_mention` to each mentioned user (already
+    checked to see the room) on their own sockets."""
+    from boztell.realtime import user_group
+
+    payload = note_payload(note)
+    broadcast_on_commit(room_event_groups(room=room), "room_note_created", payload, room_id=room.pk)
+    for user in note.mentions.all():
+        broadcast_on_commit(
+            [user_group(user.pk)],
+            "note_mention",
+            {**payload, "room_title": room.display_title, "mentioned_user_id": user.pk},
+            user_id=user.pk,
+        )

@@ -11,4 +11,6 @@ urlpatterns = [
     path("<uuid:room_id>/assign", api.RoomAssignApi.as_view(), name="room-assign"),
     path("<uuid:room_id>/unassign", api.RoomUnassignApi.as_view(), name="room-unassign"),
     path("<uuid:room_id>/lead", api.RoomLeadApi.as_view(), name="room-lead"),
+    path("<uuid:room_id>/labels", api.RoomLabelsApi.as_view(), name="room-labels"),
+    path("<uuid:room_id>/notes", api.RoomNotesApi.as_view(), name="room-notes"),
 ]

@@ -390,3 +390,73 @@ def test_pause_resume_cancel_and_the_results_csv(supervisor, supervisor_api, rem
     assert table[0]["text"].startswith("Halo Nasabah 0, cicilan Anda sebesar Rp 1.500.000")
     listed = supervisor_api.get("/campaigns/").json()
     assert [c["id"] for c in listed] == [str(campaign.pk)]
+
+
+def test_a_segment_audience_maps_lead_fields_and_typed_attributes(supervisor_api, settings):
+    from decimal import Decimal
+
+    from leads.models import Lead, LeadAttribute, Segment
+
+    make_template(REMINDER)
+    LeadAttribute.objects.create(key="due_date", label="Due date", type="date")
+    LeadAttribute.objects.create(key="instalment", label="Instalment", type="money")
+    Lead.objects.create(
+        name="Budi",
+        phone="6281255550001",
+        leads_status="collection",
+        outstanding=Decimal("9000000"),
+        attributes={"due_date": "2026-12-05", "instalment": 1250000},
+    )
+    Lead.objects.create(
+        name="Sari",
+        phone="6281255550002",
+        leads_status="collection",
+        do_not_contact=True,
+        attributes={"due_date": "2026-12-06", "instalment": 900000},
+    )
+    Lead.objects.create(name="Hot", phone="6281255550003", leads_status="hot")
+    segment = Segment.objects.create(name="Due this week", filters={"leads_status": ["collection"]})
+    response = supervisor_api.post(
+        "/campaigns/",
+        {
+            "name": "Collection",
+            "template_name": "cicilan_reminder",
+            "language": "id",
+            "segment_id": str(segment.pk),
+            "parameters": {
+                "body": {
+                    "1": {"column": "name"},
+                    "2": {"column": "instalment", "format": "idr"},
+                    "3": {"column": "due_date", "format": "date_id"},
+                }
+            },
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["audience_kind"] == "segment"
+    preview = supervisor_api.post(f"/campaigns/{response.json()['id']}/preview").json()
+    assert preview["rows"] == 2
+    assert [s["text"] for s in preview["samples"]] == [
+        "Halo Budi, cicilan Anda sebesar Rp 1.250.000 jatuh tempo pada 5 Desember 2026.",
+        "Halo Sari, cicilan Anda sebesar Rp 900.000 jatuh tempo pada 6 Desember 2026.",
+    ]
+    # A reminder is utility: do-not-contact (marketing) excludes only when the supervisor
+    # says it applies to utility too.
+    assert preview["excluded"] == 0
+    settings.CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY = True
+    preview = supervisor_api.post(f"/campaigns/{response.json()['id']}/preview").json()
+    assert preview["excluded_by_reason"] == {"do_not_contact": 1}
+    assert [e["to"] for e in preview["exclusions"]] == ["6281255550002"]
+    missing = supervisor_api.post(
+        "/campaigns/",
+        {
+            "name": "x",
+            "template_name": "cicilan_reminder",
+            "language": "id",
+            "segment_id": "00000000-0000-4000-8000-000000000000",
+            "parameters": REMINDER_PARAMS,
+        },
+        format="json",
+    )
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "unknown_segment"

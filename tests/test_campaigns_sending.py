@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 
 from tests.campaign_helpers import OFFER, REMINDER, make_template, rows, started_campaign
-from tests.conftest import signed_post, text_webhook
 from tests.fake_graph import META_ERRORS
+from tests.helpers import signed_post, text_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "events"
@@ -190,7 +190,7 @@ def test_the_pair_rate_holds_a_customer_who_was_just_messaged(fake_graph, superv
 
 
 def _status(wamid: str, to: str, status: str, errors=None) -> dict:
-    from messaging.sandbox import status_body
+    from webhooks.sandbox import status_body
 
     body = status_body(wamid, to, status)
     if errors:
@@ -275,7 +275,7 @@ def test_an_opt_out_marks_the_customer_confirms_and_excludes_them_from_marketing
 ):
     from campaigns import services
     from campaigns.models import OptOut
-    from tests.conftest import load_fixture
+    from tests.helpers import load_fixture
 
     make_template(REMINDER)
     make_template(OFFER)
@@ -419,3 +419,25 @@ def test_a_new_customer_gets_one_room_with_its_lead_and_one_new_room_complete(
     new_messages = [d for name, d in events if name == "new_message"]
     assert [d["room_id"] for d in new_messages] == [str(existing.pk)]
     assert new_messages[0]["metadata"]["campaign"]["id"] == str(campaign.pk)
+
+
+def test_only_inside_business_hours_holds_the_campaign_while_the_team_is_closed(
+    fake_graph, supervisor
+):
+    from datetime import time
+
+    from django.utils import timezone
+
+    from hours.models import BusinessHours
+
+    now = timezone.localtime(timezone.now())
+    # Open only on another weekday: closed now.
+    BusinessHours.objects.create(weekday=(now.weekday() + 3) % 7, opens=time(8), closes=time(17))
+    campaign = started_campaign(supervisor, rows(2), only_business_hours=True)
+    assert _run() is None  # not taken: the team is closed
+    assert fake_graph.messages_sent() == []
+    BusinessHours.objects.create(weekday=now.weekday(), opens=time(0), closes=time(0))
+    assert _run() == "done"
+    assert len(fake_graph.messages_sent()) == 2
+    campaign.refresh_from_db()
+    assert campaign.status == "done"

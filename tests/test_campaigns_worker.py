@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.campaign_helpers import OFFER, REMINDER, rows, started_campaign
-from tests.conftest import process_env
 from tests.fake_graph import TOKEN
+from tests.helpers import process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent

@@ -865,3 +865,31 @@ def test_the_rooms_api_shows_the_bsuid_username_and_an_empty_room_phone(agent_ap
     row = agent_api.get(f"/rooms/{username_room.pk}").json()
     assert row["room_phone"] == "" and row["room_user_id"] == BSUID
     assert row["room_username"] == "rina.kredit" and row["room_title"] == "Rina"
+
+
+def test_a_graph_api_that_refuses_connections_is_tried_three_times_then_a_clear_502(
+    agent_api, open_room, send, settings
+):
+    from tests.helpers import free_port
+
+    # Nothing listens there: every try is refused before anything reaches Meta.
+    settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
+    settings.WHATSAPP_ACCESS_TOKEN = "EAAG-fake-graph-token"
+    settings.WHATSAPP_BACKEND = "messaging.whatsapp.GraphClient"
+    from messaging import whatsapp
+
+    tries = []
+    session = whatsapp._http()
+    original = session.post
+
+    def post(*args, **kwargs):
+        tries.append(1)
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(session, "post", post)
+        response = send(agent_api, "/messages/send", {"to": CUSTOMER, "text": "offline"})
+    assert response.status_code == 502, response.content
+    assert len(tries) == 3
+    message = Message.objects.get(pk=response.json()["error"]["details"]["message_id"])
+    assert message.status == "failed"

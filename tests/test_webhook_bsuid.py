@@ -5,7 +5,8 @@ Meta's "Business-scoped user IDs" page: contacts[].user_id always, contacts[].wa
 messages[].from only when Meta shows the number, messages[].from_user_id, statuses[]
 recipient_user_id, contacts[].profile.username. Meta's system-messages reference:
 `user_changed_number` (system.wa_id the new number) and `user_changed_user_id` (the BSUID
-changed, no number); the key of the new BSUID inside `system` (`user_id`) is our reading,
+changed, no number); since Aug 2026 both carry `system.previous_user_id` beside the new
+values (Meta's changelog); `system.user_id` as the new BSUID is our reading,
 Meta's page shows only the type.
 """
 
@@ -21,8 +22,8 @@ from django.utils import timezone
 from boztell.realtime import SUPERVISORS_GROUP, user_group
 from messaging.models import Message
 from rooms.models import Room, RoomParticipant
-from tests.conftest import load_fixture, signed_post
 from tests.factories import LeadFactory, MessageFactory, RoomFactory, UserFactory
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = pytest.mark.django_db
 
@@ -315,3 +316,17 @@ def test_the_sqlite_style_one_at_a_time_path_handles_bsuid_customers_too(post, m
     post(load_fixture("bsuid_text_with_phone"))
     room = Room.objects.get()
     assert (room.phone, room.user_id, room.message_count) == (PHONE, BSUID, 2)
+
+
+def test_a_user_change_that_names_the_previous_bsuid_moves_that_room_not_a_new_one(post):
+    """Meta's changelog (Aug 2026): the change carries system.previous_user_id beside the new
+    values, and the message's own sender may already be the new BSUID."""
+    post(load_fixture("bsuid_text"))
+    old_room = Room.objects.get()
+    post(load_fixture("system_user_changed_user_id_with_previous"))
+    assert Room.objects.count() == 1
+    room = Room.objects.get()
+    assert room.pk == old_room.pk and room.user_id == "ID.4101978709343000"
+    assert room.message_count == 2
+    post(_bsuid_only("text", user_id="ID.4101978709343000"))
+    assert Room.objects.count() == 1

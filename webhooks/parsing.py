@@ -313,11 +313,18 @@ def _parse_message(raw, profiles: dict, metadata: dict, parsed) -> InboundMessag
         extra["system"] = body
         fields["content_text"] = _text(body.get("body"))
         change = _text(body.get("type"))
-        if change == "user_changed_number":
-            identity["new_wa_id"] = _id(body.get("wa_id"))
-            identity["new_user_id"] = _id(body.get("user_id"))
-        elif change == "user_changed_user_id":
-            identity["new_user_id"] = _id(body.get("user_id"))
+        # Meta (changelog, Aug 2026): both user-change types carry `previous_user_id` (and
+        # `previous_parent_user_id`) beside the new values; the sender fields may already
+        # name the new BSUID, so the room is the one the previous BSUID belongs to.
+        previous = _id(body.get("previous_user_id"))
+        new_user_id = _id(body.get("user_id")) or (user_id if previous else None)
+        if change in ("user_changed_number", "user_changed_user_id"):
+            if change == "user_changed_number":
+                identity["new_wa_id"] = _id(body.get("wa_id"))
+            if new_user_id and new_user_id != previous:
+                identity["new_user_id"] = new_user_id
+            if previous:
+                user_id = previous
     elif kind == "order":
         extra["order"] = body
         items = _list(body.get("product_items"))

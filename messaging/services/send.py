@@ -8,7 +8,6 @@ transaction, then records `sent` with Meta's wamid, or `failed` with Meta's erro
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -29,6 +28,7 @@ from messaging.services.receive import (
     message_apply_pending_statuses,
 )
 from messaging.services.templates import template_refresh
+from messaging.window import window_fields
 from rooms.events import emit_message_created, emit_message_status
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
@@ -36,7 +36,6 @@ from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.send")
 
-SERVICE_WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -57,9 +56,10 @@ class TemplateError(BoztellError):
 
 
 def window_is_open(room: Room | None, now=None) -> bool:
-    if room is None or room.last_customer_message_at is None:
+    """The 24-hour rule (messaging.window), which every payload's `window_open` also uses."""
+    if room is None:
         return False
-    return room.last_customer_message_at >= (now or timezone.now()) - SERVICE_WINDOW
+    return window_fields(room.last_customer_message_at, now)["window_open"]
 
 
 @dataclass(frozen=True)
@@ -230,6 +230,22 @@ def _template_payload(address: dict, template: dict) -> dict:
     return {**address, "type": "template", "template": body}
 
 
+def _refuse_unfilled_placeholders(text: str) -> None:
+    """A quick reply's {{placeholder}} never reaches a customer (replies/placeholders.py
+    says which braces count)."""
+    from replies.placeholders import unfilled_placeholders
+
+    unfilled = unfilled_placeholders(text)
+    if unfilled:
+        raise BoztellError(
+            "The text still has placeholders to fill: "
+            + ", ".join("{{" + name + "}}" for name in unfilled)
+            + ".",
+            code="unfilled_placeholder",
+            details={"placeholders": unfilled},
+        )
+
+
 def message_send_text(
     *,
     sender: User,
@@ -243,6 +259,7 @@ def message_send_text(
         raise BoztellError("text must not be empty.", code="invalid_request")
     if len(text) > TEXT_LIMIT:
         raise BoztellError(f"text is limited to {TEXT_LIMIT} characters.", code="text_too_long")
+    _refuse_unfilled_placeholders(text)
     target = send_target(sender=sender, to=to, room_id=room_id)
     _require_window(target.room)
     message, _ = _store_pending(
@@ -251,6 +268,21 @@ def message_send_text(
         fields={"content_type": "text", "content_text": text, "reply_to_wa_message_id": reply_to},
     )
     return _deliver(message, _text_payload(_room_address(message.room), text, reply_to))
+
+
+def message_send_automatic_text(*, room: Room, sender: User, text: str, kind: str) -> Message:
+    """An automatic message (`kind`: "away_message") from the system user, through the
+    same store-then-send path as an agent's text: stored `pending`, then `sent` or
+    `failed`, with the same events. Only inside the 24-hour window. Whoever calls this
+    decided the room should get it; the system user's own room visibility is not asked."""
+    _require_window(room)
+    target = Target(room=room, phone=room.phone, user_id=room.user_id)
+    message, _ = _store_pending(
+        target=target,
+        sender=sender,
+        fields={"content_type": "text", "content_text": text, "metadata": {"automatic": kind}},
+    )
+    return _deliver(message, _text_payload(_room_address(message.room), text, None))
 
 
 def _template_for(*, name: str, language: str) -> MessageTemplate | None:
