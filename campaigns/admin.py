@@ -130,12 +130,13 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="Audience")
     def audience(self, obj):
-        return f"{len(obj.audience_rows or [])} rows from {obj.audience_source or '-'}"
+        return f"{obj.audience_size} rows from {obj.audience_source or '-'}"
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
             if form.rows is not None:
                 obj.audience_rows, obj.audience_columns = form.rows, form.columns
+                obj.audience_size = len(form.rows)
                 obj.audience_source = form.cleaned_data["audience_file"].name
                 obj.audience_kind = Campaign.Audience.ROWS
             if not change:

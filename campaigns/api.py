@@ -148,7 +148,7 @@ def campaign_data(campaign: Campaign) -> dict:
             "previewed_version": campaign.previewed_version,
             "audience_kind": campaign.audience_kind,
             "audience_source": campaign.audience_source,
-            "audience_rows": len(campaign.audience_rows or []),
+            "audience_rows": campaign.audience_size,
             "audience_columns": campaign.audience_columns or [],
             "segment_id": campaign.segment_id,
             "parameters": campaign.parameters,
@@ -185,7 +185,7 @@ def _audience(data: dict) -> dict:
 
 
 def _campaign(campaign_id) -> Campaign:
-    return get_object_or_404(Campaign.objects.select_related("template"), pk=campaign_id)
+    return get_object_or_404(Campaign.objects.light().select_related("template"), pk=campaign_id)
 
 
 class CampaignListApi(APIView):
@@ -193,7 +193,7 @@ class CampaignListApi(APIView):
 
     @extend_schema(responses={200: CampaignSerializer(many=True)}, summary="List campaigns")
     def get(self, request):
-        campaigns = Campaign.objects.select_related("template").defer("audience_rows")[:200]
+        campaigns = Campaign.objects.light().select_related("template")[:200]
         return Response([campaign_data(c) for c in campaigns])
 
     @extend_schema(

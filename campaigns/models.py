@@ -12,6 +12,12 @@ from django.conf import settings
 from django.db import models
 
 
+class CampaignQuerySet(models.QuerySet):
+    def light(self):
+        """Without the uploaded rows (megabytes for a large audience)."""
+        return self.defer("audience_rows", "preview")
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -34,6 +40,7 @@ class Campaign(models.Model):
     # Rows: [{"to": phone or BSUID, "lead_id": uuid or None, "columns": {...}}, ...]
     audience_rows = models.JSONField(default=list, blank=True)
     audience_columns = models.JSONField(default=list, blank=True)
+    audience_size = models.PositiveIntegerField(default=0, help_text="Rows uploaded.")
     audience_source = models.CharField(
         max_length=255, blank=True, help_text="The uploaded file's name, or 'leads'."
     )
@@ -69,6 +76,8 @@ class Campaign(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         db_table = "campaigns"

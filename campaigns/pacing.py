@@ -37,12 +37,13 @@ def backoff_seconds(attempt: int) -> float:
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up (one second's worth by default,
-    so a run never opens with more than Meta's per-second allowance)."""
+    """`rate` tokens a second, at most `burst` saved up: a quarter second's worth by
+    default, so a worker that was held up (a slow transaction) catches up a little, and
+    no second ever sees more than 1.25 times the rate. The bucket starts empty."""
 
     def __init__(self, rate: float, burst: float | None = None, clock=time.monotonic):
         self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate / 10))
+        self.burst = float(burst if burst is not None else max(1.0, rate / 4))
         self.clock = clock
         self.tokens = 0.0
         self.stamp = clock()

@@ -105,6 +105,7 @@ def campaign_create(
             audience_kind=Campaign.Audience.SEGMENT if segment_id else Campaign.Audience.ROWS,
             audience_rows=rows or [],
             audience_columns=columns or [],
+            audience_size=len(rows or []),
             audience_source=audience_source,
             segment_id=segment_id,
             parameters=parameters,
@@ -137,12 +138,14 @@ def campaign_update(*, campaign: Campaign, by: User, **changes) -> Campaign:
         if "rows" in changes:
             campaign.audience_rows = changes.pop("rows") or []
             campaign.audience_columns = changes.pop("columns", None) or []
+            campaign.audience_size = len(campaign.audience_rows)
             campaign.audience_kind = Campaign.Audience.ROWS
             campaign.segment_id = None
         if changes.get("segment_id"):
             audiences.segment_leads(changes["segment_id"])
             campaign.audience_kind = Campaign.Audience.SEGMENT
             campaign.audience_rows, campaign.audience_columns = [], []
+            campaign.audience_size = 0
         for key, value in changes.items():
             setattr(campaign, key, value)
         known = campaign.audience_columns if campaign.audience_kind == "rows" else None

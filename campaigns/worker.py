@@ -48,6 +48,8 @@ STATUS_EVERY = 0.2  # seconds between re-reads of the campaign's status
 PROGRESS_EVERY = 1.0  # campaign_progress at most this often
 MAX_BATCH = 200  # recipients claimed in one transaction
 RECORD_EVERY = 0.05  # seconds: Meta's answers recorded together
+# What a running campaign re-reads (never its uploaded rows).
+LIVE_FIELDS = ["name", "status", "status_reason", "version", "started_at", "finished_at"]
 HOURS_EVERY = 5.0  # seconds between looks at the business hours (only_business_hours)
 
 R = CampaignRecipient.Status
@@ -236,7 +238,7 @@ class CampaignRun:
         return Campaign.objects.filter(pk=self.campaign.pk).values_list("status", flat=True).first()
 
     def _progress(self) -> None:
-        self.campaign.refresh_from_db()
+        self.campaign.refresh_from_db(fields=LIVE_FIELDS)
         emit_campaign_progress(campaign=self.campaign)
 
     def _drain(self) -> None:
@@ -259,7 +261,7 @@ class CampaignRun:
             updated = Campaign.objects.filter(
                 pk=self.campaign.pk, status=Campaign.Status.RUNNING
             ).update(status=Campaign.Status.DONE, finished_at=timezone.now(), status_reason="")
-            self.campaign.refresh_from_db()
+            self.campaign.refresh_from_db(fields=LIVE_FIELDS)
             emit_campaign_progress(campaign=self.campaign)
         logger.info("campaign done id=%s sent=%d", self.campaign.pk, self.sent)
         return Campaign.Status.DONE if updated else self.campaign.status
@@ -715,7 +717,7 @@ class Worker:
     def start_due(self) -> None:
         """Scheduled campaigns whose start time has come begin running."""
         now = timezone.now()
-        for campaign in Campaign.objects.filter(
+        for campaign in Campaign.objects.light().filter(
             status=Campaign.Status.SCHEDULED, start_at__lte=now
         ):
             with transaction.atomic():
@@ -729,8 +731,10 @@ class Worker:
     def claim(self) -> Campaign | None:
         """A running campaign no other worker holds (and, if it asks, inside hours)."""
         now = timezone.now()
-        for campaign in Campaign.objects.filter(status=Campaign.Status.RUNNING).order_by(
-            "started_at", "created_at"
+        for campaign in (
+            Campaign.objects.light()
+            .filter(status=Campaign.Status.RUNNING)
+            .order_by("started_at", "created_at")
         ):
             if campaign.only_business_hours and not pacing.inside_business_hours(now):
                 continue
@@ -777,8 +781,10 @@ class Worker:
             .distinct()
         )
         self.progress_since = now
-        for campaign in Campaign.objects.filter(pk__in=list(changed)).exclude(
-            status=Campaign.Status.RUNNING
+        for campaign in (
+            Campaign.objects.light()
+            .filter(pk__in=list(changed))
+            .exclude(status=Campaign.Status.RUNNING)
         ):
             emit_campaign_progress(campaign=campaign)
 
