@@ -359,6 +359,7 @@ def campaign_start(*, campaign: Campaign, by: User, version: int | None = None) 
                 "Preview the current version of this campaign before starting it.",
                 details={"version": campaign.version, "previewed": campaign.previewed_version},
             )
+        _require_approved(campaign)
         drafts, _ = _evaluate(campaign)
         if not any(not d.reason for d in drafts):
             raise CampaignError("Nobody in the audience can receive it.", code="empty_audience")
@@ -427,7 +428,18 @@ def campaign_pause(*, campaign: Campaign, by: User | None, reason: str = "") -> 
 
 
 def campaign_resume(*, campaign: Campaign, by: User) -> Campaign:
+    _require_approved(campaign)
     return _transition(campaign, (Campaign.Status.PAUSED,), Campaign.Status.RUNNING)
+
+
+def _require_approved(campaign: Campaign) -> None:
+    template = MessageTemplate.objects.get(pk=campaign.template_id)
+    if template.status != MessageTemplate.Status.APPROVED:
+        raise CampaignError(
+            f"Template '{template.name}' is {template.status.lower()} at Meta; "
+            "it cannot be sent until Meta approves it again.",
+            code="template_not_approved",
+        )
 
 
 def campaign_cancel(*, campaign: Campaign, by: User) -> Campaign:
@@ -449,7 +461,7 @@ def campaigns_pause_for_template(*, template: MessageTemplate, reason: str) -> i
     """Meta paused or rejected a template: the campaigns sending it pause (the hook for the
     message_template_status_update webhook)."""
     paused = 0
-    for campaign in Campaign.objects.filter(
+    for campaign in Campaign.objects.light().filter(
         template=template, status__in=(Campaign.Status.RUNNING, Campaign.Status.SCHEDULED)
     ):
         campaign_pause(campaign=campaign, by=None, reason=reason)

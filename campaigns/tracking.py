@@ -55,12 +55,30 @@ _REPLIES = """
 
 
 def register() -> None:
-    from messaging.services import receive
+    from messaging.services import receive, templates
 
+    if campaigns_follow_template not in templates.TEMPLATE_STATUS_LISTENERS:
+        templates.TEMPLATE_STATUS_LISTENERS.append(campaigns_follow_template)
     if recipients_track_statuses not in receive.STATUS_LISTENERS:
         receive.STATUS_LISTENERS.append(recipients_track_statuses)
     if recipients_track_replies not in receive.INBOUND_LISTENERS:
         receive.INBOUND_LISTENERS.append(recipients_track_replies)
+
+
+# Meta's template events after which a template cannot (or must not) be sent.
+STOPPING_EVENTS = frozenset({"PAUSED", "REJECTED", "DISABLED", "FLAGGED", "PENDING_DELETION"})
+
+
+def campaigns_follow_template(*, template, event: str, reason: str) -> None:
+    """Template listener: Meta paused or rejected a template: its campaigns pause (in the
+    same transaction; the worker stops within a second), with Meta's reason."""
+    if event not in STOPPING_EVENTS:
+        return
+    from campaigns.services import campaigns_pause_for_template
+
+    campaigns_pause_for_template(
+        template=template, reason=f"template {event.lower()} by Meta: {reason or 'no reason'}"
+    )
 
 
 def _is_campaign_message(message) -> bool:

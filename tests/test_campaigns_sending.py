@@ -441,3 +441,50 @@ def test_only_inside_business_hours_holds_the_campaign_while_the_team_is_closed(
     assert len(fake_graph.messages_sent()) == 2
     campaign.refresh_from_db()
     assert campaign.status == "done"
+
+
+def test_a_template_meta_pauses_pauses_its_campaigns_through_the_webhook(
+    fake_graph, supervisor, client
+):
+    from campaigns import services
+    from messaging.models import MessageTemplate
+
+    campaign = started_campaign(supervisor, rows(2))
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "time": 1764000000,
+                "changes": [
+                    {
+                        "field": "message_template_status_update",
+                        "value": {
+                            "event": "PAUSED",
+                            "message_template_id": 1234567890,
+                            "message_template_name": "cicilan_reminder",
+                            "message_template_language": "id",
+                            "reason": "LOW_QUALITY",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    assert signed_post(client, body).status_code == 200
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+    assert campaign.status_reason == "template paused by Meta: LOW_QUALITY"
+    assert MessageTemplate.objects.get(name="cicilan_reminder").status == "PAUSED"
+    assert _run() is None and fake_graph.messages_sent() == []
+    refused = None
+    try:
+        services.campaign_resume(campaign=campaign, by=supervisor)
+    except services.CampaignError as exc:
+        refused = exc.code
+    assert refused == "template_not_approved"
+    body["entry"][0]["changes"][0]["value"]["event"] = "APPROVED"
+    assert signed_post(client, body).status_code == 200
+    services.campaign_resume(campaign=campaign, by=supervisor)
+    assert _run() == "done"
+    assert len(fake_graph.messages_sent()) == 2
