@@ -33,6 +33,12 @@ class CampaignForm(forms.ModelForm):
         help_text="CSV or XLSX; one column names the recipient (phone, to, wa_id, nomor, hp "
         "or bsuid); the others can fill the template's parameters.",
     )
+    segment = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        help_text="Or a saved lead segment (read afresh at preview and at start); lead fields "
+        "and typed attributes are its columns.",
+    )
     parameters = forms.JSONField(
         required=False,
         help_text="Which column fills each placeholder, and how: " + EXAMPLE + ". Formats: "
@@ -47,6 +53,7 @@ class CampaignForm(forms.ModelForm):
             "name",
             "template",
             "audience_file",
+            "segment",
             "parameters",
             "start_at",
             "only_business_hours",
@@ -56,6 +63,12 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "segment" in self.fields:
+            from leads.models import Segment
+
+            self.fields["segment"].queryset = Segment.objects.all()
+            if self.instance.segment_id:
+                self.fields["segment"].initial = self.instance.segment_id
         if "template" in self.fields:
             self.fields["template"].queryset = MessageTemplate.objects.filter(
                 status=MessageTemplate.Status.APPROVED
@@ -73,12 +86,16 @@ class CampaignForm(forms.ModelForm):
             except AudienceError as exc:
                 self.add_error("audience_file", exc.message)
                 return data
-        elif self.instance.pk is None:
-            self.add_error("audience_file", "Upload the recipients (CSV or XLSX).")
+        elif data.get("segment") is None and self.instance.pk is None:
+            self.add_error(
+                "audience_file", "Upload the recipients (CSV or XLSX) or pick a segment."
+            )
             return data
         template = data.get("template")
         if template is not None:
             columns = self.columns if self.columns is not None else self.instance.audience_columns
+            if self.columns is None and data.get("segment") is not None:
+                columns = None  # a segment's columns are known at preview
             try:
                 mapping_check(template, data.get("parameters") or {}, columns)
             except MappingError as exc:
@@ -115,13 +132,14 @@ class CampaignAdmin(admin.ModelAdmin):
         fields = list(CampaignForm.Meta.fields)
         if obj is not None and obj.status != Campaign.Status.DRAFT:
             fields.remove("audience_file")  # frozen: nothing to upload any more
+            fields.remove("segment")
         if obj is not None:
             fields += list(self.readonly_fields)
         return fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != Campaign.Status.DRAFT:
-            frozen = [f for f in CampaignForm.Meta.fields if f != "audience_file"]
+            frozen = [f for f in CampaignForm.Meta.fields if f not in ("audience_file", "segment")]
             return [*frozen, *self.readonly_fields]
         return self.readonly_fields
 
@@ -139,6 +157,12 @@ class CampaignAdmin(admin.ModelAdmin):
                 obj.audience_size = len(form.rows)
                 obj.audience_source = form.cleaned_data["audience_file"].name
                 obj.audience_kind = Campaign.Audience.ROWS
+                obj.segment_id = None
+            elif form.cleaned_data.get("segment") is not None:
+                obj.audience_kind = Campaign.Audience.SEGMENT
+                obj.segment_id = form.cleaned_data["segment"].pk
+                obj.audience_rows, obj.audience_columns, obj.audience_size = [], [], 0
+                obj.audience_source = f"segment {form.cleaned_data['segment'].name}"
             if not change:
                 obj.created_by = request.user
                 from django.conf import settings
