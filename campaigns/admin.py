@@ -3,8 +3,6 @@ parameters), preview it, start, pause, resume or cancel it, watch it live (a pro
 fed by GET /campaigns/{id} every second, from a static script: the CSP allows nothing
 inline), and download the per-recipient results."""
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -197,7 +195,6 @@ class CampaignAdmin(admin.ModelAdmin):
                 campaign.previewed_version == campaign.version and bool(campaign.preview)
             )
             extra_context["preview"] = campaign.preview
-            extra_context["preview_json"] = json.dumps(campaign.preview, indent=1)[:20000]
         return super().change_view(request, object_id, form_url, extra_context)
 
     def preview_view(self, request, pk):

@@ -16,6 +16,7 @@ customer, growing back-off after 130429/131056. The campaign's status is re-read
 0.2 s, so pause, resume and cancel take effect within a second.
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -789,11 +790,31 @@ class Worker:
             emit_campaign_progress(campaign=campaign)
 
     def loop(self, *, once: bool = False, poll_seconds: float = 1.0) -> None:
+        delay = 1.0
         while not self.stopping.is_set():
-            outcome = self.run_once()
-            if outcome is not None:
+            try:
+                outcome = self.run_once()
+                delay = 1.0
+                if outcome is not None:
+                    continue
+                if once:
+                    return
+                self.report_progress()
+            except Exception:
+                # The database or a bug: log, wait, go on. Rows this worker left `sending`
+                # are marked unknown by whoever takes the campaign next (this worker too).
+                logger.exception("campaign worker: round failed; retry in %.0fs", delay)
+                if once:
+                    raise
+                from django.db import connections
+
+                connections.close_all()
+                with contextlib.suppress(Exception):
+                    self.locks.close()
+                self.reports_progress = False
+                self.stopping.wait(delay)
+                with contextlib.suppress(Exception):  # still down: the next round says so
+                    self.locks = Locks()
+                delay = min(delay * 2, 30.0)
                 continue
-            if once:
-                return
-            self.report_progress()
             self.stopping.wait(poll_seconds)
