@@ -237,6 +237,7 @@ def main():
     parser.add_argument("--ceiling", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--skip-paced", action="store_true")
+    parser.add_argument("--skip-ceiling", action="store_true")
     args = parser.parse_args()
 
     fresh_database()
@@ -294,38 +295,39 @@ def main():
                     str(args.rate),
                 )
             )
-        print(f"==> ceiling: {args.ceiling} recipients, no rate limit", flush=True)
-        rows.append(
-            phase(
-                "ceiling, new customers",
-                fake,
-                playback,
-                supervisor,
-                template,
-                args.ceiling,
-                100_000,
-                "--rate",
-                "1000000",
-                "--concurrency",
-                str(args.concurrency),
+        if not args.skip_ceiling:
+            print(f"==> ceiling: {args.ceiling} recipients, no rate limit", flush=True)
+            rows.append(
+                phase(
+                    "ceiling, new customers",
+                    fake,
+                    playback,
+                    supervisor,
+                    template,
+                    args.ceiling,
+                    100_000,
+                    "--rate",
+                    "1000000",
+                    "--concurrency",
+                    str(args.concurrency),
+                )
             )
-        )
-        time.sleep(7)  # past the pair-rate window: the same customers may be sent again
-        rows.append(
-            phase(
-                "ceiling, existing rooms",
-                fake,
-                playback,
-                supervisor,
-                template,
-                args.ceiling,
-                100_000,
-                "--rate",
-                "1000000",
-                "--concurrency",
-                str(args.concurrency),
+            time.sleep(7)  # past the pair-rate window: the same customers may be sent again
+            rows.append(
+                phase(
+                    "ceiling, existing rooms",
+                    fake,
+                    playback,
+                    supervisor,
+                    template,
+                    args.ceiling,
+                    100_000,
+                    "--rate",
+                    "1000000",
+                    "--concurrency",
+                    str(args.concurrency),
+                )
             )
-        )
         peaks = peak_rss()
     finally:
         playback.stop.set()
