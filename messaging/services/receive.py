@@ -103,10 +103,12 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
                 message=message, profile_name=inbound.profile_name, username=inbound.username
             )
             inbound_listeners_notify([message])
-            media_fetch_if_needed(message)
             if room_created:
                 room = Room.objects.select_related("lead").get(pk=room.pk)
             emit_message_created(room=room, message=message, room_created=room_created)
+            # After the message's own event: a fetch that runs at the commit (tasks inline,
+            # the embedded default) announces the file after the message, not before it.
+            media_fetch_if_needed(message)
     except IntegrityError:
         if Message.objects.filter(wa_message_id=inbound.wa_message_id).exists():
             return Outcome("duplicate")

@@ -223,12 +223,12 @@ def _messages_store_in_existing_rooms(
             rooms_record(room_list_rows(stored, profiles))
             if stored:
                 inbound_listeners_notify(stored)
-        for message in stored:
-            media_fetch_if_needed(message)
         assigned = {room_id: ids for room_id, ids in rooms.values()}
         emit_messages_created(
             messages=stored, assigned={m.room_id: assigned[m.room_id] for m in stored}
         )
+        for message in stored:  # after their events (see receive.message_receive)
+            media_fetch_if_needed(message)
     return [
         Outcome("created", m) if m.pk in inserted else Outcome("duplicate") for m in messages
     ], run[size:]
