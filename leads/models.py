@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class Lead(models.Model):
@@ -19,6 +20,9 @@ class Lead(models.Model):
     contact_status = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Who changed a lead's fields, when (the lead's admin history page; issue 15.8).
+    history = HistoricalRecords(table_name="leads_history", excluded_fields=["updated_at"])
 
     class Meta:
         db_table = "leads"
