@@ -47,6 +47,7 @@ def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None
             lead.contact_status = contact_status
             fields.append("contact_status")
         if fields:
+            lead._history_user = by  # the lead's admin history names who changed it
             lead.save(update_fields=[*fields, "updated_at"])
             emit_lead_updated(lead=lead, by=by)
     return lead

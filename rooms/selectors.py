@@ -1,4 +1,12 @@
-"""Reads for rooms: who may see a room, and who an event about it goes to."""
+"""Reads for rooms: who may see a room, and who an event about it goes to.
+
+The one visibility rule: supervisors see every room; an agent sees the rooms assigned to
+them, and the unassigned rooms of their teams (or of no team: before any team exists,
+every agent sees every unassigned room). `rooms_visible_to` (SQL), `room_visible_given`
+(one room, from its audience) and `room_event_groups` (who hears it) are that rule.
+
+A room's *audience* is what an event carries of it from its commit: the assigned agents'
+ids, and `team:<id>` when the room has a team."""
 
 import contextlib
 from datetime import UTC, datetime
@@ -7,8 +15,10 @@ from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Coalesce
 
 from boztell.models import User
-from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, user_group
-from rooms.models import Room, RoomParticipant
+from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, team_group, user_group
+from rooms.models import Room, RoomActivity, RoomParticipant, TeamMembership
+
+TEAM_MARK = "team:"
 
 
 def room_assigned_user_ids(*, room: Room) -> list:
@@ -19,23 +29,58 @@ def room_assigned_user_ids(*, room: Room) -> list:
     )
 
 
+def room_audience(*, room: Room) -> list[str]:
+    """The room's audience now: its assigned agents' ids, and `team:<id>` if it has a team."""
+    audience = [str(uid) for uid in room_assigned_user_ids(room=room)]
+    return audience + ([f"{TEAM_MARK}{room.team_id}"] if room.team_id else [])
+
+
+def _audience_split(audience) -> tuple[set[str], str | None]:
+    assigned, team_id = set(), None
+    for item in audience:
+        item = str(item)
+        if item.startswith(TEAM_MARK):
+            team_id = item[len(TEAM_MARK) :]
+        else:
+            assigned.add(item)
+    return assigned, team_id
+
+
+def user_team_ids(*, user: User) -> set[str]:
+    return {
+        str(t) for t in TeamMembership.objects.filter(user=user).values_list("team_id", flat=True)
+    }
+
+
 def rooms_visible_to(*, user: User) -> QuerySet[Room]:
-    """Supervisors see every room; agents see rooms assigned to them and unassigned rooms."""
+    """Supervisors see every room; agents see rooms assigned to them and the unassigned
+    rooms of their teams or of no team."""
     rooms = Room.objects.all()
     if user.is_supervisor:
         return rooms
     assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
     mine = assigned.filter(user=user)
-    return rooms.filter(Q(Exists(mine)) | ~Q(Exists(assigned)))
+    my_teams = TeamMembership.objects.filter(user=user).values("team_id")
+    return rooms.filter(
+        Q(Exists(mine))
+        | (~Q(Exists(assigned)) & (Q(team__isnull=True) | Q(team_id__in=my_teams)))
+    )
 
 
-def room_visible_given(*, user: User, assigned_user_ids) -> bool:
-    """rooms_visible_to for one room whose assigned agents' ids are already known (an
-    event carries them from its commit): the same rule, without a query."""
+def room_visible_given(*, user: User, assigned_user_ids, team_ids=None) -> bool:
+    """rooms_visible_to for one room whose audience is already known (an event carries it
+    from its commit): the same rule. `team_ids`: the user's teams, when the caller holds
+    them (a socket reads them at connect); else read here."""
     if user.is_supervisor:
         return True
-    assigned = {str(uid) for uid in assigned_user_ids}
-    return not assigned or str(user.pk) in assigned
+    assigned, team_id = _audience_split(assigned_user_ids)
+    if assigned:
+        return str(user.pk) in assigned
+    if team_id is None:
+        return True
+    if team_ids is None:
+        team_ids = user_team_ids(user=user)
+    return team_id in {str(t) for t in team_ids}
 
 
 def room_is_visible_to(*, room: Room, user: User) -> bool:
@@ -44,13 +89,16 @@ def room_is_visible_to(*, room: Room, user: User) -> bool:
 
 def room_event_groups(*, room: Room | None = None, assigned_user_ids=None) -> list[str]:
     """Who hears about a room: its assigned agents and the supervisors; for an unassigned
-    room, every agent. A wrong list here is a security bug. Pass the assigned agents'
-    ids when they were read with the room (a bulk write reads them under its row lock)."""
+    room, its team's agents (every agent when it has no team). A wrong list here is a
+    security bug. Pass the room's audience when it was read with the room (a bulk write
+    reads it under its row lock)."""
     if assigned_user_ids is None:
-        assigned_user_ids = room_assigned_user_ids(room=room)
-    assigned = assigned_user_ids
+        assigned_user_ids = room_audience(room=room)
+    assigned, team_id = _audience_split(assigned_user_ids)
     if assigned:
-        return [*(user_group(uid) for uid in assigned), SUPERVISORS_GROUP]
+        return [*(user_group(uid) for uid in sorted(assigned)), SUPERVISORS_GROUP]
+    if team_id:
+        return [team_group(team_id), SUPERVISORS_GROUP]
     return [AGENTS_GROUP, SUPERVISORS_GROUP]
 
 
@@ -90,12 +138,14 @@ def _unread_annotations(rooms: QuerySet[Room], user: User) -> QuerySet[Room]:
 
 
 ROOM_FILTERS = ("all", "mine", "unassigned", "unread")
+ROOM_STATUSES = tuple(Room.Status.values)
 
 
 def room_list(
     *,
     user: User,
     view: str = "all",
+    status: str | None = None,
     query: str = "",
     after: tuple | None = None,
     limit: int = 50,
@@ -110,6 +160,8 @@ def room_list(
         rooms = rooms.filter(Exists(assigned.filter(user=user)))
     elif view == "unassigned":
         rooms = rooms.filter(~Exists(assigned))
+    if status:
+        rooms = rooms.filter(status=status)  # served by rooms_status_latest_idx
     if query:
         rooms = rooms.filter(_room_search(query))
     rooms = _unread_annotations(rooms, user)
@@ -123,6 +175,33 @@ def room_list(
     rooms = rooms.exclude(last_message_at__isnull=True).order_by("-last_message_at", "-id")
     participants = RoomParticipant.objects.select_related("user").order_by("created_at")
     return list(rooms.prefetch_related(Prefetch("participants", queryset=participants))[:limit])
+
+
+def room_status_counts(*, user: User, view: str = "all") -> dict[str, int]:
+    """How many of the caller's rooms (those the room list shows) are in each status."""
+    from django.db.models import Count
+
+    rooms = rooms_visible_to(user=user).exclude(last_message_at__isnull=True)
+    assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
+    if view == "mine":
+        rooms = rooms.filter(Exists(assigned.filter(user=user)))
+    elif view == "unassigned":
+        rooms = rooms.filter(~Exists(assigned))
+    counts = dict.fromkeys(ROOM_STATUSES, 0)
+    for row in rooms.order_by().values("status").annotate(n=Count("pk")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def room_activity(*, room: Room, before: int | None = None, limit: int = 50) -> list:
+    """One page of a room's timeline lines (status, assignment, team, lead), oldest to
+    newest; `before` (an activity id) pages back."""
+    rows = RoomActivity.objects.filter(room=room).select_related("actor")
+    if before:
+        rows = rows.filter(id__lt=before)
+    page = list(rows.order_by("-id")[:limit])
+    page.reverse()
+    return page
 
 
 def _room_search(query: str) -> Q:

@@ -231,7 +231,15 @@ def room_lead_set(*, room: Room, lead: Lead | None, by) -> Room:
     with transaction.atomic():
         room = Room.objects.select_for_update().get(pk=room.pk)
         room.lead = lead
+        room._history_user = by
         room.save(update_fields=["lead", "updated_at"])
+        room_activity_add(
+            room=room,
+            kind="lead",
+            text=f"{by.name} linked the lead {lead.name}" if lead else f"{by.name} unlinked the lead",
+            actor=by,
+            data={"lead_id": str(lead.pk) if lead else None},
+        )
         emit_room_lead_changed(room=room, by=by)
     return Room.objects.select_related("lead").get(pk=room.pk)
 
@@ -268,8 +276,29 @@ def room_assign(*, room: Room, agent, by) -> Room:
         participant.assigned_at = timezone.now()
         participant.assigned_by = by
         participant.save()
-        emit_room_assigned(room=room, previous_user_ids=previous, by=by)
+        activity = room_activity_add(
+            room=room,
+            kind="assigned",
+            text=(
+                f"{by.name} took the conversation"
+                if agent.pk == by.pk
+                else f"{by.name} assigned the conversation to {agent.name}"
+            ),
+            actor=by,
+            data={"to": str(agent.pk), "from": [str(uid) for uid in previous]},
+        )
+        emit_room_assigned(room=room, previous_user_ids=previous, by=by, activity=activity)
+        _capacity_freed(room=room, user_ids=[uid for uid in previous if uid != agent.pk])
     return room
+
+
+def _capacity_freed(*, room: Room, user_ids) -> None:
+    """Agents who lost an open room have room for the next in their teams' queues."""
+    from rooms.assignment import teams_hand_out_on_commit
+
+    if room.status == Room.Status.OPEN:
+        for user_id in user_ids:
+            teams_hand_out_on_commit(user_id=user_id)
 
 
 def room_unassign(*, room: Room, by) -> Room:
@@ -293,7 +322,22 @@ def room_unassign(*, room: Room, by) -> Room:
             )
         if previous:
             assigned.update(is_assigned=False)
-            emit_room_assigned(room=room, previous_user_ids=previous, by=by)
+            names = ", ".join(
+                u.name for u in type(by).objects.filter(pk__in=previous).order_by("username")
+            )
+            activity = room_activity_add(
+                room=room,
+                kind="assigned",
+                text=(
+                    f"{by.name} released the conversation"
+                    if previous == [by.pk]
+                    else f"{by.name} unassigned {names}"
+                ),
+                actor=by,
+                data={"to": None, "from": [str(uid) for uid in previous]},
+            )
+            emit_room_assigned(room=room, previous_user_ids=previous, by=by, activity=activity)
+            _capacity_freed(room=room, user_ids=previous)
     return room
 
 
@@ -361,3 +405,12 @@ def phones_renormalise(*, write=lambda line: None) -> dict:
                 changes["lead"] = Lead.objects.filter(phone=phone).first()
             Room.objects.filter(pk=into.pk).update(**changes)
     return dict(counts)
+
+
+def room_activity_add(*, room: Room, kind: str, text: str, actor=None, data=None):
+    """One line in the room's timeline (rooms.RoomActivity), in the caller's transaction."""
+    from rooms.models import RoomActivity
+
+    return RoomActivity.objects.create(
+        room=room, kind=kind, text=text[:300], actor=actor, data=data or {}
+    )
