@@ -25,7 +25,16 @@ class UserEditForm(UserChangeForm):
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = ("username", "display_name", "role", "is_active", "has_token", "date_joined")
+    list_display = (
+        "username",
+        "display_name",
+        "role",
+        "is_active",
+        "max_open_rooms",
+        "has_token",
+        "date_joined",
+    )
+    list_editable = ("max_open_rooms",)
     list_filter = ("role", "is_active", "is_superuser")
     search_fields = ("username", "display_name", "email")
     ordering = ("username",)
@@ -34,6 +43,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("id", "username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "role", "is_active")}),
+        ("Assignment", {"fields": ("max_open_rooms",)}),
         ("API", {"fields": ("api_token",)}),
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )
@@ -62,6 +72,10 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change and {"is_active", "role", "is_superuser"} & set(form.changed_data):
             user_access_changed(user=obj)
+        if change and "max_open_rooms" in form.changed_data:
+            from rooms.assignment import teams_hand_out_on_commit
+
+            teams_hand_out_on_commit(user_id=obj.pk)  # more room: the queues move now
 
     @admin.display(boolean=True, description="API token")
     def has_token(self, obj):

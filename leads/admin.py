@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from boztell.phones import InvalidPhone, normalize_phone
 from leads.models import Lead
@@ -28,7 +29,9 @@ class LeadForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(SimpleHistoryAdmin):
+    """The History button lists who changed which field, when (django-simple-history)."""
+
     form = LeadForm
     list_display = (
         "name",

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
-from rooms.models import Room, RoomParticipant
+from rooms.models import Room, RoomActivity, RoomParticipant, RoutingRule, Team, TeamMembership
 
 TRANSCRIPT_LIMIT = 200
 
@@ -18,8 +19,26 @@ class RoomParticipantInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class RoomActivityInline(admin.TabularInline):
+    """The room's timeline: who changed its status, assignment, team or lead, when."""
+
+    model = RoomActivity
+    extra = 0
+    fields = ("created_at", "text", "actor", "kind")
+    readonly_fields = fields
+    ordering = ("-id",)
+    can_delete = False
+    verbose_name_plural = "Timeline (latest first)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(SimpleHistoryAdmin):
     list_display = (
         "__str__",
         "phone",
@@ -29,7 +48,10 @@ class RoomAdmin(admin.ModelAdmin):
         "last_message_type",
         "last_message_at",
         "message_count",
+        "status",
+        "team",
     )
+    list_filter = ("status", "team")
     search_fields = ("phone", "user_id", "username", "title", "lead__name")
     list_select_related = ("lead",)
     readonly_fields = (
@@ -37,6 +59,10 @@ class RoomAdmin(admin.ModelAdmin):
         "phone",
         "user_id",
         "username",
+        # Set through the services (REST, the inbox), so events and the timeline follow.
+        "status",
+        "snoozed_until",
+        "team",
         "last_message_text",
         "last_message_type",
         "last_message_at",
@@ -47,8 +73,9 @@ class RoomAdmin(admin.ModelAdmin):
         "transcript",
     )
     fields = ("id", "phone", "user_id", "username", "title", "lead", *readonly_fields[4:])
+    history_list_display = ("status", "team", "lead")
     autocomplete_fields = ("lead",)
-    inlines = [RoomParticipantInline]
+    inlines = [RoomParticipantInline, RoomActivityInline]
 
     def save_model(self, request, obj, form, change):
         """A lead picked here goes through the service: its event reaches the inbox."""
@@ -92,3 +119,79 @@ class RoomAdmin(admin.ModelAdmin):
             "<th>Status</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 1
+    fields = ("user", "capacity", "open_rooms")
+    readonly_fields = ("capacity", "open_rooms")
+    autocomplete_fields = ("user",)
+
+    @admin.display(description="Capacity (edit on the user)")
+    def capacity(self, obj):
+        return obj.user.max_open_rooms if obj.pk else "-"
+
+    @admin.display(description="Open rooms now")
+    def open_rooms(self, obj):
+        from rooms.assignment import open_room_counts
+
+        return open_room_counts([obj.user_id]).get(str(obj.user_id), 0) if obj.pk else "-"
+
+
+class RoutingRuleInline(admin.TabularInline):
+    model = RoutingRule
+    extra = 0
+    fields = ("position", "loan_type", "leads_status")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "mode", "is_default", "member_count", "waiting")
+    list_editable = ("mode",)
+    search_fields = ("name",)
+    fields = ("name", "mode", "is_default")
+    inlines = [TeamMembershipInline, RoutingRuleInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(n_members=Count("memberships"))
+
+    @admin.display(description="Members", ordering="n_members")
+    def member_count(self, obj):
+        return obj.n_members
+
+    @admin.display(description="Waiting (queue)")
+    def waiting(self, obj):
+        from django.db.models import Exists, OuterRef
+
+        assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
+        return (
+            Room.objects.filter(team=obj, status=Room.Status.OPEN).exclude(Exists(assigned)).count()
+        )
+
+    def save_related(self, request, form, formsets, change):
+        """Members who joined or left hear another set of rooms: their sockets are closed
+        and reconnect with the new teams; the team's queue is handed out at once."""
+        from boztell.models import User
+        from boztell.services import user_access_changed
+        from rooms.assignment import team_hand_out
+
+        before = set(TeamMembership.objects.filter(team=form.instance).values_list("user_id"))
+        super().save_related(request, form, formsets, change)
+        after = set(TeamMembership.objects.filter(team=form.instance).values_list("user_id"))
+        for user in User.objects.filter(pk__in=[u for (u,) in before ^ after]):
+            user_access_changed(user=user)
+        team_id = form.instance.pk
+        from django.db import transaction
+
+        transaction.on_commit(lambda: team_hand_out(team_id=team_id))
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ("position", "loan_type", "leads_status", "team")
+    list_editable = ("loan_type", "leads_status", "team")
+    list_display_links = ("position",)
+    ordering = ("position", "id")

@@ -78,7 +78,9 @@ def _team_pick_agent(team: Team) -> User | None:
         for u in User.objects.select_for_update().filter(pk__in=candidates).order_by("pk")
     }
     load = open_room_counts(list(users))
-    free = [uid for uid in candidates if uid in users and load.get(uid, 0) < users[uid].max_open_rooms]
+    free = [
+        uid for uid in candidates if uid in users and load.get(uid, 0) < users[uid].max_open_rooms
+    ]
     if not free:
         return None
     # The cyclic order after the cursor: round robin's turn, and balanced's tie-break.

@@ -62,8 +62,7 @@ def rooms_visible_to(*, user: User) -> QuerySet[Room]:
     mine = assigned.filter(user=user)
     my_teams = TeamMembership.objects.filter(user=user).values("team_id")
     return rooms.filter(
-        Q(Exists(mine))
-        | (~Q(Exists(assigned)) & (Q(team__isnull=True) | Q(team_id__in=my_teams)))
+        Q(Exists(mine)) | (~Q(Exists(assigned)) & (Q(team__isnull=True) | Q(team_id__in=my_teams)))
     )
 
 

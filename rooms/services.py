@@ -236,7 +236,9 @@ def room_lead_set(*, room: Room, lead: Lead | None, by) -> Room:
         room_activity_add(
             room=room,
             kind="lead",
-            text=f"{by.name} linked the lead {lead.name}" if lead else f"{by.name} unlinked the lead",
+            text=f"{by.name} linked the lead {lead.name}"
+            if lead
+            else f"{by.name} unlinked the lead",
             actor=by,
             data={"lead_id": str(lead.pk) if lead else None},
         )

@@ -88,6 +88,9 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
                 media_fetch_enqueue(message=message)
             if room_created:
                 room = Room.objects.select_related("lead").get(pk=room.pk)
+                from rooms.assignment import room_route_on_commit
+
+                room_route_on_commit(room_id=room.pk)  # issue 15: a new room goes to a team
             emit_message_created(room=room, message=message, room_created=room_created)
     except IntegrityError:
         if Message.objects.filter(wa_message_id=inbound.wa_message_id).exists():
@@ -153,7 +156,15 @@ def _room_record_message(*, room: Room, message: Message, profile_name: str | No
     }
     if message.user_id is None:
         changes["last_customer_message_at"] = message.created_at
+        # issue 15: the customer writing reopens the room (the rule of updates.py's bulk SQL,
+        # rooms.status.rooms_reopened_by_customer).
+        changes.update(status=Room.Status.OPEN, snoozed_until=None)
     Room.objects.filter(pk=room.pk).update(**changes)
+    if message.user_id is None:
+        from rooms.selectors import room_audience
+        from rooms.status import rooms_reopened_by_customer
+
+        rooms_reopened_by_customer(reopened=[(room.pk, room.status, room_audience(room=room))])
     if profile_name and room.lead_id is None and room.title in ("", room.phone):
         Room.objects.filter(pk=room.pk, lead__isnull=True).update(title=profile_name)
 

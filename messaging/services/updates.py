@@ -36,6 +36,7 @@ from messaging.services.receive import (
     status_details,
 )
 from rooms.events import emit_message_statuses, emit_messages_created, status_payload
+from rooms.status import rooms_reopened_by_customer
 
 logger = logging.getLogger("boztell.messaging")
 
@@ -43,8 +44,11 @@ Update = InboundMessage | InboundStatus
 
 _LOCK_ROOMS = """
     SELECT r.id, r.phone, r.user_id, r.username,
-           ARRAY(SELECT p.user_id FROM room_participants p
+           ARRAY(SELECT p.user_id::text FROM room_participants p
                  WHERE p.room_id = r.id AND p.is_assigned ORDER BY p.user_id)
+           -- issue 15: the room's audience carries its team; its status before the message
+           || CASE WHEN r.team_id IS NULL THEN '{}'::text[] ELSE ARRAY['team:' || r.team_id] END,
+           r.status
     FROM rooms r WHERE r.phone = ANY(%s) OR r.user_id = ANY(%s) ORDER BY r.id FOR UPDATE OF r
 """
 _LOCK_MESSAGES = """
@@ -67,7 +71,8 @@ _UPDATE_ROOMS = """
         title = CASE WHEN r.lead_id IS NULL AND v.profile <> ''
                           AND (r.title = '' OR r.title = r.phone)
                      THEN v.profile ELSE r.title END,
-        username = CASE WHEN v.username <> '' THEN v.username ELSE r.username END
+        username = CASE WHEN v.username <> '' THEN v.username ELSE r.username END,
+        status = 'open', snoozed_until = NULL  -- issue 15: the customer writing reopens it
     FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::int[], %b::text[],
                 %b::text[])
         AS v(id, text, type, at, n, profile, username)
@@ -207,6 +212,12 @@ def _messages_store_in_existing_rooms(
             stored = [m for m in messages if m.pk in inserted]
             if stored:
                 _rooms_record(stored, run[:size])
+                # issue 15: rooms that were not open are reopened by the customer (one rule,
+                # rooms.status.rooms_reopened_by_customer, shared with receive.py).
+                written = {m.room_id for m in stored}
+                rooms_reopened_by_customer(
+                    reopened=[(r[0], r[5], r[4]) for r in targets[:size] if r[0] in written]
+                )
         for message in stored:
             if message.media_type in MEDIA_TYPES and message.media_id:
                 from messaging.tasks import media_fetch_enqueue
