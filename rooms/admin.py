@@ -19,24 +19,6 @@ class RoomParticipantInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
-class RoomActivityInline(admin.TabularInline):
-    """The room's timeline: who changed its status, assignment, team or lead, when."""
-
-    model = RoomActivity
-    extra = 0
-    fields = ("created_at", "text", "actor", "kind")
-    readonly_fields = fields
-    ordering = ("-id",)
-    can_delete = False
-    verbose_name_plural = "Timeline (latest first)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Room)
 class RoomAdmin(SimpleHistoryAdmin):
     list_display = (
@@ -70,12 +52,13 @@ class RoomAdmin(SimpleHistoryAdmin):
         "message_count",
         "created_at",
         "updated_at",
+        "timeline",
         "transcript",
     )
     fields = ("id", "phone", "user_id", "username", "title", "lead", *readonly_fields[4:])
     history_list_display = ("status", "team", "lead")
     autocomplete_fields = ("lead",)
-    inlines = [RoomParticipantInline, RoomActivityInline]
+    inlines = [RoomParticipantInline]
 
     def save_model(self, request, obj, form, change):
         """A lead picked here goes through the service: its event reaches the inbox."""
@@ -92,6 +75,33 @@ class RoomAdmin(SimpleHistoryAdmin):
     @admin.display(description="Last message")
     def last_message_preview(self, obj):
         return truncatechars(obj.last_message_text or "", 60)
+
+    @admin.display(description=f"Timeline (latest {TRANSCRIPT_LIMIT})")
+    def timeline(self, obj):
+        """Who changed the room's status, assignment, team or lead, and when."""
+        rows = list(
+            RoomActivity.objects.filter(room=obj)
+            .select_related("actor")
+            .order_by("-id")[:TRANSCRIPT_LIMIT]
+        )
+        if not rows:
+            return "Nothing yet."
+        return format_html(
+            "<table><thead><tr><th>Time</th><th>Who</th><th>What</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        a.actor.name if a.actor else a.data.get("by", "system"),
+                        a.text,
+                    )
+                    for a in reversed(rows)
+                ),
+            ),
+        )
 
     @admin.display(description=f"Transcript (latest {TRANSCRIPT_LIMIT})")
     def transcript(self, obj):
