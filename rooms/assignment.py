@@ -12,7 +12,6 @@ short transaction after the commit of what caused it."""
 
 import logging
 
-from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
@@ -39,11 +38,11 @@ def team_for_lead(*, lead: Lead | None) -> Team | None:
 
 
 def online_agent_ids(user_ids) -> set[str]:
-    from boztell.presence import online_user_ids
+    from boztell.presence import online_user_ids_sync
 
     if not user_ids:
         return set()
-    return {str(uid) for uid in async_to_sync(online_user_ids)(list(user_ids))}
+    return {str(uid) for uid in online_user_ids_sync(user_ids)}
 
 
 def open_room_counts(user_ids) -> dict[str, int]:

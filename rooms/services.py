@@ -72,16 +72,29 @@ def room_get_or_create(*, phone: str, title: str = "") -> tuple[Room, bool]:
 
 
 def _room_create(*, phone, user_id, username, title) -> Room | None:
+    from rooms.assignment import team_for_lead
+
     lead = Lead.objects.filter(phone=phone).first() if phone else None
+    # The team is chosen with the room, so its first event reaches that team only.
+    team = team_for_lead(lead=lead)
     try:
         with transaction.atomic():
-            return Room.objects.create(
+            room = Room.objects.create(
                 phone=phone,
                 user_id=user_id,
                 username=(username or "")[:100],
                 title=((lead.name if lead else "") or title or phone or "")[:200],
                 lead=lead,
+                team=team,
             )
+            if team is not None:
+                room_activity_add(
+                    room=room,
+                    kind="team",
+                    text=f"Routed to team {team.name}",
+                    data={"team_id": str(team.pk), "by": "system"},
+                )
+            return room
     except IntegrityError:
         return None
 
