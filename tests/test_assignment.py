@@ -53,14 +53,18 @@ def _team(name, mode, members, default=False):
 
 def _customer(i, text="halo", client=None):
     phone = f"62813777{i:05d}"
-    response = signed_post(client or Client(), text_webhook(phone, f"wamid.ASSIGN-{i}-{text}", text))
+    response = signed_post(
+        client or Client(), text_webhook(phone, f"wamid.ASSIGN-{i}-{text}", text)
+    )
     assert response.status_code == 200
     return Room.objects.get(phone=phone)
 
 
 def _assignee(room):
     ids = list(
-        RoomParticipant.objects.filter(room=room, is_assigned=True).values_list("user_id", flat=True)
+        RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
+            "user_id", flat=True
+        )
     )
     assert len(ids) <= 1
     return ids[0] if ids else None
@@ -179,7 +183,10 @@ def test_freed_capacity_hands_the_queue_out_at_once(online, tap):
     assert _assignee(first) == agent.pk and _assignee(second) is None  # full: it waits
     listener = tap(SUPERVISORS_GROUP)
     api = _api(agent)
-    assert api.post(f"/rooms/{first.pk}/status", {"status": "resolved"}, format="json").status_code == 200
+    assert (
+        api.post(f"/rooms/{first.pk}/status", {"status": "resolved"}, format="json").status_code
+        == 200
+    )
     assert _assignee(second) == agent.pk
     events = [(n, d) for n, d in listener.drain() if n == "room_assigned"]
     assert [(d["room_id"], d["assigned_user_ids"]) for _, d in events] == [
@@ -207,11 +214,15 @@ def test_a_manual_team_only_queues(online):
     assert room.team == team and _assignee(room) is None
     assert _api(agent).post(f"/rooms/{room.pk}/assign", {}, format="json").status_code == 200
     assert _assignee(room) == agent.pk
-    assert RoomActivity.objects.filter(room=room).latest("id").text == "Agent 0 took the conversation"
+    assert (
+        RoomActivity.objects.filter(room=room).latest("id").text == "Agent 0 took the conversation"
+    )
 
 
 @pytest.mark.slow
-def test_concurrent_new_customers_never_get_two_agents_nor_exceed_capacity(live_server, online, tap):
+def test_concurrent_new_customers_never_get_two_agents_nor_exceed_capacity(
+    live_server, online, tap
+):
     agents = _agents(3, capacity=3)
     _team("Collection", Team.Mode.ROUND_ROBIN, agents[:2], default=True)
     _team("Sales", Team.Mode.BALANCED, agents[1:], default=False)
