@@ -96,14 +96,19 @@ def _after_status_change(*, room: Room, previous: str) -> None:
 # one is routed after the commit.
 
 
-def rooms_reopened_by_customer(*, reopened: list[tuple]) -> None:
+def rooms_reopened_by_customer(*, reopened: list[tuple], written=None) -> None:
     """`reopened`: (room_id, previous status, audience) for each room a customer message
-    just made open again; inside the transaction that wrote it."""
+    just made open again (once per room; only those in `written` when given); inside the
+    transaction that wrote it."""
     from rooms.assignment import room_route_on_commit
     from rooms.events import emit_room_status_changed
     from rooms.selectors import _audience_split
 
-    reopened = [r for r in reopened if r[1] != Room.Status.OPEN]
+    reopened = [
+        r
+        for r in dict((r[0], r) for r in reopened).values()
+        if r[1] != Room.Status.OPEN and (written is None or r[0] in written)
+    ]
     if not reopened:
         return
     rooms = Room.objects.in_bulk([room_id for room_id, _, _ in reopened])

@@ -282,3 +282,20 @@ def test_who_changed_a_leads_fields_is_on_the_leads_admin_history_page(client, s
     page = client.get(f"/admin/leads/lead/{lead.pk}/history/")
     assert page.status_code == 200
     assert b"Supervisor S" in page.content or b"super-s" in page.content
+
+
+def test_a_burst_into_a_resolved_room_reopens_it_once(client, tap):
+    from boztell.realtime import AGENTS_GROUP
+
+    room = _room(status="resolved")
+    body = text_webhook(PHONE, "wamid.BURST-REOPEN-0", "satu")
+    messages = body["entry"][0]["changes"][0]["value"]["messages"]
+    for i in (1, 2):
+        messages.append({**messages[0], "id": f"wamid.BURST-REOPEN-{i}", "text": {"body": "x"}})
+    listener = tap(AGENTS_GROUP)
+    assert signed_post(client, body).status_code == 200
+    room.refresh_from_db()
+    assert room.status == "open" and room.message_count == 4
+    names = [name for name, _ in listener.drain()]
+    assert names.count("room_status_changed") == 1 and names.count("new_message") == 3
+    assert RoomActivity.objects.filter(room=room).count() == 1

@@ -160,7 +160,7 @@ def _room_record_message(*, room: Room, message: Message, profile_name: str | No
         # rooms.status.rooms_reopened_by_customer).
         changes.update(status=Room.Status.OPEN, snoozed_until=None)
     Room.objects.filter(pk=room.pk).update(**changes)
-    if message.user_id is None:
+    if message.user_id is None and room.status != Room.Status.OPEN:
         from rooms.selectors import room_audience
         from rooms.status import rooms_reopened_by_customer
 

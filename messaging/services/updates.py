@@ -216,7 +216,8 @@ def _messages_store_in_existing_rooms(
                 # rooms.status.rooms_reopened_by_customer, shared with receive.py).
                 written = {m.room_id for m in stored}
                 rooms_reopened_by_customer(
-                    reopened=[(r[0], r[5], r[4]) for r in targets[:size] if r[0] in written]
+                    reopened=list({r[0]: (r[0], r[5], r[4]) for r in targets[:size]}.values()),
+                    written=written,
                 )
         for message in stored:
             if message.media_type in MEDIA_TYPES and message.media_id:
