@@ -254,3 +254,87 @@ def test_concurrent_new_customers_never_get_two_agents_nor_exceed_capacity(
     events = [d for n, d in listener.drain(timeout=1.0) if n == "room_assigned"]
     auto = [d for d in events if d["assigned_user_ids"]]
     assert sorted(d["room_id"] for d in auto) == sorted(str(r) for r in per_room)
+
+
+def test_supervisors_manage_teams_members_mode_rules_and_capacity_in_admin(
+    client, supervisor, online
+):
+    agent, other = _agents(2)
+    client.force_login(supervisor)
+    assert client.get("/admin/rooms/team/add/").status_code == 200
+    room = _customer(1)  # no team yet: nothing to route to
+    assert room.team_id is None
+    online(agent)
+    response = client.post(
+        "/admin/rooms/team/add/",
+        {
+            "name": "Collection",
+            "mode": "balanced",
+            "is_default": "on",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-user": str(agent.pk),
+            "rules-TOTAL_FORMS": "1",
+            "rules-INITIAL_FORMS": "0",
+            "rules-MIN_NUM_FORMS": "0",
+            "rules-MAX_NUM_FORMS": "1000",
+            "rules-0-position": "1",
+            "rules-0-loan_type": "KTA",
+            "rules-0-leads_status": "",
+        },
+    )
+    assert response.status_code == 302, response.content[:3000]
+    team = Team.objects.get(name="Collection")
+    assert team.mode == "balanced" and team.is_default
+    assert list(team.members.all()) == [agent]
+    assert RoutingRule.objects.get().loan_type == "KTA"
+    page = client.get(f"/admin/rooms/team/{team.pk}/change/")
+    assert page.status_code == 200 and b"Agent 0" in page.content
+    assert client.get("/admin/rooms/team/").status_code == 200
+    assert client.get("/admin/rooms/routingrule/").status_code == 200
+    # The next new customer goes to the team's online agent.
+    assert _assignee(_customer(2)) == agent.pk
+    # Capacity is edited on the user.
+    user_page = client.get(f"/admin/boztell/user/{other.pk}/change/")
+    assert b"max_open_rooms" in user_page.content
+
+
+async def test_an_agent_added_to_a_team_in_admin_is_reconnected_to_hear_its_queue(
+    supervisor,
+):
+    (agent,) = await sync_to_async(_agents)(1)
+    team = await sync_to_async(_team)("Sales", Team.Mode.MANUAL, [], default=True)
+    a = await connect(agent)
+
+    def add_member():
+        c = Client()
+        c.force_login(supervisor)
+        return c.post(
+            f"/admin/rooms/team/{team.pk}/change/",
+            {
+                "name": "Sales",
+                "mode": "manual",
+                "is_default": "on",
+                "memberships-TOTAL_FORMS": "1",
+                "memberships-INITIAL_FORMS": "0",
+                "memberships-MIN_NUM_FORMS": "0",
+                "memberships-MAX_NUM_FORMS": "1000",
+                "memberships-0-user": str(agent.pk),
+                "rules-TOTAL_FORMS": "0",
+                "rules-INITIAL_FORMS": "0",
+                "rules-MIN_NUM_FORMS": "0",
+                "rules-MAX_NUM_FORMS": "1000",
+            },
+        )
+
+    response = await sync_to_async(add_member)()
+    assert response.status_code == 302
+    revoked = await a.next()
+    assert revoked["event"] == "access_revoked"
+    await a.close()
+    a = await connect(agent)  # reconnected: hears the team's unassigned rooms
+    await sync_to_async(_customer)(1)
+    assert [f["event"] for f in await a.events()] == ["new_room_complete"]
+    await a.close()
