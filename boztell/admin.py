@@ -20,6 +20,15 @@ class UserEditForm(UserChangeForm):
         model = User
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "max_open_rooms" in self.fields:
+            self.fields["max_open_rooms"].required = False  # left empty: unchanged
+
+    def clean_max_open_rooms(self):
+        value = self.cleaned_data.get("max_open_rooms")
+        return self.instance.max_open_rooms if value is None else value
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):

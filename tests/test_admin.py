@@ -72,7 +72,6 @@ def test_supervisor_changes_a_role_and_deactivates_a_user(client, supervisor, ag
             "display_name": "Promoted",
             "email": "",
             "role": "supervisor",
-            "max_open_rooms": "10",
             "last_login_0": "",
             "last_login_1": "",
             "date_joined_0": "2026-01-01",

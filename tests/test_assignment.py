@@ -299,6 +299,24 @@ def test_supervisors_manage_teams_members_mode_rules_and_capacity_in_admin(
     # Capacity is edited on the user.
     user_page = client.get(f"/admin/boztell/user/{other.pk}/change/")
     assert b"max_open_rooms" in user_page.content
+    response = client.post(
+        f"/admin/boztell/user/{other.pk}/change/",
+        {
+            "username": other.username,
+            "display_name": other.display_name,
+            "email": "",
+            "role": "agent",
+            "is_active": "on",
+            "max_open_rooms": "3",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    other.refresh_from_db()
+    assert other.max_open_rooms == 3
 
 
 async def test_an_agent_added_to_a_team_in_admin_is_reconnected_to_hear_its_queue(
