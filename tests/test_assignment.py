@@ -356,3 +356,28 @@ async def test_an_agent_added_to_a_team_in_admin_is_reconnected_to_hear_its_queu
     await sync_to_async(_customer)(1)
     assert [f["event"] for f in await a.events()] == ["new_room_complete"]
     await a.close()
+
+
+async def test_status_events_of_an_unassigned_team_rooms_message_reach_that_team_only(
+    supervisor,
+):
+    from tests.conftest import load_fixture
+    from tests.factories import MessageFactory
+    from tests.test_socket import webhook
+
+    agent, outsider = await sync_to_async(_agents)(2)
+    await sync_to_async(_team)("Collection", Team.Mode.MANUAL, [agent], default=True)
+    room = await sync_to_async(_customer)(1)
+    await sync_to_async(MessageFactory)(
+        room=room, user=supervisor, wa_message_id="wamid.TEAM-STATUS", status="sent"
+    )
+    a, o = await connect(agent), await connect(outsider)
+    body = load_fixture("status_sent")
+    body["entry"][0]["changes"][0]["value"]["statuses"][0].update(
+        id="wamid.TEAM-STATUS", status="delivered"
+    )
+    await webhook(body)
+    assert [f["event"] for f in await a.events()] == ["message_status"]
+    assert await o.events() == []
+    for sock in (a, o):
+        await sock.close()

@@ -53,8 +53,11 @@ _LOCK_ROOMS = """
 """
 _LOCK_MESSAGES = """
     SELECT m.id, m.wa_message_id, m.room_id, m.status, m.status_timestamp, m.metadata,
-           ARRAY(SELECT p.user_id FROM room_participants p
+           ARRAY(SELECT p.user_id::text FROM room_participants p
                  WHERE p.room_id = m.room_id AND p.is_assigned ORDER BY p.user_id)
+           -- issue 15: the room's audience carries its team
+           || ARRAY(SELECT 'team:' || r.team_id FROM rooms r
+                    WHERE r.id = m.room_id AND r.team_id IS NOT NULL)
     FROM messages m WHERE m.wa_message_id = ANY(%s) ORDER BY m.id FOR UPDATE OF m
 """
 _UPDATE_STATUSES = """
