@@ -191,6 +191,23 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
     }
 
 
+def wait_ports(*ports, seconds=60):
+    """The servers answer: a busy host can take longer than a fixed pause to start them."""
+    import socket
+
+    deadline = time.time() + seconds
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit(f"no server on port {port} after {seconds} s") from None
+                time.sleep(0.2)
+    time.sleep(1)  # gunicorn's second worker, and daphne's first database connections
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=200)
@@ -225,7 +242,7 @@ def main():
         ]
         if queued:
             procs.append(spawn(WORKER, env))
-        time.sleep(3)
+        wait_ports(http_port, ws_port)
         try:
             for rate in [float(r) for r in args.rates.split(",")]:
                 print(

@@ -4,7 +4,13 @@ A webhook body or a busy second makes many events, each for two or three groups.
 `group_send` at a time, each PUBLISH waits for Redis's answer before the next leaves;
 `group_send_many` sends them all down one pipeline per Redis shard, in order. It uses
 channels-redis 4's own channel naming and sharding (private names), so it falls back to
-plain group_send when those are missing; the socket tests check events arrive either way.
+plain group_send when those are missing; the socket tests check events arrive either way,
+and tests/test_layers.py fails loudly when a channels-redis upgrade removes them.
+
+Why not the public API alone: `bench/events.py --setups queue --rates 500 --layers
+pubsub,pubsub-plain,pubsub,pubsub-plain` (200 sockets, 500 updates/s, two runs each)
+measured webhook_worker at 0.31-0.34 ms of CPU per update with this adapter against
+0.48-0.50 with channels-redis's own layer (+45%), and Redis at 0.01 against 0.06.
 """
 
 from collections import defaultdict

@@ -155,7 +155,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 GS_BUCKET_NAME = env.str("GS_BUCKET_NAME", default="")
 _staticfiles_backend = (
-    "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    "boztell.staticfiles.StaticFilesStorage"
     if env.bool("STATIC_MANIFEST", default=not DEBUG)
     else "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
@@ -279,7 +279,16 @@ WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="boztell-sandbox-ap
 WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="boztell-sandbox-verify-token")
 WHATSAPP_API_BASE_URL = env.str("WHATSAPP_API_BASE_URL", default="https://graph.facebook.com")
 WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
-WHATSAPP_SANDBOX = not WHATSAPP_ACCESS_TOKEN
+# The WhatsApp backend (as Django's EMAIL_BACKEND): Meta's Graph API, or with no access
+# token the sandbox, which answers sends itself and plays statuses back as webhooks.
+WHATSAPP_BACKEND = env.str(
+    "WHATSAPP_BACKEND",
+    default=(
+        "messaging.whatsapp.GraphClient"
+        if WHATSAPP_ACCESS_TOKEN
+        else "webhooks.sandbox.SandboxClient"
+    ),
+)
 # Seconds before the sandbox plays back `sent`, `delivered`, `read` (empty: no playback).
 WHATSAPP_SANDBOX_STATUS_DELAYS = env.list("WHATSAPP_SANDBOX_STATUS_DELAYS", default=["1", "2", "4"])
 # A template send whose name/language is not in the local table fetches the templates
@@ -378,3 +387,7 @@ LOGGING = {
         "boztell": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Lead imports ------------------------------------------------------------
+# The largest spreadsheet accepted by POST /leads/import and the admin's upload.
+LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)

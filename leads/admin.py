@@ -2,11 +2,14 @@
 
 from django import forms
 from django.contrib import admin
+from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from boztell.phones import InvalidPhone, normalize_phone
-from leads.models import Lead
-from leads.selectors import format_idr
+from leads.admin_segments import SegmentAdmin
+from leads.export import FORMATS, export_response
+from leads.models import Lead, LeadAttribute, LeadImport, Segment
+from leads.selectors import format_idr, segment_leads
 
 
 class LeadForm(forms.ModelForm):
@@ -19,6 +22,8 @@ class LeadForm(forms.ModelForm):
             "loan_type",
             "leads_status",
             "contact_status",
+            "do_not_contact",
+            "attributes",
         )
 
     def clean_phone(self):
@@ -40,12 +45,48 @@ class LeadAdmin(SimpleHistoryAdmin):
         "loan_type",
         "leads_status",
         "contact_status",
+        "do_not_contact",
         "updated_at",
     )
     search_fields = ("name", "phone")
-    list_filter = ("leads_status", "contact_status", "loan_type")
+    list_filter = ("leads_status", "contact_status", "loan_type", "do_not_contact")
     readonly_fields = ("id", "created_at", "updated_at")
     ordering = ("name",)
+    change_list_template = "admin/leads/lead/change_list.html"
+
+    def get_urls(self):
+        from leads import admin_import
+
+        def view(function):
+            return self.admin_site.admin_view(
+                lambda request, *args, **kwargs: function(self, request, *args, **kwargs)
+            )
+
+        return [
+            path("import/", view(admin_import.upload_view), name="leads_lead_import"),
+            path(
+                "import/<uuid:import_id>/",
+                view(admin_import.preview_view),
+                name="leads_lead_import_preview",
+            ),
+            path(
+                "import/<uuid:import_id>/report.csv",
+                view(admin_import.report_csv_view),
+                name="leads_lead_import_report",
+            ),
+            path("export/", view(export_view), name="leads_lead_export"),
+            *super().get_urls(),
+        ]
+
+    actions = ["export_csv", "export_xlsx"]
+
+    @admin.action(description="Export selected leads as CSV")
+    def export_csv(self, request, queryset):
+        return export_response(queryset, format="csv", request=request)
+
+    @admin.action(description="Export selected leads as XLSX")
+    def export_xlsx(self, request, queryset):
+        return export_response(queryset, format="xlsx", request=request)
 
     @admin.display(description="Outstanding", ordering="outstanding")
     def outstanding_idr(self, obj):
@@ -58,3 +99,60 @@ class LeadAdmin(SimpleHistoryAdmin):
         except InvalidPhone:
             return queryset, may_have_duplicates
         return queryset | self.model.objects.filter(phone=phone), may_have_duplicates
+
+
+@admin.register(LeadAttribute)
+class LeadAttributeAdmin(admin.ModelAdmin):
+    """Attributes come from imports; a supervisor can rename their labels. The type is
+    fixed once values are stored (changing it would misread them)."""
+
+    list_display = ("key", "label", "type", "created_at")
+    readonly_fields = ("key", "type", "created_at")
+    search_fields = ("key", "label")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(LeadImport)
+class LeadImportAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "status", "rows_read", "counts", "created_by", "created_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in LeadImport._meta.fields]
+    exclude = ("issues",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.shortcuts import redirect
+
+        return redirect("admin:leads_lead_import_preview", object_id)
+
+
+admin.site.register(Segment, SegmentAdmin)
+
+
+def export_view(model_admin, request):
+    """Export what the change list shows (its filters and search), or a segment."""
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import get_object_or_404
+
+    if not request.user.has_perm("leads.export_leads"):
+        raise PermissionDenied
+    format = request.GET.get("format", "csv")
+    if format not in FORMATS:
+        format = "csv"
+    segment_id = request.GET.get("segment")
+    if segment_id:
+        segment = get_object_or_404(Segment, pk=segment_id)
+        return export_response(
+            segment_leads(segment), format=format, name=segment.name, request=request
+        )
+    request.GET = request.GET.copy()
+    request.GET.pop("format", None)
+    changelist = model_admin.get_changelist_instance(request)
+    return export_response(changelist.get_queryset(request), format=format, request=request)

@@ -1,6 +1,10 @@
-"""How a lead's money is shown."""
+"""Reads for leads: how money is shown, import reports, filters and segments, exports."""
 
+import contextlib
 from decimal import ROUND_HALF_UP, Decimal
+
+from boztell.errors import BoztellError
+from boztell.phones import InvalidPhone, normalize_phone
 
 
 def format_idr(amount: Decimal | int | None) -> str:
@@ -10,3 +14,269 @@ def format_idr(amount: Decimal | int | None) -> str:
     value = Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     return f"{sign}Rp {abs(int(value)):,}".replace(",", ".")
+
+
+def lead_import_report(record, *, issues_limit: int | None = None) -> dict:
+    """An import's report as the API, the admin and the command show it."""
+    issues = record.issues if issues_limit is None else record.issues[:issues_limit]
+    return {
+        "import_id": record.pk if record.pk and not record._state.adding else None,
+        "status": record.status,
+        "dry_run": record.dry_run,
+        "file": record.original_name,
+        "sheet": record.options.get("sheet", ""),
+        "rows_read": record.rows_read,
+        "counts": dict(record.counts),
+        "committed_through_line": record.committed_through_line,
+        "error": record.error,
+        "overwrite": record.options.get("overwrite"),
+        "duplicates": record.options.get("duplicates"),
+        "columns": record.options.get("columns", []),
+        "sample": record.options.get("sample", []),
+        "issues": [{k: v for k, v in issue.items() if k != "values"} for issue in issues],
+        "issues_total": len(record.issues),
+    }
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def lead_import_report_csv(record):
+    """The skipped rows as CSV, text chunk by chunk: the file's own columns, then `line`
+    and `error`. Fixed, it can be imported again as it is (`line` and `error` are ignored)."""
+    import csv
+
+    writer = csv.writer(_Echo())
+    headers = [c["header"] for c in record.options.get("columns", [])]
+    yield "\ufeff" + writer.writerow([*headers, "line", "error"])
+    for issue in record.issues:
+        values = list(issue.get("values", []))
+        values = (values + [""] * len(headers))[: len(headers)]
+        yield writer.writerow([*values, issue["line"], f"{issue['column']}: {issue['reason']}"])
+
+
+# --- filters and segments ----------------------------------------------------------------
+
+ATTRIBUTE_OPS = {
+    "date": ("eq", "gt", "gte", "lt", "lte", "within_next_days", "within_last_days", "is_set"),
+    "money": ("eq", "ne", "gt", "gte", "lt", "lte", "is_set"),
+    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "is_set"),
+    "text": ("eq", "ne", "contains", "is_set"),
+}
+LIST_FILTERS = ("leads_status", "contact_status", "loan_type")
+
+# Filters other apps contribute, by name: name -> function(value) -> Q over leads. Labels of
+# a lead's room and its team (later issues) register here; the value arrives as given.
+EXTRA_LEAD_FILTERS: dict = {}
+
+
+def register_lead_filter(name: str, build) -> None:
+    """Let another app add a segment filter, e.g. register_lead_filter("room_label", fn)."""
+    EXTRA_LEAD_FILTERS[name] = build
+
+
+class InvalidFilter(BoztellError):
+    code = "invalid_filter"
+    status = 400
+
+
+def _listify(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    items = value if isinstance(value, list | tuple) else [value]
+    out = []
+    for item in items:
+        out += [part.strip() for part in str(item).split(",") if part.strip()]
+    return out
+
+
+def _moment(value, name: str, *, end: bool = False):
+    """A date (the whole day, in the server's zone) or an ISO datetime."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    text = str(value).strip()
+    try:
+        moment = parse_datetime(text)
+        if moment is None and (day := parse_date(text)) is not None:
+            moment = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise InvalidFilter(f"{name}: '{value}' is not a date or datetime (yyyy-mm-dd).")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def lead_filters_clean(raw: dict) -> dict:
+    """A filter as stored in a segment, from a segment's JSON or from query parameters:
+    unknown keys, bad values and unknown attributes are refused with invalid_filter."""
+    from leads.importing import ValueProblem, attribute_value, parse_money
+    from leads.models import LeadAttribute
+
+    clean: dict = {}
+    known = (
+        {*LIST_FILTERS, "outstanding_min", "outstanding_max", "do_not_contact", "search"}
+        | {"last_customer_message_after", "last_customer_message_before", "attributes"}
+        | set(EXTRA_LEAD_FILTERS)
+    )
+    unknown = set(raw) - known
+    if unknown:
+        raise InvalidFilter(f"Unknown filter: {', '.join(sorted(unknown))}.")
+    for name in LIST_FILTERS:
+        if values := _listify(raw.get(name)):
+            clean[name] = values
+    for name in ("outstanding_min", "outstanding_max"):
+        if raw.get(name) not in (None, ""):
+            try:
+                clean[name] = str(parse_money(raw[name]))
+            except ValueProblem as exc:
+                raise InvalidFilter(f"{name}: '{raw[name]}' is not an amount.") from exc
+    if raw.get("do_not_contact") not in (None, ""):
+        value = str(raw["do_not_contact"]).lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise InvalidFilter("do_not_contact: use true or false.")
+        clean["do_not_contact"] = value in ("true", "1", "yes")
+    if raw.get("search"):
+        clean["search"] = str(raw["search"])[:100]
+    for name in ("last_customer_message_after", "last_customer_message_before"):
+        if raw.get(name) not in (None, ""):
+            _moment(raw[name], name)
+            clean[name] = str(raw[name]).strip()
+    conditions = raw.get("attributes") or []
+    if not isinstance(conditions, list):
+        raise InvalidFilter("attributes: a list of {key, op, value}.")
+    types = dict(LeadAttribute.objects.values_list("key", "type"))
+    cleaned = []
+    for condition in conditions:
+        if not isinstance(condition, dict) or not {"key", "op"} <= set(condition):
+            raise InvalidFilter("attributes: each condition is {key, op, value}.")
+        key, op, value = condition["key"], condition["op"], condition.get("value")
+        if key not in types:
+            raise InvalidFilter(f"attributes: there is no attribute '{key}'.")
+        if op not in ATTRIBUTE_OPS[types[key]]:
+            raise InvalidFilter(
+                f"attributes: {key} is a {types[key]}; use one of "
+                f"{', '.join(ATTRIBUTE_OPS[types[key]])}."
+            )
+        try:
+            if op in ("within_next_days", "within_last_days"):
+                value = int(value)
+                if not 0 <= value <= 3660:
+                    raise ValueProblem("out of range")
+            elif op == "is_set":
+                value = str(value).lower() not in ("false", "0", "no")
+            else:
+                value = attribute_value(value, types[key])
+        except (ValueProblem, TypeError, ValueError) as exc:
+            raise InvalidFilter(f"attributes: {key} {op} '{value}': {exc}") from exc
+        cleaned.append({"key": key, "op": op, "value": value})
+    if cleaned:
+        clean["attributes"] = cleaned
+    for name in EXTRA_LEAD_FILTERS:
+        if raw.get(name) not in (None, ""):
+            clean[name] = raw[name]
+    return clean
+
+
+def lead_filters_from_query(params) -> dict:
+    """Query parameters as a filter: lists repeat or use commas; attribute conditions are
+    `attr=<key>:<op>:<value>` (repeatable): attr=dpd:gte:30, attr=due_date:within_next_days:7."""
+    raw: dict = {}
+    for name in params:
+        if name in ("segment", "format", "page", "page_size", "cursor", "limit"):
+            continue
+        if name == "attr":
+            conditions = []
+            for item in params.getlist("attr"):
+                key, _, rest = item.partition(":")
+                op, _, value = rest.partition(":")
+                conditions.append({"key": key, "op": op, "value": value})
+            raw["attributes"] = conditions
+        elif name in LIST_FILTERS:
+            raw[name] = params.getlist(name)
+        else:
+            raw[name] = params.get(name)
+    return lead_filters_clean(raw)
+
+
+def leads_matching(filters: dict, leads=None):
+    """Leads (all, or those of `leads`) matching a cleaned filter (lead_filters_clean):
+    every condition must hold."""
+    import datetime as dt
+
+    from django.db.models import Exists, OuterRef, Q
+    from django.db.models.fields.json import KeyTransform
+    from django.utils import timezone
+
+    from leads.models import Lead
+
+    leads = Lead.objects.all() if leads is None else leads
+    for name in ("leads_status", "contact_status"):
+        if values := filters.get(name):
+            leads = leads.filter(**{f"{name}__in": [v.lower() for v in values]})
+    if values := filters.get("loan_type"):
+        condition = Q()
+        for value in values:
+            condition |= Q(loan_type__iexact=value)
+        leads = leads.filter(condition)
+    if "outstanding_min" in filters:
+        leads = leads.filter(outstanding__gte=filters["outstanding_min"])
+    if "outstanding_max" in filters:
+        leads = leads.filter(outstanding__lte=filters["outstanding_max"])
+    if "do_not_contact" in filters:
+        leads = leads.filter(do_not_contact=filters["do_not_contact"])
+    if search := filters.get("search"):
+        condition = Q(name__icontains=search) | Q(phone__contains=search)
+        with contextlib.suppress(InvalidPhone):
+            condition |= Q(phone=normalize_phone(search))
+        leads = leads.filter(condition)
+    if "last_customer_message_after" in filters or "last_customer_message_before" in filters:
+        # The room is the lead's conversation; rooms depend on leads, so imported late.
+        from rooms.models import Room
+
+        rooms = Room.objects.filter(lead=OuterRef("pk"))
+        if after := filters.get("last_customer_message_after"):
+            moment = _moment(after, "last_customer_message_after")
+            rooms = rooms.filter(last_customer_message_at__gte=moment)
+        if before := filters.get("last_customer_message_before"):
+            moment = _moment(before, "last_customer_message_before")
+            rooms = rooms.filter(last_customer_message_at__lt=moment)
+        leads = leads.filter(Exists(rooms))
+    today = timezone.localdate()
+    for index, condition in enumerate(filters.get("attributes", [])):
+        alias = f"_attr{index}"
+        leads = leads.alias(**{alias: KeyTransform(condition["key"], "attributes")})
+        op, value = condition["op"], condition["value"]
+        if op == "is_set":
+            test = Q(**{f"{alias}__isnull": False})
+            leads = leads.filter(test if value else ~test)
+        elif op == "within_next_days":
+            end = (today + dt.timedelta(days=value)).isoformat()
+            leads = leads.filter(**{f"{alias}__gte": today.isoformat(), f"{alias}__lte": end})
+        elif op == "within_last_days":
+            start = (today - dt.timedelta(days=value)).isoformat()
+            leads = leads.filter(**{f"{alias}__gte": start, f"{alias}__lte": today.isoformat()})
+        elif op == "ne":
+            leads = leads.exclude(**{f"{alias}__exact": value})
+        elif op == "contains":
+            leads = leads.filter(**{f"{alias}__icontains": value})
+        elif op == "eq":
+            leads = leads.filter(**{f"{alias}__exact": value})
+        else:
+            leads = leads.filter(**{f"{alias}__{op}": value})
+    for name, build in EXTRA_LEAD_FILTERS.items():
+        if name in filters:
+            leads = leads.filter(build(filters[name]))
+    return leads
+
+
+def segment_leads(segment, extra: dict | None = None):
+    """A segment's leads (and any further filter), as a queryset."""
+    leads = leads_matching(lead_filters_clean(segment.filters or {}))
+    return leads_matching(extra, leads=leads) if extra else leads

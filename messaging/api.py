@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
+from messaging import whatsapp
 from messaging.media import guess_mime
 from messaging.models import IdempotencyKey, Message, MessageTemplate
 from messaging.selectors import message_search, messages_visible_to
@@ -355,7 +356,7 @@ class TestApi(APIView):
         target = sending.send_target(sender=sender, to=data.get("to"), room_id=data.get("room_id"))
         room = target.room
         problems = []
-        if not settings.WHATSAPP_SANDBOX and not settings.WHATSAPP_PHONE_NUMBER_ID:
+        if not whatsapp.is_sandbox() and not settings.WHATSAPP_PHONE_NUMBER_ID:
             problems.append("WHATSAPP_PHONE_NUMBER_ID is not set.")
         template_ok = None
         if data.get("templateName"):
@@ -379,7 +380,7 @@ class TestApi(APIView):
                 "window_open": window,
                 "template_approved": template_ok,
                 "whatsapp": {
-                    "mode": "sandbox" if settings.WHATSAPP_SANDBOX else "live",
+                    "mode": "sandbox" if whatsapp.is_sandbox() else "live",
                     "api_base_url": settings.WHATSAPP_API_BASE_URL,
                     "api_version": settings.WHATSAPP_API_VERSION,
                     "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,

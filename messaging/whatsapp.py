@@ -87,12 +87,8 @@ def _raise_for_graph_error(response: requests.Response) -> None:
     )
 
 
-def get_media_info(media_id: str) -> MediaInfo:
+def _get_media_info(media_id: str) -> MediaInfo:
     """GET /{media_id}: a short-lived download URL and the file's details."""
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.media_info(media_id)
     try:
         response = _http().get(
             _url(media_id), headers=_auth(), timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
@@ -110,13 +106,9 @@ def get_media_info(media_id: str) -> MediaInfo:
     )
 
 
-def download_media(url: str, *, max_bytes: int, into) -> int:
+def _download_media(url: str, *, max_bytes: int, into) -> int:
     """Stream the media at `url` (with the bearer token) into a writable file object.
     Refuses, mid-stream if need be, more than `max_bytes`."""
-    if settings.WHATSAPP_SANDBOX and url.startswith("sandbox:"):
-        from messaging import sandbox
-
-        return sandbox.download(url, max_bytes=max_bytes, into=into)
     try:
         with _http().get(
             url, headers=_auth(), stream=True, timeout=(CONNECT_TIMEOUT, MEDIA_READ_TIMEOUT)
@@ -201,13 +193,7 @@ def _meta_code(response) -> int | None:
         return None
 
 
-def send_message(payload: dict) -> SendResult:
-    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set."""
-    body = {"messaging_product": "whatsapp", "recipient_type": "individual", **payload}
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.send_message(body)
+def _send_message(body: dict) -> SendResult:
     data = _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
     contacts = data.get("contacts") or [{}]
     return SendResult(
@@ -217,19 +203,13 @@ def send_message(payload: dict) -> SendResult:
     )
 
 
-def mark_read(wa_message_id: str) -> None:
+def _mark_read(wa_message_id: str) -> None:
     body = {"messaging_product": "whatsapp", "status": "read", "message_id": wa_message_id}
-    if settings.WHATSAPP_SANDBOX:
-        return
     _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
 
 
-def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
+def _upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
     """POST /{phone_number_id}/media (multipart): Meta's media id for a later send."""
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.upload_media(data=data, mime_type=mime_type, filename=filename)
     try:
         response = _http().post(
             _url(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/media"),
@@ -246,12 +226,8 @@ def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
     return response.json()["id"]
 
 
-def list_templates() -> list[dict]:
+def _list_templates() -> list[dict]:
     """GET /{waba_id}/message_templates, following Meta's cursor paging."""
-    if settings.WHATSAPP_SANDBOX:
-        from messaging import sandbox
-
-        return sandbox.list_templates()
     url = _url(f"{settings.WHATSAPP_BUSINESS_ACCOUNT_ID}/message_templates")
     params = {"limit": 100, "fields": "name,language,status,category,components,id"}
     templates: list[dict] = []
@@ -268,3 +244,77 @@ def list_templates() -> list[dict]:
         url = (body.get("paging") or {}).get("next")
         params = None
     return templates
+
+
+class GraphClient:
+    """Meta's Graph API over HTTP (WHATSAPP_API_BASE_URL): the production backend.
+
+    The backend is chosen in settings, as Django picks an EMAIL_BACKEND:
+    WHATSAPP_BACKEND names a class with these methods (GraphClient, or the sandbox's
+    webhooks.sandbox.SandboxClient when there is no WHATSAPP_ACCESS_TOKEN)."""
+
+    is_sandbox = False
+
+    def send_message(self, body: dict) -> SendResult:
+        return _send_message(body)
+
+    def mark_read(self, wa_message_id: str) -> None:
+        _mark_read(wa_message_id)
+
+    def get_media_info(self, media_id: str) -> MediaInfo:
+        return _get_media_info(media_id)
+
+    def download_media(self, url: str, *, max_bytes: int, into) -> int:
+        return _download_media(url, max_bytes=max_bytes, into=into)
+
+    def upload_media(self, *, data: bytes, mime_type: str, filename: str) -> str:
+        return _upload_media(data=data, mime_type=mime_type, filename=filename)
+
+    def list_templates(self) -> list[dict]:
+        return _list_templates()
+
+
+_clients: dict[str, object] = {}
+
+
+def client():
+    """The configured backend (one instance per class: settings may change in tests)."""
+    from django.utils.module_loading import import_string
+
+    path = settings.WHATSAPP_BACKEND
+    if path not in _clients:
+        _clients[path] = import_string(path)()
+    return _clients[path]
+
+
+# What the rest of the app calls: the configured backend's methods.
+
+
+def send_message(payload: dict) -> SendResult:
+    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set."""
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual", **payload}
+    return client().send_message(body)
+
+
+def mark_read(wa_message_id: str) -> None:
+    client().mark_read(wa_message_id)
+
+
+def get_media_info(media_id: str) -> MediaInfo:
+    return client().get_media_info(media_id)
+
+
+def download_media(url: str, *, max_bytes: int, into) -> int:
+    return client().download_media(url, max_bytes=max_bytes, into=into)
+
+
+def upload_media(*, data: bytes, mime_type: str, filename: str) -> str:
+    return client().upload_media(data=data, mime_type=mime_type, filename=filename)
+
+
+def list_templates() -> list[dict]:
+    return client().list_templates()
+
+
+def is_sandbox() -> bool:
+    return client().is_sandbox

@@ -52,6 +52,22 @@ RoomRow = inline_serializer(
         "status": serializers.ChoiceField(choices=ROOM_STATUSES),
         "snoozed_until": serializers.DateTimeField(allow_null=True),
         "team_id": serializers.UUIDField(allow_null=True),
+        "last_customer_message_at": serializers.DateTimeField(allow_null=True),
+        "window_open": serializers.BooleanField(
+            help_text="Whether free-form messages may be sent now (the 24-hour window, "
+            "by the server's clock); else only a template."
+        ),
+        "window_closes_at": serializers.DateTimeField(
+            allow_null=True,
+            help_text="When the 24-hour window closes (or closed); null if the customer "
+            "never wrote.",
+        ),
+        "assigned_to_me": serializers.BooleanField(
+            help_text="The caller is assigned to the room (it is in filter=mine)."
+        ),
+        "unassigned": serializers.BooleanField(
+            help_text="Nobody is assigned (the room is in filter=unassigned)."
+        ),
     },
 )
 
@@ -113,7 +129,10 @@ class RoomListApi(APIView):
             encode_cursor(rooms[-1].last_message_at, rooms[-1].pk) if len(rooms) == limit else None
         )
         return Response(
-            {"results": [to_wire(room_row(r)) for r in rooms], "next_cursor": next_cursor}
+            {
+                "results": [to_wire(room_row(r, user=request.user)) for r in rooms],
+                "next_cursor": next_cursor,
+            }
         )
 
 
@@ -123,7 +142,7 @@ class RoomDetailApi(APIView):
         room = room_detail(user=request.user, room_id=room_id)
         if room is None:
             raise BoztellError("No such room, or you may not see it.", code="not_found", status=404)
-        return Response(to_wire(room_row(room)))
+        return Response(to_wire(room_row(room, user=request.user)))
 
 
 class RoomMessagesApi(APIView):
@@ -194,7 +213,8 @@ class RoomAssignApi(APIView):
             to_wire(
                 room_row(
                     room_detail(user=request.user, room_id=room.pk)
-                    or room_detail(user=agent, room_id=room.pk)
+                    or room_detail(user=agent, room_id=room.pk),
+                    user=request.user,
                 )
             )
         )
@@ -209,11 +229,24 @@ class RoomUnassignApi(APIView):
     def post(self, request, room_id):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         room_unassign(room=room, by=request.user)
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
 
 
 class RoomLeadSerializer(serializers.Serializer):
-    lead_id = serializers.UUIDField(help_text="The lead this room's customer is.")
+    lead_id = serializers.UUIDField(required=False, help_text="The lead this room's customer is.")
+    phone = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="Or the lead's phone number in any spelling (the number a username "
+        "customer told the agent): the lead with that number.",
+    )
+
+    def validate(self, attrs):
+        if bool(attrs.get("lead_id")) == bool(attrs.get("phone")):
+            raise serializers.ValidationError("Send lead_id or phone (one of them).")
+        return attrs
 
 
 class RoomLeadApi(APIView):
@@ -228,11 +261,18 @@ class RoomLeadApi(APIView):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         form = RoomLeadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
+        if phone := form.validated_data.get("phone"):
+            from boztell.phones import normalize_phone
+
+            lead = Lead.objects.filter(phone=normalize_phone(phone)).first()
+        else:
+            lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
         if lead is None:
-            raise BoztellError("No lead has this lead_id.", code="unknown_lead", status=404)
+            raise BoztellError("No lead has this id or number.", code="unknown_lead", status=404)
         room_lead_set(room=room, lead=lead, by=request.user)
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
 
     patch = post
 
@@ -284,7 +324,9 @@ class RoomStatusApi(APIView):
             until=form.validated_data.get("until"),
             by=request.user,
         )
-        return Response(to_wire(room_row(room_detail(user=request.user, room_id=room.pk))))
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
 
 
 class RoomActivityApi(APIView):

@@ -8,8 +8,13 @@ from boztell.realtime import broadcast_on_commit, room_group
 from leads.models import Lead
 from messaging.media import media_inline
 from messaging.models import Message
+from messaging.window import window_fields
 from rooms.models import Room, RoomActivity, RoomParticipant
-from rooms.selectors import room_audience, room_event_groups
+from rooms.selectors import (
+    counts_as_unread,
+    room_audience,
+    room_event_groups,
+)
 
 MESSAGE_FIELDS = (
     "id",
@@ -56,6 +61,9 @@ def leads_info(lead: Lead | None) -> dict | None:
         "loan_type": lead.loan_type,
         "leads_status": lead.leads_status,
         "contact_status": lead.contact_status,
+        "do_not_contact": lead.do_not_contact,
+        # Typed values by attribute key (GET /leads/attributes gives labels and types).
+        "attributes": lead.attributes or {},
     }
 
 
@@ -97,6 +105,8 @@ def room_fields(room: Room) -> dict:
         "status": room.status,
         "snoozed_until": room.snoozed_until,
         "team_id": room.team_id,
+        # The 24-hour window as the server's rule and clock see it (messaging.window).
+        **window_fields(room.last_customer_message_at),
     }
 
 
@@ -151,14 +161,37 @@ def emit_message_created(*, room: Room, message: Message, room_created: bool) ->
             room_id=room.pk,
         )
         return
-    emit_messages_created(messages=[message], assigned={room.pk: room_audience(room=room)})
+    emit_messages_created(
+        messages=[message],
+        assigned={room.pk: room_audience(room=room)},
+        last_customer_message_at={room.pk: room.last_customer_message_at},
+    )
 
 
-def emit_messages_created(*, messages: list[Message], assigned: dict) -> None:
-    """Customer messages stored in bulk into existing rooms, in order; `assigned` maps each
-    room id to its assigned agents' ids, read under the rooms' row lock."""
+def new_message_payload(message: Message, *, last_customer_message_at=None) -> dict:
+    """`new_message` (and `room:new_message`): the stored message, plus what it does to its
+    room for a client keeping a room list: whether it counts as unread for whoever has not
+    read it, and the room's 24-hour window after it. A customer's message opens the window
+    from its own time (the room's last_customer_message_at is that time now); another
+    message leaves the room's window as it was (`last_customer_message_at`)."""
+    if message.user_id is None:
+        last_customer_message_at = message.created_at
+    return {
+        **message_payload(message),
+        "counts_as_unread": counts_as_unread(message),
+        **window_fields(last_customer_message_at),
+    }
+
+
+def emit_messages_created(
+    *, messages: list[Message], assigned: dict, last_customer_message_at: dict | None = None
+) -> None:
+    """Messages stored into existing rooms, in order; `assigned` maps each room id to its
+    assigned agents' ids, read under the rooms' row lock; `last_customer_message_at` each
+    room's (needed only for messages not from the customer)."""
+    known = last_customer_message_at or {}
     for message in messages:
-        payload = message_payload(message)
+        payload = new_message_payload(message, last_customer_message_at=known.get(message.room_id))
         groups = room_event_groups(assigned_user_ids=assigned[message.room_id])
         broadcast_on_commit(groups, "new_message", payload, room_id=message.room_id)
         # The same message for sockets that joined the room; read back as new_message.

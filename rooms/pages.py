@@ -4,6 +4,7 @@ after that arrives over the WebSocket and the REST API (the same doors clients u
 from asgiref.sync import async_to_sync
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from boztell.models import Event, User
@@ -44,10 +45,12 @@ def inbox(request, room_id=None):
             "role": user.role,
             "is_supervisor": user.is_supervisor,
         },
-        "rooms": [room_row(r) for r in rooms],
+        "rooms": [room_row(r, user=user) for r in rooms],
         "next_cursor": None,
         "room_id": room_id,
         "cursor": last_event,
+        # The server's clock: the page times server deadlines (window_closes_at) by it.
+        "server_time": timezone.now(),
         "templates": [
             {"name": t.name, "language": t.language, "components": t.components}
             for t in MessageTemplate.objects.filter(status=MessageTemplate.Status.APPROVED)

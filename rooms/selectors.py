@@ -136,8 +136,24 @@ def _unread_annotations(rooms: QuerySet[Room], user: User) -> QuerySet[Room]:
     )
 
 
+def counts_as_unread(message) -> bool:
+    """Whether a new message raises its room's unread count: the rule of
+    _unread_annotations (the customer's messages, not reactions) for one message."""
+    return message.user_id is None and message.content_type != "reaction"
+
+
 ROOM_FILTERS = ("all", "mine", "unassigned", "unread")
 ROOM_STATUSES = tuple(Room.Status.values)
+
+
+def room_filter_fields(*, assigned_user_ids, user: User) -> dict:
+    """Which of room_list's `mine` / `unassigned` filters a room is in for `user` (the same
+    tests room_list makes in SQL), for the payloads: the inbox files a live room by them.
+    The `unread` filter is `unread_count > 0`."""
+    return {
+        "assigned_to_me": user.pk in assigned_user_ids,
+        "unassigned": not assigned_user_ids,
+    }
 
 
 def room_list(

@@ -429,3 +429,16 @@ def room_activity_add(*, room: Room, kind: str, text: str, actor=None, data=None
     return RoomActivity.objects.create(
         room=room, kind=kind, text=text[:300], actor=actor, data=data or {}
     )
+
+
+def room_link_leads(*, phones: list[str]) -> int:
+    """room_link_lead for many leads in one statement (an import of thousands): each room
+    with one of these phones and no lead gets the lead with its phone."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    same_phone = Lead.objects.filter(phone=OuterRef("phone"))
+    return (
+        Room.objects.filter(phone__in=phones, lead__isnull=True)
+        .filter(Exists(same_phone))
+        .update(lead_id=Subquery(same_phone.values("pk")[:1]))
+    )

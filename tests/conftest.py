@@ -182,7 +182,7 @@ def fake_graph(settings):
     graph = FakeGraph(version=settings.WHATSAPP_API_VERSION).start()
     settings.WHATSAPP_API_BASE_URL = graph.url
     settings.WHATSAPP_ACCESS_TOKEN = TOKEN
-    settings.WHATSAPP_SANDBOX = False
+    settings.WHATSAPP_BACKEND = "messaging.whatsapp.GraphClient"
     yield graph
     graph.stop()
 

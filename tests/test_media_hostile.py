@@ -12,8 +12,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from messaging.models import Message
-from messaging.sandbox import sandbox_media_id
 from tests.conftest import load_fixture, signed_post
+from webhooks.sandbox import sandbox_media_id
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,7 @@ def test_a_media_id_that_is_a_path_never_reaches_the_graph_api(post, fake_graph)
 
 @pytest.fixture
 def sandbox(settings):
-    settings.WHATSAPP_SANDBOX = True
+    settings.WHATSAPP_BACKEND = "webhooks.sandbox.SandboxClient"
     settings.WHATSAPP_ACCESS_TOKEN = ""
 
 

@@ -286,3 +286,21 @@ def test_search_finds_a_username_customer_by_username_or_bsuid(agent_api):
     Room.objects.filter(pk=room.pk).update(phone=None, user_id=BSUID, username="rina.kredit")
     for q in ["@rina.kredit", "rina.k", BSUID]:
         assert _titles(agent_api.get("/rooms/", {"q": q})) == ["Rina"], q
+
+
+def test_an_agent_links_a_room_by_the_borrowers_phone_in_any_spelling(agent_api):
+    lead = LeadFactory(name="Bu Rina", phone="6281234567077")
+    room = RoomFactory(phone=None, user_id="ID.2081978709342988", username="rina88")
+    linked = agent_api.post(f"/rooms/{room.pk}/lead", {"phone": "+62 0812-3456-7077"})
+    assert linked.status_code == 200, linked.content
+    assert linked.json()["leads_id"] == str(lead.pk)
+    room.refresh_from_db()
+    assert room.lead_id == lead.pk
+    unknown = agent_api.post(f"/rooms/{room.pk}/lead", {"phone": "0812-9999-0000"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_lead"
+    bad = agent_api.post(f"/rooms/{room.pk}/lead", {"phone": "1234"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_phone"
+    both = agent_api.post(
+        f"/rooms/{room.pk}/lead", {"phone": "081234567077", "lead_id": str(lead.pk)}
+    )
+    assert both.status_code == 400

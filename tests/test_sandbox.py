@@ -25,7 +25,7 @@ def _wait_for(predicate, seconds=10):
 
 def test_sandbox_send_plays_back_sent_delivered_read(agent_api, settings):
     settings.WHATSAPP_ACCESS_TOKEN = ""
-    settings.WHATSAPP_SANDBOX = True
+    settings.WHATSAPP_BACKEND = "webhooks.sandbox.SandboxClient"
     settings.WHATSAPP_SANDBOX_STATUS_DELAYS = ["0.05", "0.05", "0.05"]
     now = timezone.now()
     RoomFactory(phone="6281234567001", last_customer_message_at=now, last_message_at=now)
@@ -112,7 +112,7 @@ def test_simulate_customer_location_and_reaction(live_server):
 
 def test_simulate_customer_image_is_fetched_through_the_sandbox(live_server, settings, tmp_path):
     settings.WHATSAPP_ACCESS_TOKEN = ""
-    settings.WHATSAPP_SANDBOX = True
+    settings.WHATSAPP_BACKEND = "webhooks.sandbox.SandboxClient"
     photo = tmp_path / "ktp.jpg"
     photo.write_bytes(b"\xff\xd8\xff" + b"j" * 500)
     call_command(

@@ -875,7 +875,7 @@ def test_a_graph_api_that_refuses_connections_is_tried_three_times_then_a_clear_
     # Nothing listens there: every try is refused before anything reaches Meta.
     settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
     settings.WHATSAPP_ACCESS_TOKEN = "EAAG-fake-graph-token"
-    settings.WHATSAPP_SANDBOX = False
+    settings.WHATSAPP_BACKEND = "messaging.whatsapp.GraphClient"
     from messaging import whatsapp
 
     tries = []

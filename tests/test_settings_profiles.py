@@ -24,7 +24,7 @@ print(json.dumps({
                     else default_storage).__name__,
     "bucket": getattr(settings, "GS_BUCKET_NAME", ""),
     "debug": settings.DEBUG,
-    "sandbox": settings.WHATSAPP_SANDBOX,
+    "sandbox": settings.WHATSAPP_BACKEND.endswith("SandboxClient"),
     "tasks": settings.TASKS["default"]["BACKEND"],
     "hosts": settings.ALLOWED_HOSTS,
 }))

@@ -573,3 +573,21 @@ async def test_deactivating_or_demoting_a_user_in_admin_closes_their_sockets(
     await sync_to_async(_admin_change)(supervisor, other_agent, role="supervisor")
     assert (await other_socket.next())["event"] == "access_revoked"
     assert (await other_socket.comm.receive_output(timeout=3))["code"] == 4403
+
+
+async def test_a_new_room_of_an_imported_lead_carries_its_attributes_in_the_schema(supervisor):
+    from tests.factories import LeadFactory
+
+    await sync_to_async(LeadFactory)(
+        name="Bu Ani",
+        phone="6281300000099",
+        do_not_contact=True,
+        attributes={"due_date": "2027-01-05", "dpd": 12, "instalment": 1250000},
+    )
+    boss = await connect(supervisor)
+    await webhook(_batch("6281300000099", ["halo"]))
+    [frame] = await boss.events()  # check_frame validated it against the schema
+    assert frame["event"] == "new_room_complete"
+    assert frame["data"]["leads_info"]["attributes"]["dpd"] == 12
+    assert frame["data"]["leads_info"]["do_not_contact"] is True
+    await boss.close()

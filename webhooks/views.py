@@ -61,7 +61,17 @@ def _receive(request):
         raw = request.body
     except RequestDataTooBig:
         return error_response("payload_too_large", "The body is over 3 MB.", 413)
-    header = request.META.get("HTTP_X_HUB_SIGNATURE_256")  # request.headers copies them all
+    return receive_body(
+        raw,
+        signature=request.META.get("HTTP_X_HUB_SIGNATURE_256"),  # headers would copy all
+        content_type=request.content_type,
+    )
+
+
+def receive_body(raw: bytes, *, signature: str | None, content_type: str | None):
+    """A POSTed webhook body, from its signature to its stored effects: what the view does
+    after reading the request (the sandbox delivers its status playback here too)."""
+    header = signature
     if not header:
         logger.warning("webhook refused: no signature")
         return error_response("missing_signature", "X-Hub-Signature-256 is required.", 401)
@@ -70,7 +80,7 @@ def _receive(request):
         return error_response(
             "invalid_signature", "X-Hub-Signature-256 does not match the body.", 401
         )
-    if request.content_type != "application/json":
+    if content_type != "application/json":
         return error_response("unsupported_media_type", "The body must be application/json.", 415)
     try:
         text = raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8

@@ -8,7 +8,6 @@ transaction, then records `sent` with Meta's wamid, or `failed` with Meta's erro
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -29,6 +28,7 @@ from messaging.services.receive import (
     message_apply_pending_statuses,
 )
 from messaging.services.templates import template_refresh
+from messaging.window import window_fields
 from rooms.events import emit_message_created, emit_message_status
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
@@ -36,7 +36,6 @@ from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.send")
 
-SERVICE_WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -57,9 +56,10 @@ class TemplateError(BoztellError):
 
 
 def window_is_open(room: Room | None, now=None) -> bool:
-    if room is None or room.last_customer_message_at is None:
+    """The 24-hour rule (messaging.window), which every payload's `window_open` also uses."""
+    if room is None:
         return False
-    return room.last_customer_message_at >= (now or timezone.now()) - SERVICE_WINDOW
+    return window_fields(room.last_customer_message_at, now)["window_open"]
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def template_refresh() -> bool:
     (fetched now, or recently with success); False when Meta could not be asked (no
     business account id, a Graph error or timeout, or another process is fetching), and
     the caller should let Meta decide."""
-    if not settings.WHATSAPP_SANDBOX and not settings.WHATSAPP_BUSINESS_ACCOUNT_ID:
+    if not whatsapp.is_sandbox() and not settings.WHATSAPP_BUSINESS_ACCOUNT_ID:
         return False
     now = timezone.now()
     due = now - timedelta(seconds=settings.TEMPLATE_REFRESH_SECONDS)

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0002_lead_history'),
+        ('leads', '0002_import_segments_attributes'),
         ('rooms', '0003_phones_renormalise'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

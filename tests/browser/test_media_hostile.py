@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from playwright.sync_api import expect
 
 from messaging.models import Message
-from messaging.sandbox import sandbox_media_id
+from webhooks.sandbox import sandbox_media_id
 
 pytestmark = [pytest.mark.slow]
 

@@ -1,8 +1,11 @@
 """The WhatsApp sandbox: with no WHATSAPP_ACCESS_TOKEN it stands in for Meta.
 
-Sends get a wamid at once; `sent`, `delivered` and `read` statuses are then played back
-as signed webhooks through the real webhook view, so the embedded default works end to
-end. Nothing leaves the machine.
+`SandboxClient` is a WhatsApp backend (settings.WHATSAPP_BACKEND), like
+messaging.whatsapp.GraphClient. Sends get a wamid at once; `sent`, `delivered` and `read`
+statuses are then played back as signed webhooks through the webhook's own entry point
+(webhooks.views.receive_body: signature, parsing, storing), so the embedded default works
+end to end. It lives in the webhooks app because it delivers webhooks: messaging never
+imports it (settings name it). Nothing leaves the machine.
 """
 
 import json
@@ -96,21 +99,19 @@ def status_body(wa_message_id: str, wa_id: str, status: str) -> dict:
 
 
 def post_webhook(body: dict) -> int:
-    """Deliver a signed webhook through the full request path (middleware, view)."""
+    """Deliver a signed webhook through the webhook's entry point, as Meta's POST would
+    reach it (signature check included); returns the HTTP status it answers."""
     from django.db import close_old_connections
-    from django.test import Client
 
     from webhooks.signature import signature_for
+    from webhooks.views import receive_body
 
     raw = json.dumps(body).encode()
-    client = Client(raise_request_exception=False)
     try:
-        response = client.post(
-            "/webhooks/whatsapp",
-            data=raw,
+        response = receive_body(
+            raw,
+            signature=signature_for(raw, settings.WHATSAPP_APP_SECRET),
             content_type="application/json",
-            HTTP_X_HUB_SIGNATURE_256=signature_for(raw, settings.WHATSAPP_APP_SECRET),
-            HTTP_HOST=(settings.ALLOWED_HOSTS or ["localhost"])[0].lstrip("."),
         )
         return response.status_code
     finally:
@@ -196,3 +197,32 @@ def download(url: str, *, max_bytes: int, into) -> int:
         raise MediaTooLarge(f"The file exceeds the limit of {max_bytes} bytes.")
     into.write(data)
     return len(data)
+
+
+class SandboxClient:
+    """The WhatsApp backend with no Meta behind it (WHATSAPP_BACKEND's default when there is
+    no WHATSAPP_ACCESS_TOKEN): the same methods as messaging.whatsapp.GraphClient."""
+
+    is_sandbox = True
+
+    def send_message(self, body: dict):
+        return send_message(body)
+
+    def mark_read(self, wa_message_id: str) -> None:
+        return None
+
+    def get_media_info(self, media_id: str):
+        return media_info(media_id)
+
+    def download_media(self, url: str, *, max_bytes: int, into) -> int:
+        if not url.startswith("sandbox:"):
+            from messaging.whatsapp import GraphError
+
+            raise GraphError("The sandbox downloads only its own media.", retryable=False)
+        return download(url, max_bytes=max_bytes, into=into)
+
+    def upload_media(self, *, data: bytes, mime_type: str, filename: str) -> str:
+        return upload_media(data=data, mime_type=mime_type, filename=filename)
+
+    def list_templates(self) -> list[dict]:
+        return list_templates()

@@ -20,7 +20,7 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from boztell.phones import InvalidPhone, is_bsuid, normalize_phone
-from messaging.sandbox import envelope, sandbox_media_id
+from webhooks.sandbox import envelope, sandbox_media_id
 from webhooks.signature import signature_for
 
 

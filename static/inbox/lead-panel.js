@@ -1,0 +1,120 @@
+// The lead panel: the customer's lead, its statuses, who is assigned, claim / reassign.
+import { $, el, setView } from "./dom.js";
+import { api } from "./api.js";
+import { contactLine, idr } from "./format.js";
+import { me, openRoomRow, state, upsertRoom } from "./state.js";
+import { renderRoomList } from "./room-list.js";
+import { toast } from "./toasts.js";
+
+const LEADS_STATUSES = ["new", "cold", "warm", "hot", "collection", "paid", "lost"];
+const CONTACT_STATUSES = ["uncontacted", "contacted", "promise_to_pay", "unreachable", "do_not_contact"];
+
+function statusSelect(name, value, options, leadId) {
+  const all = value && !options.includes(value) ? [value, ...options] : options;
+  return el("select", { name, "aria-label": name.replace("_", " "), onchange: async (e) => {
+    try {
+      const lead = await api("PATCH", `/leads/${leadId}`, { [name]: e.target.value });
+      const room = openRoomRow();
+      if (room) room.leads_info = lead;
+      toast("Lead updated");
+    } catch (err) { toast(err.message, "error"); }
+  } }, el("option", { value: "", text: "—" }), ...all.map((o) => el("option", { value: o, text: o.replaceAll("_", " "), selected: o === value })));
+}
+
+// A lead's imported attributes (due date, instalment, DPD, ...), formatted by their type.
+let attributeTypes = null;
+const calendarFmt = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+function attributeText(value, type) {
+  if (type === "money" && typeof value === "number") return idr.format(value);
+  // A due date is a calendar day, the same in every zone: not shifted by the agent's.
+  if (type === "date" && /^\d{4}-\d{2}-\d{2}$/.test(value)) return calendarFmt.format(new Date(`${value}T00:00:00Z`));
+  if (type === "number" && typeof value === "number") return value.toLocaleString();
+  return String(value);
+}
+
+async function renderLeadAttributes(panel, lead) {
+  const keys = Object.keys(lead.attributes || {});
+  if (!keys.length) return;
+  const list = el("dl", { class: "lead-attributes" });
+  panel.append(list);
+  if (!attributeTypes) {
+    try { attributeTypes = new Map((await api("GET", "/leads/attributes")).map((a) => [a.key, a])); } catch (err) { attributeTypes = new Map(); }
+  }
+  for (const key of keys) {
+    const def = attributeTypes.get(key) || { label: key.replaceAll("_", " "), type: "text" };
+    list.append(el("dt", { text: def.label }), el("dd", { "data-attribute": key, text: attributeText(lead.attributes[key], def.type) }));
+  }
+}
+
+// A customer with no lead (a username customer shows no number): link the borrower by
+// the phone number they tell the agent. Only an exact number links; agents do not browse
+// other borrowers.
+function linkLeadForm(room) {
+  const input = el("input", { type: "tel", name: "lead_phone", placeholder: "Borrower's phone, e.g. 0812…", "aria-label": "Borrower's phone number", autocomplete: "off" });
+  return el("form", { class: "link-lead", id: "link-lead", onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const row = await api("POST", `/rooms/${room.room_id}/lead`, { phone: input.value });
+      upsertRoom(row);
+      renderRoomList();
+      renderLeadPanel();
+      toast("Lead linked");
+    } catch (err) { toast(err.message, "error"); }
+  } }, input, el("button", { class: "small", type: "submit" }, "Link lead"));
+}
+
+export function renderLeadPanel() {
+  const panel = $("#lead-panel");
+  const room = openRoomRow();
+  panel.replaceChildren();
+  if (!room) return;
+  const lead = room.leads_info;
+  panel.append(el("button", { class: "link", type: "button", onclick: () => setView("room"), "aria-label": "Back to conversation" }, "← Conversation"));
+  panel.append(el("h2", { text: lead ? lead.name : room.room_title || room.room_phone }));
+  panel.append(el("div", { class: "muted", text: contactLine(room) }));
+  if (lead) {
+    panel.append(el("dl", {},
+      el("dt", { text: "Outstanding" }), el("dd", { class: "outstanding", text: idr.format(lead.outstanding) }),
+      el("dt", { text: "Loan type" }), el("dd", { text: lead.loan_type || "—" }),
+      el("dt", { text: "Lead status" }), el("dd", {}, statusSelect("leads_status", lead.leads_status, LEADS_STATUSES, lead.id)),
+      el("dt", { text: "Contact" }), el("dd", {}, statusSelect("contact_status", lead.contact_status, CONTACT_STATUSES, lead.id))));
+    if (lead.do_not_contact) panel.append(el("p", { class: "dnc", text: "Do not contact (marketing)" }));
+    renderLeadAttributes(panel, lead);
+  } else {
+    panel.append(el("p", { class: "muted", text: room.room_phone ? "No lead has this number yet." : "This customer shows no phone number." }));
+    panel.append(linkLeadForm(room));
+  }
+  const assigned = room.assigned_user_ids || [];
+  panel.append(el("h3", { text: "Assigned" }));
+  const team = el("ul", { class: "team" });
+  for (const id of assigned) {
+    const user = state.team.get(id) || { name: "Agent", online: false };
+    team.append(el("li", {}, el("span", { class: "presence", "data-user": id, "data-online": String(!!user.online) }), user.name));
+  }
+  if (!assigned.length) team.append(el("li", { class: "muted", text: "Nobody yet" }));
+  panel.append(team);
+  if (!assigned.length) panel.append(el("button", { class: "primary small", type: "button", id: "claim", onclick: () => assign(me.id) }, "Claim this room"));
+  if (me.is_supervisor) {
+    const select = el("select", { "aria-label": "Reassign to", id: "reassign" }, el("option", { value: "", text: "Reassign to…" }),
+      ...[...state.team.values()].filter((u) => u.role === "agent").map((u) => el("option", { value: u.id, text: u.name })));
+    select.addEventListener("change", () => select.value && assign(select.value));
+    panel.append(select);
+  }
+}
+
+async function assign(userId) {
+  try {
+    const row = await api("POST", `/rooms/${state.roomId}/assign`, userId === me.id ? {} : { user_id: userId });
+    upsertRoom(row);
+    renderLeadPanel();
+    renderRoomList();
+    toast(userId === me.id ? "Room claimed" : "Room reassigned");
+  } catch (err) { toast(err.message, "error"); }
+}
+
+// A presence change: the dots of that user in the panel.
+export function showPresence(userId, online) {
+  const user = state.team.get(userId);
+  if (user) user.online = online;
+  for (const dot of document.querySelectorAll(`.presence[data-user="${userId}"]`)) dot.dataset.online = String(online);
+}

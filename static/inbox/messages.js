@@ -1,0 +1,196 @@
+// The open room's timeline: rendering, older pages, reactions, retry and forward.
+import { $, el } from "./dom.js";
+import { api } from "./api.js";
+import { dayFmt, dayKey, size, timeFmt } from "./format.js";
+import { me, state } from "./state.js";
+import { toast } from "./toasts.js";
+
+const byWamid = () => new Map(state.messages.filter((m) => m.wa_message_id).map((m) => [m.wa_message_id, m]));
+
+function reactionsFor(wamid) {
+  const latest = new Map();
+  for (const m of state.messages) {
+    if (m.content_type === "reaction" && m.reaction_to_wa_message_id === wamid) latest.set(m.user_id || "customer", m.reaction_emoji);
+  }
+  return [...latest.values()].filter(Boolean).join("");
+}
+
+const TICKS = { pending: "🕓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
+
+function renderMedia(m) {
+  const meta = m.metadata || {};
+  if (!m.gcs_url) {
+    if (meta.media_status === "failed") return el("div", { class: "media-pending", text: `Media could not be downloaded (${meta.media_error || "error"}).` });
+    return el("div", { class: "media-pending", text: "Downloading media…" });
+  }
+  const url = m.gcs_url;
+  // The server decides what may be shown inline; anything else (documents, and any
+  // type a customer claims) is only ever offered as a download, never opened as a page.
+  if (!m.media_inline) {
+    const label = m.original_filename || `${m.media_type[0].toUpperCase()}${m.media_type.slice(1)} (${m.mime_type || "unknown type"})`;
+    return el("a", { class: "doc download", href: url, download: m.original_filename || true }, "📄", el("span", { text: `${label} · ${size(m.file_size)} · download` }));
+  }
+  if (m.media_type === "image") return el("a", { href: url, target: "_blank", rel: "noopener" }, el("img", { class: "media", src: url, alt: m.content_text || "Image", loading: "lazy" }));
+  if (m.media_type === "sticker") return el("img", { class: "media sticker", src: url, alt: "Sticker", loading: "lazy" });
+  if (m.media_type === "audio") return el("audio", { controls: true, src: url, preload: "none" });
+  if (m.media_type === "video") return el("video", { controls: true, src: url, preload: "metadata" });
+  return el("a", { class: "doc", href: url, target: "_blank", rel: "noopener" }, "📄", el("span", { text: `${m.original_filename || "Document"} · ${size(m.file_size)}` }));
+}
+
+function renderBody(m) {
+  const meta = m.metadata || {};
+  const parts = [];
+  if (m.media_type) {
+    parts.push(renderMedia(m));
+    if (meta.caption) parts.push(el("div", { class: "text", text: meta.caption }));
+    return parts;
+  }
+  if (m.content_type === "location" && meta.location) {
+    const { latitude, longitude, name, address } = meta.location;
+    parts.push(el("a", { href: `https://www.google.com/maps?q=${latitude},${longitude}`, target: "_blank", rel: "noopener" }, `📍 ${[name, address].filter(Boolean).join(", ") || `${latitude}, ${longitude}`}`));
+    return parts;
+  }
+  if (m.content_type === "contacts" && meta.contacts) {
+    for (const card of meta.contacts) {
+      const phones = (card.phones || []).map((p) => p.phone).join(", ");
+      parts.push(el("div", { class: "doc" }, "👤", el("span", { text: `${(card.name || {}).formatted_name || "Contact"} ${phones}` })));
+    }
+    return parts;
+  }
+  parts.push(el("div", { class: "text", text: m.content_text || `(${m.content_type})` }));
+  return parts;
+}
+
+// Replying is the composer's business: it hears this event.
+const askReply = (m) => document.dispatchEvent(new CustomEvent("boztell:reply", { detail: m }));
+
+function renderMessage(m, wamids) {
+  if (m.content_type === "reaction") return null;
+  const mine = m.user_id !== null;
+  const author = mine ? (state.team.get(m.user_id) || {}).name || "Agent" : null;
+  const node = el("div", { class: `msg ${mine ? "mine" : ""} ${m.content_type === "system" ? "system" : ""}`, "data-id": m.id, "data-wamid": m.wa_message_id || "" });
+  if (author) node.append(el("div", { class: "author", text: author }));
+  if (m.reply_to_wa_message_id) {
+    const quoted = wamids.get(m.reply_to_wa_message_id);
+    node.append(el("div", { class: "quote", text: quoted ? quoted.content_text || quoted.content_type : "A previous message" }));
+  }
+  if ((m.metadata || {}).forwarded) node.append(el("div", { class: "author muted", text: "↪ Forwarded" }));
+  node.append(...renderBody(m));
+  const meta = el("div", { class: "meta" }, el("time", { datetime: m.created_at, text: timeFmt.format(new Date(m.created_at)) }));
+  if (mine) meta.append(el("span", { class: "tick", "data-status": m.status, title: m.status, text: TICKS[m.status] || "" }));
+  node.append(meta);
+  if (mine && m.status === "failed") {
+    const error = (m.metadata || {}).error || {};
+    node.append(el("div", { class: "failed-reason" }, `Not sent: ${error.message || error.title || "WhatsApp refused it"} `,
+      el("button", { class: "small primary retry", type: "button", onclick: () => retry(m.id) }, "Retry")));
+  }
+  const reactions = m.wa_message_id ? reactionsFor(m.wa_message_id) : "";
+  if (reactions) {
+    node.classList.add("has-reactions");
+    node.append(el("span", { class: "reactions", text: reactions }));
+  }
+  const actions = el("div", { class: "actions" },
+    el("button", { type: "button", title: "Reply", "aria-label": "Reply", onclick: () => askReply(m) }, "↩"),
+    ...["👍", "❤️", "🙏"].map((emoji) => el("button", { type: "button", title: `React ${emoji}`, "aria-label": `React ${emoji}`, onclick: () => react(m, emoji) }, emoji)),
+    el("button", { type: "button", title: "Forward", "aria-label": "Forward", onclick: () => forward(m) }, "↪"));
+  if (m.wa_message_id) node.append(actions);
+  return node;
+}
+
+export function renderMessages({ scroll = "keep" } = {}) {
+  const box = $("#messages");
+  const before = box.scrollHeight - box.scrollTop;
+  const wamids = byWamid();
+  box.replaceChildren();
+  if (state.olderCursor) box.append(el("p", { class: "empty", text: "Scroll up for older messages" }));
+  let lastDay = null;
+  for (const m of state.messages) {
+    const day = dayKey(new Date(m.created_at));
+    if (day !== lastDay && m.content_type !== "reaction") {
+      box.append(el("div", { class: "day" }, el("span", { text: dayFmt.format(new Date(m.created_at)) })));
+      lastDay = day;
+    }
+    const node = renderMessage(m, wamids);
+    if (node) box.append(node);
+  }
+  if (!state.messages.length) box.append(el("p", { class: "empty", text: "No messages yet." }));
+  if (scroll === "bottom") box.scrollTop = box.scrollHeight;
+  else box.scrollTop = box.scrollHeight - before;
+}
+
+function nearBottom() {
+  const box = $("#messages");
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+}
+
+// The open room's newest page of messages (a new room opened).
+export async function loadMessages(roomId) {
+  $("#messages").replaceChildren(el("p", { class: "empty", text: "Loading messages…" }));
+  const page = await api("GET", `/rooms/${roomId}/messages`);
+  if (state.roomId !== roomId) return false;
+  state.messages = page.results;
+  state.olderCursor = page.older_cursor;
+  renderMessages({ scroll: "bottom" });
+  return true;
+}
+
+export async function loadOlder() {
+  if (!state.olderCursor || state.loadingOlder) return;
+  state.loadingOlder = true;
+  const roomId = state.roomId;
+  try {
+    const page = await api("GET", `/rooms/${roomId}/messages?before=${encodeURIComponent(state.olderCursor)}`);
+    if (roomId !== state.roomId) return;
+    state.messages = [...page.results, ...state.messages];
+    state.olderCursor = page.older_cursor;
+    renderMessages({ scroll: "keep" });
+  } finally {
+    state.loadingOlder = false;
+  }
+}
+
+export function addMessage(m) {
+  const index = state.messages.findIndex((x) => x.id === m.id);
+  if (index >= 0) state.messages[index] = { ...state.messages[index], ...m };
+  else state.messages.push(m);
+  const stick = nearBottom() || m.user_id === me.id;
+  renderMessages({ scroll: stick ? "bottom" : "keep" });
+}
+
+// The open room's newest messages again, merged into what is shown (after a reconnect,
+// a merge, or a send whose outcome is unknown).
+export async function refreshOpenRoom() {
+  if (!state.roomId) return;
+  const roomId = state.roomId;
+  const last = state.messages[state.messages.length - 1];
+  const page = await api("GET", `/rooms/${roomId}/messages`);
+  if (roomId !== state.roomId) return;
+  const known = new Map(state.messages.map((m) => [m.id, m]));
+  for (const m of page.results) known.set(m.id, m);
+  state.messages = [...known.values()].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  renderMessages({ scroll: last ? "keep" : "bottom" });
+}
+
+async function retry(messageId) {
+  try {
+    addMessage(await api("POST", `/messages/${messageId}/retry`, {}));
+    toast("Sent again");
+  } catch (err) { toast(err.message, "error"); }
+}
+
+async function react(m, emoji) {
+  try {
+    const current = state.messages.filter((x) => x.content_type === "reaction" && x.user_id === me.id && x.reaction_to_wa_message_id === m.wa_message_id).pop();
+    const next = current && current.reaction_emoji === emoji ? "" : emoji;
+    addMessage(await api("POST", "/messages/react", { message_id: m.id, emoji: next }));
+  } catch (err) { toast(err.message, "error"); }
+}
+
+async function forward(m) {
+  const to = window.prompt("Forward to which number?");
+  if (!to) return;
+  try {
+    await api("POST", `/messages/${m.id}/forward`, { to });
+    toast("Forwarded");
+  } catch (err) { toast(err.message, "error"); }
+}

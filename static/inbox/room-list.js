@@ -1,0 +1,52 @@
+// The room list: rows as the server sends them, filtered by what the server says each
+// room is for this user (assigned_to_me, unassigned, unread_count).
+import { $, el, pageFocused } from "./dom.js";
+import { api } from "./api.js";
+import { contactLine, preview, shortTime } from "./format.js";
+import { state, upsertRoom } from "./state.js";
+
+function roomMatchesFilter(room) {
+  if (state.filter === "mine") return room.assigned_to_me === true;
+  if (state.filter === "unassigned") return room.unassigned === true;
+  if (state.filter === "unread") return (room.unread_count || 0) > 0;
+  return true;
+}
+
+export function renderRoomList() {
+  const list = $("#room-list");
+  list.replaceChildren();
+  const rooms = state.order.map((id) => state.rooms.get(id)).filter(roomMatchesFilter);
+  for (const room of rooms) {
+    // The open room is being read (markRead tells the server) while the page is in front.
+    const unread = room.room_id === state.roomId && pageFocused() ? 0 : room.unread_count || 0;
+    list.append(el("li", {
+      class: "room-row", tabindex: "0", role: "link", "data-room-id": room.room_id,
+      "aria-current": room.room_id === state.roomId ? "true" : "false",
+    },
+    el("span", { class: "name", text: room.room_title || room.room_phone }),
+    el("span", { class: "time", text: shortTime(room.last_message_timestamp) }),
+    el("span", { class: "preview", text: preview(room.last_message_type, room.last_message_text) }),
+    el("span", { class: "badge", "data-count": String(unread), text: unread > 99 ? "99+" : String(unread) }),
+    el("span", { class: "phone", text: contactLine(room) })));
+  }
+  $("#rooms-empty").hidden = rooms.length > 0;
+}
+
+export async function reloadRooms() {
+  const params = new URLSearchParams({ filter: state.filter });
+  if (state.query) params.set("q", state.query);
+  const data = await api("GET", `/rooms/?${params}`);
+  state.rooms = new Map();
+  state.order = [];
+  for (const row of data.results) upsertRoom(row);
+  renderRoomList();
+}
+
+// The room's row as the server sees it for this user now (per-user fields: unread count,
+// filters), e.g. after an event that could only say what is the same for everyone.
+export async function refreshRoomRow(roomId, options = {}) {
+  const row = await api("GET", `/rooms/${roomId}`);
+  upsertRoom(row, options);
+  renderRoomList();
+  return row;
+}
