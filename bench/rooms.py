@@ -4,9 +4,9 @@
 
 Seeds PostgreSQL in bulk (COPY), serves the app with gunicorn (1 sync worker) on
 loopback, and times sequential requests: the room list (all, mine, unread, by status, a
-search) and the counts per status as an agent and a supervisor, and one page of 50
-messages at the newest, middle and oldest depth of a large room.
-Prints p50/p95 per request kind.
+search, a common and a rare label) and the counts per status as an agent and a
+supervisor, and one page of 50 messages at the newest, middle and oldest depth of a large
+room. Prints p50/p95 per request kind.
 """
 
 import argparse
@@ -40,6 +40,9 @@ def progress(label, done, total):
     )
     if done >= total:
         print()
+
+
+LABELS = (("janji-bayar", "#16a34a"), ("vip", "#dc2626"))
 
 
 def seed(rooms: int, messages: int):
@@ -94,7 +97,7 @@ def seed(rooms: int, messages: int):
             room_ids, lead_ids = [], []
             with cur.copy(
                 "COPY leads (id, name, phone, outstanding, loan_type, leads_status, "
-                "contact_status, created_at, updated_at) FROM STDIN"
+                "contact_status, created_at, updated_at, do_not_contact, attributes) FROM STDIN"
             ) as cp:
                 for r in range(rooms // 2):
                     lid = uuid.uuid4()
@@ -110,6 +113,8 @@ def seed(rooms: int, messages: int):
                             "contacted",
                             now,
                             now,
+                            False,
+                            "{}",
                         )
                     )
             per_room = [1] * rooms
@@ -165,6 +170,23 @@ def seed(rooms: int, messages: int):
                                 now,
                             )
                         )
+            # Labels: a common one (1 room in 10) and a rare one (1 in 100), the `?label=`
+            # filter's two ends (a rare label is the one an index walk would miss).
+            label_ids = {}
+            for name, colour in LABELS:
+                label_ids[name] = cur.execute(
+                    "INSERT INTO labels (name, colour, created_at) VALUES (%s, %s, now()) "
+                    "RETURNING id",
+                    [name, colour],
+                ).fetchone()[0]
+            with cur.copy(
+                "COPY room_labels (room_id, label_id, added_by_id, created_at) FROM STDIN"
+            ) as cp:
+                for r, rid in enumerate(room_ids):
+                    if r % 10 == 3:
+                        cp.write_row((rid, label_ids["janji-bayar"], agents[0], now))
+                    if r % 100 == 7:
+                        cp.write_row((rid, label_ids["vip"], agents[0], now))
             done = 0
             with cur.copy(
                 "COPY messages (id, room_id, user_id, content_type, content_text, "
@@ -268,6 +290,10 @@ def main():
             ("room counts, agent", f"{base}/rooms/counts", agent),
             ("room counts, supervisor", f"{base}/rooms/counts", boss),
             ("room list, supervisor, search", f"{base}/rooms/?q=Lead%2042", boss),
+            ("room list, agent, label 10%", f"{base}/rooms/?label=janji-bayar", agent),
+            ("room list, supervisor, label 10%", f"{base}/rooms/?label=janji-bayar", boss),
+            ("room list, supervisor, label 1%", f"{base}/rooms/?label=vip", boss),
+            ("room list, agent, mine + label", f"{base}/rooms/?filter=mine&label=vip", agent),
             ("50 messages, newest", f"{base}/rooms/{big_room}/messages", boss),
             ("50 messages, middle", f"{base}/rooms/{big_room}/messages?before={mid}", boss),
             ("50 messages, oldest", f"{base}/rooms/{big_room}/messages?before={last}", boss),
@@ -284,10 +310,10 @@ def main():
         f"\n{args.rooms:,} rooms, {args.messages:,} messages; the paged room has "
         f"{big_count:,} messages ({len(pages)} pages); {args.requests} requests each\n"
     )
-    print(f"{'request':<32} {'p50 ms':>8} {'p95 ms':>8}")
-    print("-" * 50)
+    print(f"{'request':<36} {'p50 ms':>8} {'p95 ms':>8}")
+    print("-" * 54)
     for label, p50, p95 in rows:
-        print(f"{label:<32} {p50:>8.1f} {p95:>8.1f}")
+        print(f"{label:<36} {p50:>8.1f} {p95:>8.1f}")
     print_peak_rss([("gunicorn (2 sync workers)", memory)])
 
 

@@ -42,7 +42,8 @@ SECRET = "bench-app-secret"
 # The closed loop runs on wrk when it is installed (apt install wrk): the Python client
 # would take a fifth of the machine's CPU away from the server it measures.
 USE_WRK = shutil.which("wrk") is not None
-DB = os.environ.get("BENCH_DB", "boztell_bench")  # another name lets two benches run at once
+# BENCH_DB: a database of your own when several checkouts share one PostgreSQL.
+DB = os.environ.get("BENCH_DB", "boztell_bench")
 
 
 def free_port():

@@ -3,7 +3,17 @@
 from django.contrib.auth.backends import ModelBackend
 
 SUPERVISOR_APP_LABELS = frozenset(
-    {"boztell", "leads", "rooms", "messaging", "webhooks", "authtoken", "django_tasks_db"}
+    {
+        "boztell",
+        "leads",
+        "rooms",
+        "messaging",
+        "webhooks",
+        "authtoken",
+        "django_tasks_db",
+        "replies",
+        "hours",
+    }
 )
 # django-axes: a supervisor unlocks an account by deleting its access attempts, and reads
 # the login logs, but cannot erase the logs.

@@ -102,3 +102,32 @@ def user_access_changed(*, user: User) -> None:
         logged=False,
     )
     logger.info("access changed user=%s active=%s role=%s", user.pk, user.is_active, user.role)
+
+
+SYSTEM_USERNAME = "system"
+
+
+def system_user() -> User:
+    """The user automatic messages (the away message) are sent as: role agent, inactive,
+    no usable password, so it can never log in, hold a token or open a socket. Made on
+    first use; SYSTEM_USERNAME names it."""
+    from django.conf import settings
+
+    username = getattr(settings, "SYSTEM_USERNAME", SYSTEM_USERNAME)
+    user = User.objects.filter(username=username).first()
+    if user is not None:
+        return user
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "display_name": "Boztell (automatic)",
+                "role": User.Role.AGENT,
+                "is_active": False,
+            },
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            logger.info("system user created id=%s", user.id)
+    return user

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "rooms",
     "messaging",
     "webhooks",
+    "replies",
+    "hours",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +145,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Jakarta")
+# Business hours (hours/selectors.py) are read in this zone, whatever TIME_ZONE says.
+BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="Asia/Jakarta")
+# The user automatic messages (the away message) are sent as (boztell.services.system_user).
+SYSTEM_USERNAME = env.str("SYSTEM_USERNAME", default="system")
 USE_I18N = True
 USE_TZ = True
 

@@ -19,5 +19,6 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("rooms/", include("rooms.urls")),
     path("leads/", include("leads.urls")),
+    path("quick-replies/", include("replies.urls")),
     path("", include("rooms.page_urls")),
 ]

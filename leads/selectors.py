@@ -1,4 +1,5 @@
-"""Reads for leads: how money is shown, import reports, filters and segments, exports."""
+"""Reads for leads: how money is shown, import reports, filters and segments, exports,
+and what a quick reply can fill from a lead."""
 
 import contextlib
 from decimal import ROUND_HALF_UP, Decimal
@@ -280,3 +281,79 @@ def segment_leads(segment, extra: dict | None = None):
     """A segment's leads (and any further filter), as a queryset."""
     leads = leads_matching(lead_filters_clean(segment.filters or {}))
     return leads_matching(extra, leads=leads) if extra else leads
+
+
+# What a quick reply may name as {{placeholder}}: the lead's fields and its typed attributes
+# (by key: {{due_date}}, {{instalment}}, {{dpd}}), each as a customer should read it.
+LEAD_PLACEHOLDER_FIELDS = (
+    "name",
+    "outstanding",
+    "phone",
+    "loan_type",
+    "leads_status",
+    "contact_status",
+)
+MONTHS_ID = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+
+def lead_placeholder_names() -> set[str]:
+    """Every placeholder name a lead can fill (known even for a room without a lead)."""
+    from leads.models import LeadAttribute
+
+    keys = LeadAttribute.objects.values_list("key", flat=True)
+    return {*LEAD_PLACEHOLDER_FIELDS, *(key.lower() for key in keys)}
+
+
+def _attribute_text(value, type_: str) -> str:
+    """A stored attribute value as a customer reads it: money in rupiah, a date as
+    5 Desember 2026, a whole number without decimals."""
+    import datetime as dt
+
+    if value in (None, ""):
+        return ""
+    if type_ == "money":
+        return format_idr(Decimal(str(value)))
+    if type_ == "date":
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def lead_placeholder_values(*, lead) -> dict[str, str]:
+    """The lead's values for quick-reply placeholders, as a customer should read them
+    (money in rupiah, the phone with +, dates in Indonesian); empty ones are left out."""
+    from leads.models import LeadAttribute
+
+    values = {
+        "name": lead.name,
+        "outstanding": format_idr(lead.outstanding) if lead.outstanding is not None else "",
+        "phone": f"+{lead.phone}" if lead.phone else "",
+        "loan_type": lead.loan_type,
+        "leads_status": lead.leads_status,
+        "contact_status": lead.contact_status,
+    }
+    attributes = lead.attributes or {}
+    if attributes:
+        types = dict(LeadAttribute.objects.values_list("key", "type"))
+        for key, value in attributes.items():
+            if key in types and key.lower() not in values:
+                values[key.lower()] = _attribute_text(value, types[key])
+    return {name: str(value) for name, value in values.items() if value not in (None, "")}

@@ -5,7 +5,16 @@ from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from rooms.models import Room, RoomActivity, RoomParticipant, RoutingRule, Team, TeamMembership
+from rooms.models import (
+    Label,
+    Room,
+    RoomActivity,
+    RoomNote,
+    RoomParticipant,
+    RoutingRule,
+    Team,
+    TeamMembership,
+)
 
 TRANSCRIPT_LIMIT = 200
 
@@ -205,3 +214,41 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_editable = ("loan_type", "leads_status", "team")
     list_display_links = ("position",)
     ordering = ("position", "id")
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    """Supervisors define the labels agents put on rooms (PUT /rooms/{id}/labels)."""
+
+    list_display = ("name", "colour", "rooms_count", "created_at")
+    search_fields = ("name",)
+    fields = ("name", "colour")
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(rooms_total=Count("room_labels"))
+
+    @admin.display(description="Rooms", ordering="rooms_total")
+    def rooms_count(self, obj):
+        return obj.rooms_total
+
+
+@admin.register(RoomNote)
+class RoomNoteAdmin(admin.ModelAdmin):
+    """Private notes, read-only: agents write them in the inbox (POST /rooms/{id}/notes)."""
+
+    list_display = ("created_at", "room", "author", "short_text")
+    list_select_related = ("room", "room__lead", "author")
+    search_fields = ("text", "author__username", "room__phone", "room__title")
+    readonly_fields = ("room", "author", "text", "mentions", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Note")
+    def short_text(self, obj):
+        return truncatechars(obj.text, 80)

@@ -11,7 +11,7 @@ from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
 from messaging.api import MessageSerializer
-from rooms.events import activity_payload, message_payload
+from rooms.events import activity_payload, message_payload, note_payload
 from rooms.payloads import room_row
 from rooms.selectors import (
     ROOM_FILTERS,
@@ -20,11 +20,21 @@ from rooms.selectors import (
     room_detail,
     room_list,
     room_messages,
+    room_notes,
     room_status_counts,
     rooms_visible_to,
 )
-from rooms.services import room_assign, room_lead_set, room_unassign
+from rooms.services import (
+    NOTE_LIMIT,
+    room_assign,
+    room_labels_set,
+    room_lead_set,
+    room_note_create,
+    room_unassign,
+)
 from rooms.status import room_status_set
+
+ERROR = inline_serializer("RoomError", {"error": serializers.DictField()})
 
 
 def _limit(request, default=50, most=100) -> int:
@@ -33,6 +43,14 @@ def _limit(request, default=50, most=100) -> int:
     except ValueError:
         raise BoztellError("limit must be a number.", code="invalid_request") from None
 
+
+LabelRef = inline_serializer(
+    "LabelRef",
+    {
+        "name": serializers.SlugField(),
+        "colour": serializers.RegexField(r"^#[0-9a-fA-F]{6}$", help_text="#rrggbb"),
+    },
+)
 
 RoomRow = inline_serializer(
     "Room",
@@ -52,6 +70,7 @@ RoomRow = inline_serializer(
         "status": serializers.ChoiceField(choices=ROOM_STATUSES),
         "snoozed_until": serializers.DateTimeField(allow_null=True),
         "team_id": serializers.UUIDField(allow_null=True),
+        "labels": LabelRef.__class__(many=True),
         "last_customer_message_at": serializers.DateTimeField(allow_null=True),
         "window_open": serializers.BooleanField(
             help_text="Whether free-form messages may be sent now (the 24-hour window, "
@@ -101,6 +120,9 @@ class RoomListApi(APIView):
                 description="Only rooms in this status (the inbox's default view: open).",
             ),
             OpenApiParameter("q", str, description="Name, phone or message text"),
+            OpenApiParameter(
+                "label", str, description="Only rooms with this label (its name, e.g. janji-bayar)"
+            ),
             OpenApiParameter("cursor", str),
             OpenApiParameter("limit", int),
         ],
@@ -122,6 +144,7 @@ class RoomListApi(APIView):
             view=view,
             status=status,
             query=(request.query_params.get("q") or "").strip(),
+            label=(request.query_params.get("label") or "").strip(),
             after=decode_cursor(request.query_params.get("cursor")),
             limit=limit,
         )
@@ -357,7 +380,7 @@ class RoomActivityApi(APIView):
                 },
             )
         },
-        summary="A room's timeline: who changed its status, assignment, team or lead, when",
+        summary="A room's timeline: who changed its status, assignment, team, lead or labels",
     )
     def get(self, request, room_id):
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
@@ -373,4 +396,109 @@ class RoomActivityApi(APIView):
                 "results": [to_wire(activity_payload(a)) for a in page],
                 "older_cursor": page[0].id if len(page) == limit else None,
             }
+        )
+
+
+class RoomLabelsSerializer(serializers.Serializer):
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        max_length=50,
+        allow_empty=True,
+        help_text="Every label the room should have, by name ([] removes them all).",
+    )
+
+
+class RoomLabelsApi(APIView):
+    @extend_schema(
+        request=RoomLabelsSerializer,
+        responses={200: RoomRow, 400: ERROR, 404: ERROR},
+        summary="Set a room's labels (unknown names: 400 unknown_label)",
+    )
+    def put(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        form = RoomLabelsSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        room_labels_set(room=room, names=form.validated_data["labels"], by=request.user)
+        row = room_row(room_detail(user=request.user, room_id=room.pk), user=request.user)
+        return Response(to_wire(row))
+
+
+UserRef = inline_serializer(
+    "UserRef",
+    {
+        "user_id": serializers.UUIDField(),
+        "username": serializers.CharField(),
+        "display_name": serializers.CharField(),
+    },
+)
+
+
+class NoteSerializer(serializers.Serializer):
+    """A private note: plain text (render it as text, never as HTML)."""
+
+    id = serializers.UUIDField()
+    room_id = serializers.UUIDField()
+    author = UserRef
+    text = serializers.CharField()
+    mentions = UserRef.__class__(many=True, help_text="The @mentioned users who were notified.")
+    created_at = serializers.DateTimeField()
+
+
+class NoteCreatedSerializer(NoteSerializer):
+    not_notified = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="@names in the text that notified nobody: no such active user, or a user "
+        "who may not see this room.",
+    )
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=NOTE_LIMIT)
+
+
+class RoomNotesApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("before", str), OpenApiParameter("limit", int)],
+        responses={
+            200: inline_serializer(
+                "NotePage",
+                {
+                    "results": NoteSerializer(many=True),
+                    "older_cursor": serializers.CharField(allow_null=True),
+                },
+            ),
+            404: ERROR,
+        },
+        summary="A room's private notes, oldest to newest, 50 at a time",
+        operation_id="rooms_notes_list",
+    )
+    def get(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        limit = _limit(request)
+        page = room_notes(
+            room=room, before=decode_cursor(request.query_params.get("before")), limit=limit
+        )
+        older = encode_cursor(page[0].created_at, page[0].pk) if len(page) == limit else None
+        return Response(
+            {"results": [to_wire(note_payload(n)) for n in page], "older_cursor": older}
+        )
+
+    @extend_schema(
+        request=NoteCreateSerializer,
+        responses={
+            201: NoteCreatedSerializer,
+            400: ERROR,
+            404: ERROR,
+        },
+        summary="Leave a private note in a room (never sent to WhatsApp); @username notifies",
+        operation_id="rooms_notes_create",
+    )
+    def post(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        form = NoteCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        created = room_note_create(room=room, author=request.user, text=form.validated_data["text"])
+        return Response(
+            to_wire({**note_payload(created.note), "not_notified": created.not_notified}),
+            status=201,
         )

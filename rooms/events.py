@@ -9,12 +9,8 @@ from leads.models import Lead
 from messaging.media import media_inline
 from messaging.models import Message
 from messaging.window import window_fields
-from rooms.models import Room, RoomActivity, RoomParticipant
-from rooms.selectors import (
-    counts_as_unread,
-    room_audience,
-    room_event_groups,
-)
+from rooms.models import Room, RoomActivity, RoomNote, RoomParticipant
+from rooms.selectors import counts_as_unread, room_audience, room_event_groups
 
 MESSAGE_FIELDS = (
     "id",
@@ -105,9 +101,16 @@ def room_fields(room: Room) -> dict:
         "status": room.status,
         "snoozed_until": room.snoozed_until,
         "team_id": room.team_id,
+        "labels": labels_payload(room),
         # The 24-hour window as the server's rule and clock see it (messaging.window).
         **window_fields(room.last_customer_message_at),
     }
+
+
+def labels_payload(room: Room) -> list[dict]:
+    """The room's labels by name (prefetched by the room list, else one query)."""
+    labels = sorted(room.labels.all(), key=lambda label: label.name)
+    return [{"name": label.name, "colour": label.colour} for label in labels]
 
 
 def new_room_complete_payload(room: Room, message: Message) -> dict:
@@ -353,3 +356,51 @@ def emit_room_lead_changed(*, room: Room, by) -> None:
         },
         room_id=room.pk,
     )
+
+
+def emit_room_labels_changed(*, room: Room, added: list[str], removed: list[str], by) -> None:
+    broadcast_on_commit(
+        room_event_groups(room=room),
+        "room_labels_changed",
+        {
+            "room_id": room.pk,
+            "labels": labels_payload(room),
+            "added": added,
+            "removed": removed,
+            "changed_by": by.pk,
+        },
+        room_id=room.pk,
+    )
+
+
+def _user_ref(user) -> dict:
+    return {"user_id": user.pk, "username": user.username, "display_name": user.name}
+
+
+def note_payload(note: RoomNote) -> dict:
+    """A private note as REST and events show it. `text` is the author's plain text:
+    clients render it as text, never as HTML."""
+    return {
+        "id": note.id,
+        "room_id": note.room_id,
+        "author": _user_ref(note.author),
+        "text": note.text,
+        "mentions": [_user_ref(u) for u in sorted(note.mentions.all(), key=lambda u: u.username)],
+        "created_at": note.created_at,
+    }
+
+
+def emit_room_note_created(*, room: Room, note: RoomNote) -> None:
+    """The note to whoever sees the room; `note_mention` to each mentioned user (already
+    checked to see the room) on their own sockets."""
+    from boztell.realtime import user_group
+
+    payload = note_payload(note)
+    broadcast_on_commit(room_event_groups(room=room), "room_note_created", payload, room_id=room.pk)
+    for user in note.mentions.all():
+        broadcast_on_commit(
+            [user_group(user.pk)],
+            "note_mention",
+            {**payload, "room_title": room.display_title, "mentioned_user_id": user.pk},
+            user_id=user.pk,
+        )

@@ -7,8 +7,11 @@ each id belongs to one room at most."""
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+COLOUR = r"^#[0-9a-fA-F]{6}$"
 
 
 class Room(models.Model):
@@ -39,6 +42,7 @@ class Room(models.Model):
     lead = models.ForeignKey(
         "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="rooms"
     )
+    labels = models.ManyToManyField("rooms.Label", through="rooms.RoomLabel", blank=True)
     # What the room list shows, kept on the row so the list needs no extra queries.
     last_message_text = models.TextField(null=True, blank=True)
     last_message_type = models.CharField(max_length=32, null=True, blank=True)
@@ -112,6 +116,82 @@ class Room(models.Model):
 
 
 NO_NAME = "WhatsApp customer"  # no profile name, username or phone: never "Unknown"
+
+
+class Label(models.Model):
+    """A tag supervisors define (admin) and agents put on rooms: `janji-bayar`, `vip`."""
+
+    name = models.SlugField(
+        max_length=50, unique=True, help_text="Lowercase letters, digits and dashes."
+    )
+    colour = models.CharField(
+        max_length=7,
+        default="#6b7280",
+        validators=[RegexValidator(COLOUR, "A colour is #rrggbb (six hex digits).")],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "labels"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(colour__regex=COLOUR), name="label_colour"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoomLabel(models.Model):
+    """A label on a room; (label, room) is indexed for the room list's `?label=` filter."""
+
+    # Both lookups are served by the two composite indexes below, not by FK indexes.
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="room_labels", db_index=False
+    )
+    label = models.ForeignKey(
+        Label, on_delete=models.CASCADE, related_name="room_labels", db_index=False
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "room_labels"
+        constraints = [
+            models.UniqueConstraint(fields=["room", "label"], name="room_label_unique"),
+        ]
+        indexes = [models.Index(fields=["label", "room"], name="room_labels_label_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.label} on {self.room_id}"
+
+
+class RoomNote(models.Model):
+    """A private note agents leave in a room: never sent to WhatsApp, never a message."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="notes", db_index=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="room_notes"
+    )
+    text = models.TextField(help_text="Plain text, shown as text (never as HTML).")
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="note_mentions",
+        help_text="The @mentioned users who were notified (those who may see the room).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "room_notes"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["room", "created_at", "id"], name="room_notes_idx")]
+
+    def __str__(self) -> str:
+        return f"note by {self.author_id} in {self.room_id}"
 
 
 class RoomParticipant(models.Model):
@@ -234,13 +314,15 @@ class RoutingRule(models.Model):
 
 
 class RoomActivity(models.Model):
-    """One line of a room's timeline: who changed its status, assignment or team, when."""
+    """One line of a room's timeline: who changed its status, assignment, team, lead or
+    labels, when (the room's audit trail, with Room's simple-history records)."""
 
     class Kind(models.TextChoices):
         STATUS = "status", "Status changed"
         ASSIGNED = "assigned", "Assignment changed"
         TEAM = "team", "Team changed"
         LEAD = "lead", "Lead linked"
+        LABELS = "labels", "Labels changed"
 
     id = models.BigAutoField(primary_key=True)
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="activity")

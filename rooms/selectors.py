@@ -16,7 +16,15 @@ from django.db.models.functions import Coalesce
 
 from boztell.models import User
 from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, team_group, user_group
-from rooms.models import Room, RoomActivity, RoomParticipant, TeamMembership
+from rooms.models import (
+    Label,
+    Room,
+    RoomActivity,
+    RoomLabel,
+    RoomNote,
+    RoomParticipant,
+    TeamMembership,
+)
 
 TEAM_MARK = "team:"
 
@@ -162,11 +170,13 @@ def room_list(
     view: str = "all",
     status: str | None = None,
     query: str = "",
+    label: str = "",
     after: tuple | None = None,
     limit: int = 50,
 ) -> list[Room]:
-    """The caller's rooms, latest message first, with unread counts and participants,
-    in a constant number of queries (2) whatever the page or the data size."""
+    """The caller's rooms, latest message first, with unread counts, participants and
+    labels, in a constant number of queries (3) whatever the page or the data size.
+    `label`: only rooms carrying the label of that name (none for an unknown name)."""
     from django.db.models import Prefetch
 
     rooms = rooms_visible_to(user=user).select_related("lead")
@@ -179,6 +189,14 @@ def room_list(
         rooms = rooms.filter(status=status)  # served by rooms_status_latest_idx
     if query:
         rooms = rooms.filter(_room_search(query))
+    if label:
+        # The label's id first, as a constant: PostgreSQL then knows how common the label is
+        # and reads a rare one's rooms from room_labels_label_idx (label_id, room_id) instead
+        # of walking the latest rooms until it has found a page (bench/rooms.py).
+        label_id = Label.objects.filter(name=label).values_list("pk", flat=True).first()
+        if label_id is None:
+            return []
+        rooms = rooms.filter(pk__in=RoomLabel.objects.filter(label_id=label_id).values("room_id"))
     rooms = _unread_annotations(rooms, user)
     if view == "unread":
         rooms = rooms.filter(unread_count__gt=0)
@@ -189,7 +207,9 @@ def room_list(
         )
     rooms = rooms.exclude(last_message_at__isnull=True).order_by("-last_message_at", "-id")
     participants = RoomParticipant.objects.select_related("user").order_by("created_at")
-    return list(rooms.prefetch_related(Prefetch("participants", queryset=participants))[:limit])
+    return list(
+        rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")[:limit]
+    )
 
 
 def room_status_counts(*, user: User, view: str = "all") -> dict[str, int]:
@@ -260,7 +280,7 @@ def room_detail(*, user: User, room_id) -> Room | None:
     participants = RoomParticipant.objects.select_related("user").order_by("created_at")
     rooms = _unread_annotations(rooms_visible_to(user=user).select_related("lead"), user)
     return (
-        rooms.prefetch_related(Prefetch("participants", queryset=participants))
+        rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")
         .filter(pk=room_id)
         .first()
     )
@@ -286,5 +306,18 @@ def room_messages(
             where=["(messages.created_at, messages.id) < (%s, %s)"], params=list(before)
         )
     page = list(messages.order_by("-created_at", "-id")[:limit])
+    page.reverse()
+    return page
+
+
+def room_notes(*, room: Room, before: tuple | None = None, limit: int = 50) -> list[RoomNote]:
+    """One page of a room's private notes, oldest to newest; `before` pages back (keyset
+    on (created_at, id), as room_messages)."""
+    notes = RoomNote.objects.filter(room=room).select_related("author")
+    if before:
+        notes = notes.extra(
+            where=["(room_notes.created_at, room_notes.id) < (%s, %s)"], params=list(before)
+        )
+    page = list(notes.prefetch_related("mentions").order_by("-created_at", "-id")[:limit])
     page.reverse()
     return page

@@ -2,6 +2,7 @@
 proven to be one person, link leads, assign agents."""
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -174,6 +175,7 @@ def room_merge(*, source: Room, into: Room) -> Room:
         source, into = locked[source.pk], locked[into.pk]
         groups = set(room_event_groups(room=source)) | set(room_event_groups(room=into))
         moved = Message.objects.filter(room_id=source.pk).update(room_id=into.pk)
+        _notes_and_labels_merge(source=source, into=into)
         _participants_merge(source=source, into=into, model=RoomParticipant)
         changes: dict = {"message_count": F("message_count") + source.message_count}
         if into.lead_id is None and source.lead_id is not None:
@@ -207,6 +209,15 @@ def room_merge(*, source: Room, into: Room) -> Room:
         logger.info("room %s merged into %s (%d messages)", source_id, into.pk, moved)
         emit_room_merged(from_room_id=source_id, into=into, groups=sorted(groups))
     return into
+
+
+def _notes_and_labels_merge(*, source: Room, into: Room) -> None:
+    """The notes follow the messages; the room keeps every label either room had."""
+    from rooms.models import RoomLabel, RoomNote
+
+    RoomNote.objects.filter(room_id=source.pk).update(room_id=into.pk)
+    have = set(RoomLabel.objects.filter(room=into).values_list("label_id", flat=True))
+    RoomLabel.objects.filter(room=source).exclude(label_id__in=have).update(room_id=into.pk)
 
 
 def _participants_merge(*, source: Room, into: Room, model) -> None:
@@ -429,6 +440,95 @@ def room_activity_add(*, room: Room, kind: str, text: str, actor=None, data=None
     return RoomActivity.objects.create(
         room=room, kind=kind, text=text[:300], actor=actor, data=data or {}
     )
+
+
+def room_labels_set(*, room: Room, names: list[str], by) -> Room:
+    """Give the room exactly these labels (by name); unknown names are refused before
+    anything changes. A change is one `room_labels_changed` event; no change, no event."""
+    from rooms.events import emit_room_labels_changed
+    from rooms.models import Label, RoomLabel
+
+    wanted = list(dict.fromkeys(names))
+    labels = {label.name: label for label in Label.objects.filter(name__in=wanted)}
+    unknown = [name for name in wanted if name not in labels]
+    if unknown:
+        raise BoztellError(
+            f"No label is named {', '.join(repr(n) for n in unknown)}; a supervisor "
+            "defines labels in admin.",
+            code="unknown_label",
+            details={"unknown": unknown},
+        )
+    with transaction.atomic():
+        room = Room.objects.select_for_update().get(pk=room.pk)
+        current = dict(RoomLabel.objects.filter(room=room).values_list("label__name", "label_id"))
+        added = [name for name in wanted if name not in current]
+        removed = sorted(name for name in current if name not in labels)
+        if removed:
+            RoomLabel.objects.filter(room=room, label_id__in=[current[n] for n in removed]).delete()
+        RoomLabel.objects.bulk_create(
+            [RoomLabel(room=room, label=labels[name], added_by=by) for name in added]
+        )
+        if added or removed:
+            changes = [f"+{n}" for n in sorted(added)] + [f"-{n}" for n in removed]
+            room_activity_add(
+                room=room,
+                kind="labels",
+                text=f"{by.name} changed the labels: {', '.join(changes)}",
+                actor=by,
+                data={"added": sorted(added), "removed": removed},
+            )
+            emit_room_labels_changed(room=room, added=sorted(added), removed=removed, by=by)
+    logger.info("room %s labels +%d -%d", room.pk, len(added), len(removed))
+    return room
+
+
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.@+-]{1,150})")
+
+
+@dataclass
+class NoteCreated:
+    """The stored note, and the @names that notified nobody (no such active user, or a
+    user who may not see the room)."""
+
+    note: object
+    not_notified: list = field(default_factory=list)
+
+
+def room_note_create(*, room: Room, author, text: str) -> NoteCreated:
+    """A private note in the room: stored, never sent to WhatsApp, never a message (no
+    reply, unread count or last message). Each `@username` of an active user who may see
+    the room is a mention: stored with the note and told to that user (`note_mention`)."""
+    from boztell.models import User
+    from rooms.events import emit_room_note_created
+    from rooms.models import RoomNote
+    from rooms.selectors import room_is_visible_to
+
+    text = (text or "").strip()
+    if not text:
+        raise BoztellError("text must not be empty.", code="invalid_request")
+    if len(text) > NOTE_LIMIT:
+        raise BoztellError(f"text is limited to {NOTE_LIMIT} characters.", code="text_too_long")
+    written = list(dict.fromkeys(MENTION.findall(text)))
+    # "@agent-a." ends a sentence: the dot is not part of the name when no one has it.
+    candidates = {name for w in written for name in (w, w.rstrip(".-+@"))}
+    users = {u.username: u for u in User.objects.filter(username__in=candidates)}
+    mentioned, not_notified = {}, []
+    for w in written:
+        user = users.get(w) or users.get(w.rstrip(".-+@"))
+        if user is None or not user.is_active or not room_is_visible_to(room=room, user=user):
+            not_notified.append(w.rstrip(".-+@"))
+        elif user.pk != author.pk:
+            mentioned[user.pk] = user
+    with transaction.atomic():
+        note = RoomNote.objects.create(room=room, author=author, text=text)
+        note.mentions.set(mentioned.values())
+        note = RoomNote.objects.select_related("author").get(pk=note.pk)
+        emit_room_note_created(room=room, note=note)
+    logger.info("note %s in room %s mentions=%d", note.pk, room.pk, len(mentioned))
+    return NoteCreated(note=note, not_notified=list(dict.fromkeys(not_notified)))
+
+
+NOTE_LIMIT = 4096
 
 
 def room_link_leads(*, phones: list[str]) -> int:

@@ -14,4 +14,6 @@ urlpatterns = [
     path("<uuid:room_id>/lead", api.RoomLeadApi.as_view(), name="room-lead"),
     path("<uuid:room_id>/status", api.RoomStatusApi.as_view(), name="room-status"),
     path("<uuid:room_id>/activity", api.RoomActivityApi.as_view(), name="room-activity"),
+    path("<uuid:room_id>/labels", api.RoomLabelsApi.as_view(), name="room-labels"),
+    path("<uuid:room_id>/notes", api.RoomNotesApi.as_view(), name="room-notes"),
 ]

@@ -299,3 +299,20 @@ def test_a_burst_into_a_resolved_room_reopens_it_once(client, tap):
     names = [name for name, _ in listener.drain()]
     assert names.count("room_status_changed") == 1 and names.count("new_message") == 3
     assert RoomActivity.objects.filter(room=room).count() == 1
+
+
+def test_who_changed_a_rooms_labels_is_on_its_timeline(agent_api):
+    from rooms.models import Label
+
+    Label.objects.create(name="janji-bayar", colour="#16a34a")
+    Label.objects.create(name="vip", colour="#ff0000")
+    room = _room()
+    url = f"/rooms/{room.pk}/labels"
+    assert agent_api.put(url, {"labels": ["janji-bayar"]}, format="json").status_code == 200
+    assert agent_api.put(url, {"labels": ["vip"]}, format="json").status_code == 200
+    assert agent_api.put(url, {"labels": ["vip"]}, format="json").status_code == 200  # no change
+    lines = agent_api.get(f"/rooms/{room.pk}/activity").json()["results"]
+    assert [(a["kind"], a["text"]) for a in lines] == [
+        ("labels", "Agent A changed the labels: +janji-bayar"),
+        ("labels", "Agent A changed the labels: +vip, -janji-bayar"),
+    ]

@@ -6,6 +6,7 @@ first, so updates keep Meta's order and a crash half-way leaves the bodies to do
 body that fails on its own is retried, then kept with its error (admin: Deliveries).
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -50,7 +51,7 @@ def deliveries_process(*, limit: int = 500) -> Batch:
             if not rows:
                 return Batch()
             updates = [u for _, body in rows for u in parse_body(body_load(body)).updates]
-            updates_process(updates=updates)
+            after_stored(updates_process(updates=updates))
         return Batch(bodies=len(rows), updates=len(updates))
     except UNAVAILABLE:
         raise
@@ -60,6 +61,26 @@ def deliveries_process(*, limit: int = 500) -> Batch:
         logger.exception("webhook batch failed; handling its %d bodies one by one", len(rows))
     failed = sum(not _delivery_process_alone(pk) for pk, _ in rows)
     return Batch(bodies=len(rows), failed=failed)
+
+
+def after_stored(outcomes) -> None:
+    """What follows a body's stored customer messages: the away message while the team is
+    closed, queued (never sent here; the Graph API is not called on the webhook path)."""
+    from hours.services import away_messages_enqueue
+
+    created = [o.message for o in outcomes if o.result == "created" and o.message is not None]
+    if not created:
+        return
+    # Inside a worker's batch a savepoint keeps a failure here from breaking the batch;
+    # in autocommit (the web process) there is nothing to protect: no extra round trips.
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    try:
+        with guard:
+            away_messages_enqueue(messages=created)
+    except Exception:
+        # The messages are stored (and their events queued): an away message is not worth
+        # failing, and redelivering, a webhook for.
+        logger.exception("away messages not queued")
 
 
 _WAITING = "SELECT id FROM webhook_deliveries WHERE failed_at IS NULL ORDER BY id LIMIT %s"
@@ -90,7 +111,7 @@ def _delivery_process_alone(delivery_id: int) -> bool:
             )
             if delivery is None:
                 return True
-            updates_process(updates=parse_body(body_load(delivery.body)).updates)
+            after_stored(updates_process(updates=parse_body(body_load(delivery.body)).updates))
             delivery.delete()
         return True
     except UNAVAILABLE:

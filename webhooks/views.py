@@ -32,7 +32,7 @@ from boztell.realtime import deferred_broadcasts
 from messaging.inbound import InboundMessage
 from messaging.services import updates_process
 from webhooks.parsing import EnvelopeError, body_load, parse_body
-from webhooks.services import delivery_store
+from webhooks.services import after_stored, delivery_store
 from webhooks.signature import signature_is_valid
 
 logger = logging.getLogger("boztell.webhooks")
@@ -140,6 +140,7 @@ def _handle_updates(updates) -> Counter | JsonResponse:
         return error_response(
             "processing_failed", "The update could not be processed; retry later.", 503
         )
+    after_stored(outcomes)
     counts: Counter = Counter()
     for update, outcome in zip(updates, outcomes, strict=True):
         if outcome.result == "skipped":

@@ -230,6 +230,22 @@ def _template_payload(address: dict, template: dict) -> dict:
     return {**address, "type": "template", "template": body}
 
 
+def _refuse_unfilled_placeholders(text: str) -> None:
+    """A quick reply's {{placeholder}} never reaches a customer (replies/placeholders.py
+    says which braces count)."""
+    from replies.placeholders import unfilled_placeholders
+
+    unfilled = unfilled_placeholders(text)
+    if unfilled:
+        raise BoztellError(
+            "The text still has placeholders to fill: "
+            + ", ".join("{{" + name + "}}" for name in unfilled)
+            + ".",
+            code="unfilled_placeholder",
+            details={"placeholders": unfilled},
+        )
+
+
 def message_send_text(
     *,
     sender: User,
@@ -243,6 +259,7 @@ def message_send_text(
         raise BoztellError("text must not be empty.", code="invalid_request")
     if len(text) > TEXT_LIMIT:
         raise BoztellError(f"text is limited to {TEXT_LIMIT} characters.", code="text_too_long")
+    _refuse_unfilled_placeholders(text)
     target = send_target(sender=sender, to=to, room_id=room_id)
     _require_window(target.room)
     message, _ = _store_pending(
@@ -251,6 +268,21 @@ def message_send_text(
         fields={"content_type": "text", "content_text": text, "reply_to_wa_message_id": reply_to},
     )
     return _deliver(message, _text_payload(_room_address(message.room), text, reply_to))
+
+
+def message_send_automatic_text(*, room: Room, sender: User, text: str, kind: str) -> Message:
+    """An automatic message (`kind`: "away_message") from the system user, through the
+    same store-then-send path as an agent's text: stored `pending`, then `sent` or
+    `failed`, with the same events. Only inside the 24-hour window. Whoever calls this
+    decided the room should get it; the system user's own room visibility is not asked."""
+    _require_window(room)
+    target = Target(room=room, phone=room.phone, user_id=room.user_id)
+    message, _ = _store_pending(
+        target=target,
+        sender=sender,
+        fields={"content_type": "text", "content_text": text, "metadata": {"automatic": kind}},
+    )
+    return _deliver(message, _text_payload(_room_address(message.room), text, None))
 
 
 def _template_for(*, name: str, language: str) -> MessageTemplate | None:

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('leads', '0002_import_segments_attributes'),
-        ('rooms', '0003_phones_renormalise'),
+        ('rooms', '0004_labels_notes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
             name='RoomActivity',
             fields=[
                 ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('status', 'Status changed'), ('assigned', 'Assignment changed'), ('team', 'Team changed'), ('lead', 'Lead linked')], max_length=16)),
+                ('kind', models.CharField(choices=[('status', 'Status changed'), ('assigned', 'Assignment changed'), ('team', 'Team changed'), ('lead', 'Lead linked'), ('labels', 'Labels changed')], max_length=16)),
                 ('data', models.JSONField(default=dict)),
                 ('text', models.CharField(max_length=300)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
