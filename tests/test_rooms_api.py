@@ -290,7 +290,7 @@ def test_search_finds_a_username_customer_by_username_or_bsuid(agent_api):
 
 def test_an_agent_links_a_room_by_the_borrowers_phone_in_any_spelling(agent_api):
     lead = LeadFactory(name="Bu Rina", phone="6281234567077")
-    room = RoomFactory(phone=None, user_id="ID.2081978709342988", username="rina88")
+    room = RoomFactory(phone=None, user_id="ID.2081978709342988", username="rina88", title="")
     linked = agent_api.post(f"/rooms/{room.pk}/lead", {"phone": "+62 0812-3456-7077"})
     assert linked.status_code == 200, linked.content
     assert linked.json()["leads_id"] == str(lead.pk)
