@@ -81,10 +81,6 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change and {"is_active", "role", "is_superuser"} & set(form.changed_data):
             user_access_changed(user=obj)
-        if change and "max_open_rooms" in form.changed_data:
-            from rooms.assignment import teams_hand_out_on_commit
-
-            teams_hand_out_on_commit(user_id=obj.pk)  # more room: the queues move now
 
     @admin.display(boolean=True, description="API token")
     def has_token(self, obj):

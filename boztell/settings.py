@@ -225,7 +225,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, made safe for the publisher thread's sends.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "boztell.layers.InMemoryChannelLayer"}}
 
 # --- Background tasks ------------------------------------------------------
 # Embedded default runs tasks inline; production queues them in PostgreSQL and
@@ -255,7 +256,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "boztell.schema.BoztellAutoSchema",
     "EXCEPTION_HANDLER": "boztell.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

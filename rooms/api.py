@@ -10,8 +10,9 @@ from boztell.cursors import decode_cursor, encode_cursor
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
-from messaging.api import MessageSerializer
-from rooms.events import activity_payload, message_payload, note_payload
+from boztell.schema import ErrorSerializer
+from messaging.serializers import MessageSerializer
+from rooms.events import activity_payload, note_payload
 from rooms.payloads import room_row
 from rooms.selectors import (
     ROOM_FILTERS,
@@ -24,6 +25,7 @@ from rooms.selectors import (
     room_status_counts,
     rooms_visible_to,
 )
+from rooms.serializers import RoomSerializer
 from rooms.services import (
     NOTE_LIMIT,
     room_assign,
@@ -34,7 +36,7 @@ from rooms.services import (
 )
 from rooms.status import room_status_set
 
-ERROR = inline_serializer("RoomError", {"error": serializers.DictField()})
+ERROR = ErrorSerializer
 
 
 def _limit(request, default=50, most=100) -> int:
@@ -42,53 +44,6 @@ def _limit(request, default=50, most=100) -> int:
         return max(1, min(int(request.query_params.get("limit", default)), most))
     except ValueError:
         raise BoztellError("limit must be a number.", code="invalid_request") from None
-
-
-LabelRef = inline_serializer(
-    "LabelRef",
-    {
-        "name": serializers.SlugField(),
-        "colour": serializers.RegexField(r"^#[0-9a-fA-F]{6}$", help_text="#rrggbb"),
-    },
-)
-
-RoomRow = inline_serializer(
-    "Room",
-    {
-        "room_id": serializers.UUIDField(),
-        "room_phone": serializers.CharField(
-            help_text='The customer\'s wa_id, or "" when Meta shows no number (BSUID only).'
-        ),
-        "room_title": serializers.CharField(),
-        "room_user_id": serializers.CharField(allow_null=True, help_text="The BSUID."),
-        "room_username": serializers.CharField(allow_null=True),
-        "leads_info": serializers.DictField(allow_null=True),
-        "last_message_text": serializers.CharField(allow_null=True),
-        "unread_count": serializers.IntegerField(),
-        "message_count": serializers.IntegerField(),
-        "participants": serializers.ListField(child=serializers.DictField()),
-        "status": serializers.ChoiceField(choices=ROOM_STATUSES),
-        "snoozed_until": serializers.DateTimeField(allow_null=True),
-        "team_id": serializers.UUIDField(allow_null=True),
-        "labels": LabelRef.__class__(many=True),
-        "last_customer_message_at": serializers.DateTimeField(allow_null=True),
-        "window_open": serializers.BooleanField(
-            help_text="Whether free-form messages may be sent now (the 24-hour window, "
-            "by the server's clock); else only a template."
-        ),
-        "window_closes_at": serializers.DateTimeField(
-            allow_null=True,
-            help_text="When the 24-hour window closes (or closed); null if the customer "
-            "never wrote.",
-        ),
-        "assigned_to_me": serializers.BooleanField(
-            help_text="The caller is assigned to the room (it is in filter=mine)."
-        ),
-        "unassigned": serializers.BooleanField(
-            help_text="Nobody is assigned (the room is in filter=unassigned)."
-        ),
-    },
-)
 
 
 def _view(request) -> str:
@@ -129,7 +84,10 @@ class RoomListApi(APIView):
         responses={
             200: inline_serializer(
                 "RoomPage",
-                {"results": RoomRow.__class__(many=True), "next_cursor": serializers.CharField()},
+                {
+                    "results": RoomSerializer(many=True),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                },
             )
         },
         summary="The caller's rooms, latest first (assigned to them, and unassigned)",
@@ -160,7 +118,7 @@ class RoomListApi(APIView):
 
 
 class RoomDetailApi(APIView):
-    @extend_schema(responses={200: RoomRow}, summary="One room")
+    @extend_schema(responses={200: RoomSerializer}, summary="One room")
     def get(self, request, room_id):
         room = room_detail(user=request.user, room_id=room_id)
         if room is None:
@@ -200,7 +158,7 @@ class RoomMessagesApi(APIView):
         has_older = bool(page) and (len(page) == limit or after is not None)
         return Response(
             {
-                "results": [to_wire(message_payload(m)) for m in page],
+                "results": to_wire(MessageSerializer.render_many(page)),
                 "older_cursor": older if has_older else None,
                 "newer_cursor": newer or (request.query_params.get("after") or None),
             }
@@ -216,7 +174,7 @@ class AssignSerializer(serializers.Serializer):
 class RoomAssignApi(APIView):
     @extend_schema(
         request=AssignSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Claim a room, or (supervisors) assign it to an agent",
     )
     def post(self, request, room_id):
@@ -246,7 +204,7 @@ class RoomAssignApi(APIView):
 class RoomUnassignApi(APIView):
     @extend_schema(
         request=None,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Release a room to the unassigned queue (its agent, or a supervisor)",
     )
     def post(self, request, room_id):
@@ -275,7 +233,7 @@ class RoomLeadSerializer(serializers.Serializer):
 class RoomLeadApi(APIView):
     @extend_schema(
         request=RoomLeadSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Link a room to a lead by hand (a username customer has no phone to match)",
     )
     def post(self, request, room_id):
@@ -307,7 +265,8 @@ class RoomCountsApi(APIView):
             200: inline_serializer(
                 "RoomStatusCounts",
                 {name: serializers.IntegerField() for name in ROOM_STATUSES},
-            )
+            ),
+            400: ERROR,
         },
         summary="How many of the caller's rooms are in each status",
         operation_id="rooms_counts",
@@ -329,7 +288,7 @@ class RoomStatusSerializer(serializers.Serializer):
 class RoomStatusApi(APIView):
     @extend_schema(
         request=RoomStatusSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer, 400: ERROR, 404: ERROR},
         summary="Set a room's status: open, pending, snoozed until a time, or resolved",
     )
     def post(self, request, room_id):
@@ -378,7 +337,9 @@ class RoomActivityApi(APIView):
                     ),
                     "older_cursor": serializers.IntegerField(allow_null=True),
                 },
-            )
+            ),
+            400: ERROR,
+            404: ERROR,
         },
         summary="A room's timeline: who changed its status, assignment, team, lead or labels",
     )
@@ -411,7 +372,7 @@ class RoomLabelsSerializer(serializers.Serializer):
 class RoomLabelsApi(APIView):
     @extend_schema(
         request=RoomLabelsSerializer,
-        responses={200: RoomRow, 400: ERROR, 404: ERROR},
+        responses={200: RoomSerializer, 400: ERROR, 404: ERROR},
         summary="Set a room's labels (unknown names: 400 unknown_label)",
     )
     def put(self, request, room_id):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from boztell.models import User
 from leads.models import Lead
 from rooms.models import Room, RoomActivity, RoomParticipant, RoutingRule, Team, TeamMembership
+from rooms.selectors import assigned_participants, room_assigned_user_ids
 from rooms.services import room_activity_add
 
 logger = logging.getLogger("boztell.rooms")
@@ -47,10 +48,11 @@ def online_agent_ids(user_ids) -> set[str]:
 
 def open_room_counts(user_ids) -> dict[str, int]:
     """Each agent's load: the open rooms assigned to them."""
+    from rooms.selectors import assigned_participants
+
     rows = (
-        RoomParticipant.objects.filter(
-            user_id__in=user_ids, is_assigned=True, room__status=Room.Status.OPEN
-        )
+        assigned_participants()
+        .filter(user_id__in=user_ids, room__status=Room.Status.OPEN)
         .values("user_id")
         .annotate(n=Count("room_id"))
     )
@@ -121,7 +123,7 @@ def room_route(*, room_id) -> User | None:
         room = Room.objects.select_for_update().filter(pk=room_id).first()
         if room is None or room.status != Room.Status.OPEN:
             return None
-        if RoomParticipant.objects.filter(room=room, is_assigned=True).exists():
+        if room_assigned_user_ids(room=room):
             return None
         if room.team_id is None:
             lead = Lead.objects.filter(pk=room.lead_id).first() if room.lead_id else None
@@ -156,7 +158,7 @@ def team_hand_out(*, team_id) -> int:
     """Give the team's waiting rooms (open, unassigned; longest waiting first) to its free
     online agents until either runs out; one transaction per room. Returns how many."""
     given = 0
-    assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
+    assigned = assigned_participants().filter(room=OuterRef("pk"))
     while True:
         with transaction.atomic():
             team = Team.objects.select_for_update().filter(pk=team_id).first()

@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from boztell import presence
-from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, room_group, team_group, user_group
+from boztell.realtime import SUPERVISORS_GROUP, room_group
 
 logger = logging.getLogger("boztell.realtime")
 
@@ -33,14 +33,15 @@ TYPING_INTERVAL_SECONDS = 2.0
 
 @database_sync_to_async
 def _room_audience(user, room_id) -> list | None:
-    """The room's assigned agents' ids if `user` may see the room now, else None."""
+    """The room's audience (rooms.selectors.room_audience) if `user` may see the room
+    now, else None."""
     from rooms.models import Room
     from rooms.selectors import room_audience, room_visible_given
 
     room = Room.objects.filter(pk=room_id).first()
     if room is None:
         return None
-    audience = room_audience(room=room)
+    audience = [str(a) for a in room_audience(room=room)]
     return audience if room_visible_given(user=user, assigned_user_ids=audience) else None
 
 
@@ -61,6 +62,8 @@ def _hand_out(user_id) -> int:
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
+        from rooms.selectors import user_event_groups
+
         user = self.scope.get("user")
         await self.accept()
         if user is None or not user.is_authenticated or not user.is_active:
@@ -72,11 +75,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # An agent hears the unassigned rooms of their teams (read once: a change of teams
         # in admin closes their sockets, as a change of role does).
         self.team_ids = set() if user.is_supervisor else await _team_ids(user)
-        self.groups_joined = [
-            user_group(user.pk),
-            SUPERVISORS_GROUP if user.is_supervisor else AGENTS_GROUP,
-            *(team_group(t) for t in sorted(self.team_ids)),
-        ]
+        self.groups_joined = user_event_groups(user, self.team_ids)
         for group in self.groups_joined:
             await self._group_add(group)
         await self.send_json(

@@ -1,16 +1,12 @@
-"""Reads for rooms: who may see a room, and who an event about it goes to.
-
-The one visibility rule: supervisors see every room; an agent sees the rooms assigned to
-them, and the unassigned rooms of their teams (or of no team: before any team exists,
-every agent sees every unassigned room). `rooms_visible_to` (SQL), `room_visible_given`
-(one room, from its audience) and `room_event_groups` (who hears it) are that rule.
-
-A room's *audience* is what an event carries of it from its commit: the assigned agents'
-ids, and `team:<id>` when the room has a team."""
+"""Reads for rooms: who may see a room and who hears about it (the one place that rule
+lives), the room list, a room's timeline."""
 
 import contextlib
+import json
+import uuid
 from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -26,31 +22,67 @@ from rooms.models import (
     TeamMembership,
 )
 
-TEAM_MARK = "team:"
+# --- Who may see a room: the one rule ---------------------------------------------
+#
+# Supervisors see every room; an agent sees the rooms assigned to them and the rooms
+# assigned to no one that are in one of their teams or in no team (issue 15: an
+# unassigned room waits in its team's queue). A room's assigned agents are its
+# participants with `is_assigned` (False unless an assignment set it). Everything that
+# decides who sees a room or hears about it (REST, search, GET /events catch-up, sockets,
+# event fan-out, the bulk webhook statements) calls this section; tests/test_visibility.py
+# fails on a second spelling.
+
+
+def assigned_participants() -> QuerySet[RoomParticipant]:
+    """Participants who are assigned to their room (for reads and for assignment writes)."""
+    return RoomParticipant.objects.filter(is_assigned=True)
 
 
 def room_assigned_user_ids(*, room: Room) -> list:
-    return list(
-        RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
-            "user_id", flat=True
-        )
+    return list(assigned_participants().filter(room=room).values_list("user_id", flat=True))
+
+
+def assigned_user_ids_of(participants) -> list:
+    """The assigned agents' ids among a room's (already fetched) participants."""
+    return [p.user_id for p in participants if p.is_assigned]
+
+
+def _mine_or_nobodys(user: User, room_ref) -> Q:
+    """For a queryset of rooms (`room_ref` is the room's pk)."""
+    assigned = assigned_participants().filter(room=room_ref)
+    my_teams = TeamMembership.objects.filter(user=user).values("team_id")
+    in_my_queue = Q(team__isnull=True) | Q(team_id__in=my_teams)
+    return Q(Exists(assigned.filter(user=user))) | (~Q(Exists(assigned)) & in_my_queue)
+
+
+def rooms_visible_to(*, user: User) -> QuerySet[Room]:
+    """The rooms `user` may see (the rule above, as a queryset)."""
+    rooms = Room.objects.all()
+    if user.is_supervisor:
+        return rooms
+    return rooms.filter(_mine_or_nobodys(user, OuterRef("pk")))
+
+
+# A room's *audience* is what an event carries of it from its commit: its assigned agents'
+# ids, and `team:<id>` when it has a team (room_audience; assigned_user_ids_sql in bulk).
+TEAM_MARK = "team:"
+
+
+def room_audience(*, room: Room) -> list:
+    """The room's audience now: its assigned agents' ids, and `team:<id>` if it has a team."""
+    return room_assigned_user_ids(room=room) + (
+        [f"{TEAM_MARK}{room.team_id}"] if room.team_id else []
     )
 
 
-def room_audience(*, room: Room) -> list[str]:
-    """The room's audience now: its assigned agents' ids, and `team:<id>` if it has a team."""
-    audience = [str(uid) for uid in room_assigned_user_ids(room=room)]
-    return audience + ([f"{TEAM_MARK}{room.team_id}"] if room.team_id else [])
-
-
-def _audience_split(audience) -> tuple[set[str], str | None]:
-    assigned, team_id = set(), None
+def _audience_split(audience) -> tuple[list[str], str | None]:
+    assigned, team_id = [], None
     for item in audience:
         item = str(item)
         if item.startswith(TEAM_MARK):
             team_id = item[len(TEAM_MARK) :]
         else:
-            assigned.add(item)
+            assigned.append(item)
     return assigned, team_id
 
 
@@ -60,38 +92,14 @@ def user_team_ids(*, user: User) -> set[str]:
     }
 
 
-def rooms_visible_to(*, user: User) -> QuerySet[Room]:
-    """Supervisors see every room; agents see rooms assigned to them and the unassigned
-    rooms of their teams or of no team."""
-    rooms = Room.objects.all()
+def user_event_groups(user: User, team_ids=None) -> list[str]:
+    """The groups a user's sockets listen on: their own, their role's, and (agents) their
+    teams' (`team_ids` when the caller holds them, else read here)."""
     if user.is_supervisor:
-        return rooms
-    assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
-    mine = assigned.filter(user=user)
-    my_teams = TeamMembership.objects.filter(user=user).values("team_id")
-    return rooms.filter(
-        Q(Exists(mine)) | (~Q(Exists(assigned)) & (Q(team__isnull=True) | Q(team_id__in=my_teams)))
-    )
-
-
-def room_visible_given(*, user: User, assigned_user_ids, team_ids=None) -> bool:
-    """rooms_visible_to for one room whose audience is already known (an event carries it
-    from its commit): the same rule. `team_ids`: the user's teams, when the caller holds
-    them (a socket reads them at connect); else read here."""
-    if user.is_supervisor:
-        return True
-    assigned, team_id = _audience_split(assigned_user_ids)
-    if assigned:
-        return str(user.pk) in assigned
-    if team_id is None:
-        return True
+        return [user_group(user.pk), SUPERVISORS_GROUP]
     if team_ids is None:
         team_ids = user_team_ids(user=user)
-    return team_id in {str(t) for t in team_ids}
-
-
-def room_is_visible_to(*, room: Room, user: User) -> bool:
-    return rooms_visible_to(user=user).filter(pk=room.pk).exists()
+    return [user_group(user.pk), AGENTS_GROUP, *(team_group(t) for t in sorted(team_ids))]
 
 
 def room_event_groups(*, room: Room | None = None, assigned_user_ids=None) -> list[str]:
@@ -103,10 +111,66 @@ def room_event_groups(*, room: Room | None = None, assigned_user_ids=None) -> li
         assigned_user_ids = room_audience(room=room)
     assigned, team_id = _audience_split(assigned_user_ids)
     if assigned:
-        return [*(user_group(uid) for uid in sorted(assigned)), SUPERVISORS_GROUP]
+        return [*(user_group(uid) for uid in assigned), SUPERVISORS_GROUP]
     if team_id:
         return [team_group(team_id), SUPERVISORS_GROUP]
     return [AGENTS_GROUP, SUPERVISORS_GROUP]
+
+
+def room_visible_given(*, user: User, assigned_user_ids, team_ids=None) -> bool:
+    """rooms_visible_to for one room whose audience is already known (an event carries it
+    from its commit): the user hears the room's events (room_event_groups), so the two can
+    never disagree. `team_ids`: the user's teams, when the caller holds them."""
+    heard = room_event_groups(assigned_user_ids=list(assigned_user_ids))
+    return not set(user_event_groups(user, team_ids)).isdisjoint(heard)
+
+
+def room_is_visible_to(*, room: Room, user: User) -> bool:
+    return rooms_visible_to(user=user).filter(pk=room.pk).exists()
+
+
+def assigned_user_ids_sql(room_column: str) -> str:
+    """room_assigned_user_ids inside a raw bulk statement, for the room whose id is in
+    `room_column`: an array of UUIDs on PostgreSQL, JSON text on SQLite (read it back with
+    assigned_user_ids_from_sql)."""
+    # `room_column` is a column name from our own statements, never a value.
+    ids = f"SELECT p.user_id FROM room_participants p WHERE p.room_id = {room_column}"  # noqa: S608
+    # issue 15: the room's audience (room_audience): its team too, as `team:<id>`.
+    team = f"SELECT 'team:' || t.team_id FROM rooms t WHERE t.id = {room_column}"  # noqa: S608
+    if connection.vendor == "postgresql":
+        return (
+            f"(ARRAY(SELECT p.user_id::text FROM ({ids} AND p.is_assigned) p ORDER BY 1)"  # noqa: S608
+            f" || ARRAY({team} AND t.team_id IS NOT NULL))"
+        )
+    return (
+        f"(SELECT json_group_array(x) FROM (SELECT user_id AS x FROM ({ids} AND p.is_assigned)"  # noqa: S608
+        f" UNION ALL {team} AND t.team_id IS NOT NULL))"
+    )
+
+
+def assigned_user_ids_from_sql(value) -> list:
+    """What assigned_user_ids_sql read, as room_audience gives it."""
+    items = json.loads(value) if isinstance(value, str) else value
+    audience, team = [], []
+    for item in items:
+        if str(item).startswith(TEAM_MARK):
+            team.append(f"{TEAM_MARK}{uuid.UUID(str(item)[len(TEAM_MARK) :])}")
+        else:
+            audience.append(uuid.UUID(str(item)))
+    return sorted(audience) + team
+
+
+def room_view_filter(view: str, user: User) -> Q | None:
+    """The room list's `mine` and `unassigned` views (ROOM_FILTERS)."""
+    assigned = assigned_participants().filter(room=OuterRef("pk"))
+    if view == "mine":
+        return Q(Exists(assigned.filter(user=user)))
+    if view == "unassigned":
+        return ~Q(Exists(assigned))
+    return None
+
+
+# --- The room list ------------------------------------------------------------------
 
 
 UNREAD_CAP = 100  # the inbox shows "99+"; counting further costs time for nothing
@@ -180,11 +244,9 @@ def room_list(
     from django.db.models import Prefetch
 
     rooms = rooms_visible_to(user=user).select_related("lead")
-    assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
-    if view == "mine":
-        rooms = rooms.filter(Exists(assigned.filter(user=user)))
-    elif view == "unassigned":
-        rooms = rooms.filter(~Exists(assigned))
+    by_view = room_view_filter(view, user)
+    if by_view is not None:
+        rooms = rooms.filter(by_view)
     if status:
         rooms = rooms.filter(status=status)  # served by rooms_status_latest_idx
     if query:
@@ -225,12 +287,11 @@ def room_status_counts(*, user: User, view: str = "all") -> dict[str, int]:
     if user.is_supervisor and view == "all":
         parts.append(listed.values("status").annotate(n=Count("pk")))
     else:
-        assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
+        assigned = assigned_participants().filter(room=OuterRef("pk"))
         if view in ("all", "mine"):
             parts.append(
-                RoomParticipant.objects.filter(
-                    user=user, is_assigned=True, room__last_message_at__isnull=False
-                )
+                assigned_participants()
+                .filter(user=user, room__last_message_at__isnull=False)
                 .values(status=F("room__status"))
                 .annotate(n=Count("room_id"))
             )

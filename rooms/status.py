@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from boztell.errors import BoztellError
-from rooms.models import Room, RoomActivity, RoomParticipant
+from rooms.models import Room, RoomActivity
 from rooms.services import room_activity_add
 
 logger = logging.getLogger("boztell.rooms")
@@ -76,12 +76,9 @@ def _after_status_change(*, room: Room, previous: str) -> None:
     """After the commit: an agent whose room stopped being open has room for another
     (their teams' queues are handed out); an unassigned room that opened is routed."""
     from rooms.assignment import room_route_on_commit, teams_hand_out_on_commit
+    from rooms.selectors import room_assigned_user_ids
 
-    assigned = list(
-        RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
-            "user_id", flat=True
-        )
-    )
+    assigned = room_assigned_user_ids(room=room)
     if previous == Room.Status.OPEN and room.status != Room.Status.OPEN:
         for user_id in assigned:
             teams_hand_out_on_commit(user_id=user_id)
@@ -96,22 +93,18 @@ def _after_status_change(*, room: Room, previous: str) -> None:
 # one is routed after the commit.
 
 
-def rooms_reopened_by_customer(*, reopened: list[tuple], written=None) -> None:
-    """`reopened`: (room_id, previous status, audience) for each room a customer message
-    just made open again (once per room; only those in `written` when given); inside the
-    transaction that wrote it."""
+def rooms_reopened_by_customer(*, reopened: list[tuple]) -> None:
+    """`reopened`: (room_id, previous status) for each room a customer message just made
+    open again (messaging.services.rules.rooms_record, every inbound path); inside the
+    transaction that wrote it, with the rooms locked."""
     from rooms.assignment import room_route_on_commit
     from rooms.events import emit_room_status_changed
-    from rooms.selectors import _audience_split
+    from rooms.selectors import room_audience
 
-    reopened = [
-        r
-        for r in dict((r[0], r) for r in reopened).values()
-        if r[1] != Room.Status.OPEN and (written is None or r[0] in written)
-    ]
+    reopened = [r for r in dict(reopened).items() if r[1] != Room.Status.OPEN]
     if not reopened:
         return
-    rooms = Room.objects.in_bulk([room_id for room_id, _, _ in reopened])
+    rooms = Room.objects.in_bulk([room_id for room_id, _ in reopened])
     activities = RoomActivity.objects.bulk_create(
         [
             RoomActivity(
@@ -120,22 +113,24 @@ def rooms_reopened_by_customer(*, reopened: list[tuple], written=None) -> None:
                 text="Reopened by the customer",
                 data={"from": previous, "to": Room.Status.OPEN, "by": "customer"},
             )
-            for room_id, previous, _ in reopened
+            for room_id, previous in reopened
         ]
     )
-    for (room_id, previous, audience), activity in zip(reopened, activities, strict=True):
+    for (room_id, previous), activity in zip(reopened, activities, strict=True):
         room = rooms[room_id]
+        audience = room_audience(room=room)
         emit_room_status_changed(
-            room=room,
-            previous=previous,
-            by=None,
-            source="customer",
-            activity=activity,
-            audience=[str(a) for a in audience],
+            room=room, previous=previous, by=None, source="customer", activity=activity
         )
-        if not _audience_split(audience)[0]:
+        if not room_assigned(audience):
             room_route_on_commit(room_id=room_id)
     logger.info("rooms reopened by the customer: %d", len(reopened))
+
+
+def room_assigned(audience) -> bool:
+    from rooms.selectors import _audience_split
+
+    return bool(_audience_split(audience)[0])
 
 
 # --- snoozes end by themselves --------------------------------------------------------------

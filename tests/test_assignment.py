@@ -13,7 +13,7 @@ from django.test import Client
 from boztell import presence
 from boztell.realtime import SUPERVISORS_GROUP
 from rooms.models import Room, RoomActivity, RoomParticipant, RoutingRule, Team, TeamMembership
-from tests.conftest import post_live, signed_post, text_webhook
+from tests.helpers import post_live, signed_post, text_webhook
 from tests.test_socket import check_frame, connect
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -361,8 +361,8 @@ async def test_an_agent_added_to_a_team_in_admin_is_reconnected_to_hear_its_queu
 async def test_status_events_of_an_unassigned_team_rooms_message_reach_that_team_only(
     supervisor,
 ):
-    from tests.conftest import load_fixture
     from tests.factories import MessageFactory
+    from tests.helpers import load_fixture
     from tests.test_socket import webhook
 
     agent, outsider = await sync_to_async(_agents)(2)

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from rooms.models import Room, RoomActivity
-from tests.conftest import load_fixture, signed_post, text_webhook
+from tests.helpers import load_fixture, signed_post, text_webhook
 from tests.test_socket import connect
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('leads', '0002_import_segments_attributes'),
-        ('rooms', '0004_labels_notes'),
+        ('rooms', '0005_participant_unassigned_by_default'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
