@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from boztell.errors import BoztellError
+from boztell.models import User
 from leads.models import Lead
 from rooms.models import Room
 
@@ -344,7 +345,7 @@ def room_unassign(*, room: Room, by) -> Room:
         if previous:
             assigned.update(is_assigned=False)
             names = ", ".join(
-                u.name for u in type(by).objects.filter(pk__in=previous).order_by("username")
+                u.name for u in User.objects.filter(pk__in=previous).order_by("username")
             )
             activity = room_activity_add(
                 room=room,
