@@ -7,7 +7,12 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -53,6 +58,41 @@ class LeadApi(APIView):
         form.is_valid(raise_exception=True)
         lead = lead_update_status(lead=lead, by=request.user, **form.validated_data)
         return Response(to_wire(LeadSerializer.render(lead)))
+
+
+class LeadChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class LeadHistoryEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=["created", "changed"])
+    by = serializers.CharField(allow_null=True, help_text="who, by name; null: an import")
+    changes = LeadChangeSerializer(many=True)
+
+
+class LeadHistoryApi(APIView):
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "LeadHistory", {"results": LeadHistoryEntrySerializer(many=True)}
+            )
+        },
+        summary="Who changed the lead's fields, and when (newest first, 50)",
+    )
+    def get(self, request, lead_id):
+        from leads.selectors import lead_history
+
+        visible = rooms_visible_to(user=request.user).filter(lead_id=lead_id)
+        leads = (
+            Lead.objects.all()
+            if request.user.is_supervisor
+            else Lead.objects.filter(rooms__in=visible)
+        )
+        lead = get_object_or_404(leads.filter(pk=lead_id).distinct())
+        return Response(to_wire({"results": lead_history(lead=lead)}))
 
 
 # --- import ------------------------------------------------------------------------------

@@ -357,3 +357,37 @@ def lead_placeholder_values(*, lead) -> dict[str, str]:
             if key in types and key.lower() not in values:
                 values[key.lower()] = _attribute_text(value, types[key])
     return {name: str(value) for name, value in values.items() if value not in (None, "")}
+
+
+def lead_history(*, lead, limit: int = 50) -> list[dict]:
+    """Who changed the lead's fields and when, newest first (django-simple-history): each
+    entry's changed fields with their old and new values; the first entry is its creation."""
+    records = list(
+        lead.history.select_related("history_user").order_by("-history_date")[: limit + 1]
+    )
+    entries = []
+    for record, previous in zip(records, [*records[1:], None], strict=False):
+        if len(entries) == limit:
+            break
+        if previous is None or record.history_type == "+":
+            changes = []
+            kind = "created"
+        else:
+            delta = record.diff_against(previous)
+            changes = [
+                {"field": change.field, "old": change.old, "new": change.new}
+                for change in delta.changes
+            ]
+            kind = "changed"
+            if not changes:
+                continue
+        user = record.history_user
+        entries.append(
+            {
+                "at": record.history_date,
+                "kind": kind,
+                "by": (user.name if user else None),
+                "changes": changes,
+            }
+        )
+    return entries

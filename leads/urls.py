@@ -17,4 +17,5 @@ urlpatterns = [
         name="lead-import-report-csv",
     ),
     path("<uuid:lead_id>", api.LeadApi.as_view(), name="lead-detail"),
+    path("<uuid:lead_id>/history", api.LeadHistoryApi.as_view(), name="lead-history"),
 ]

@@ -282,3 +282,23 @@ def test_segments_by_the_rooms_label_and_team(supervisor_api):
     assert names("room_label=nothing") == []
     segment = Segment.objects.create(name="Promised", filters={"room_label": "janji-bayar"})
     assert names(f"segment={segment.pk}") == ["Janji Bayar"]
+
+
+def test_a_leads_history_says_who_changed_what_and_agents_see_it_only_for_their_rooms(
+    agent_api, other_agent_api, supervisor_api, agent, other_agent
+):
+    from tests.factories import LeadFactory, RoomFactory, RoomParticipantFactory
+
+    lead = LeadFactory(name="Bu Siti", phone="6281234500009", leads_status="warm")
+    room = RoomFactory(phone=lead.phone, lead=lead)
+    RoomParticipantFactory(room=room, user=agent, is_assigned=True)
+    changed = agent_api.patch(f"/leads/{lead.pk}", {"leads_status": "hot"}, format="json")
+    assert changed.status_code == 200
+    history = agent_api.get(f"/leads/{lead.pk}/history")
+    assert history.status_code == 200
+    latest, *_, first = history.json()["results"]
+    assert latest["kind"] == "changed" and latest["by"] == agent.name
+    assert latest["changes"] == [{"field": "leads_status", "old": "warm", "new": "hot"}]
+    assert first["kind"] == "created"
+    assert other_agent_api.get(f"/leads/{lead.pk}/history").status_code == 404
+    assert supervisor_api.get(f"/leads/{lead.pk}/history").status_code == 200
