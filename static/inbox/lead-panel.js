@@ -1,7 +1,7 @@
 // The lead panel: the customer's lead, its statuses, who is assigned, claim / reassign.
 import { $, el, setView } from "./dom.js";
 import { api } from "./api.js";
-import { contactLine, idr } from "./format.js";
+import { contactLine, idr, moment } from "./format.js";
 import { me, openRoomRow, state, upsertRoom } from "./state.js";
 import { renderRoomList } from "./room-list.js";
 import { toast } from "./toasts.js";
@@ -63,6 +63,32 @@ function linkLeadForm(room) {
   } }, input, el("button", { class: "small", type: "submit" }, "Link lead"));
 }
 
+// Who changed the lead's fields and when (GET /leads/{id}/history), loaded when opened.
+function historyValue(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function leadHistory(lead) {
+  const list = el("ol", { class: "lead-history-list" });
+  const box = el("details", { class: "lead-history", id: "lead-history" }, el("summary", { text: "History of changes" }), list);
+  box.addEventListener("toggle", async () => {
+    if (!box.open || box.dataset.loaded) return;
+    box.dataset.loaded = "true";
+    try {
+      const { results } = await api("GET", `/leads/${lead.id}/history`);
+      if (!results.length) list.append(el("li", { class: "muted", text: "No changes yet." }));
+      for (const entry of results) {
+        const who = entry.by || "an import";
+        const what = entry.kind === "created" ? "created the lead"
+          : entry.changes.map((c) => `${c.field.replaceAll("_", " ")}: ${historyValue(c.old)} → ${historyValue(c.new)}`).join("; ");
+        list.append(el("li", {}, el("time", { datetime: entry.at, text: moment(entry.at) }), ` ${who}: ${what}`));
+      }
+    } catch (err) { toast(err.message, "error"); }
+  });
+  return box;
+}
+
 export function renderLeadPanel() {
   const panel = $("#lead-panel");
   const room = openRoomRow();
@@ -80,6 +106,7 @@ export function renderLeadPanel() {
       el("dt", { text: "Contact" }), el("dd", {}, statusSelect("contact_status", lead.contact_status, CONTACT_STATUSES, lead.id))));
     if (lead.do_not_contact) panel.append(el("p", { class: "dnc", text: "Do not contact (marketing)" }));
     renderLeadAttributes(panel, lead);
+    panel.append(leadHistory(lead));
   } else {
     panel.append(el("p", { class: "muted", text: room.room_phone ? "No lead has this number yet." : "This customer shows no phone number." }));
     panel.append(linkLeadForm(room));

@@ -243,6 +243,11 @@ def test_lead_panel_shows_idr_and_statuses_are_editable(open_inbox, agent, custo
     expect(inbox.page.locator(".toast", has_text="Lead updated")).to_be_visible()
     lead.refresh_from_db()
     assert lead.leads_status == "hot"
+    # The lead's history of changes, with who made them (issue 16.9).
+    panel.locator("#lead-history summary").click()
+    history = panel.locator(".lead-history-list")
+    expect(history).to_contain_text(f"{agent.name}: leads status: warm → hot")
+    expect(history).to_contain_text("created the lead")
     panel.locator("#claim").click()
     expect(panel).to_contain_text(agent.name)
 
