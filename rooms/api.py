@@ -15,6 +15,7 @@ from rooms.events import message_payload, note_payload
 from rooms.payloads import room_row
 from rooms.selectors import (
     ROOM_FILTERS,
+    labels_all,
     room_detail,
     room_list,
     room_messages,
@@ -269,6 +270,17 @@ class RoomLeadApi(APIView):
         )
 
     patch = post
+
+
+class LabelListApi(APIView):
+    @extend_schema(
+        responses={200: inline_serializer("LabelList", {"results": LabelRef.__class__(many=True)})},
+        summary="Every label a room may carry (supervisors define them in admin), by name",
+        operation_id="rooms_labels_list",
+    )
+    def get(self, request):
+        labels = labels_all()
+        return Response({"results": [{"name": lb.name, "colour": lb.colour} for lb in labels]})
 
 
 class RoomLabelsSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from boztell.realtime import to_wire
 from boztell.selectors import events_pruned_through
 from messaging.models import MessageTemplate
 from rooms.payloads import room_row
-from rooms.selectors import room_list
+from rooms.selectors import labels_all, room_list
 
 
 @require_GET
@@ -56,8 +56,16 @@ def inbox(request, room_id=None):
             for t in MessageTemplate.objects.filter(status=MessageTemplate.Status.APPROVED)
         ],
         "team": [
-            {"id": u.pk, "name": u.name, "role": u.role, "online": str(u.pk) in online}
+            {
+                "id": u.pk,
+                "name": u.name,
+                "username": u.username,
+                "role": u.role,
+                "online": str(u.pk) in online,
+            }
             for u in team
         ],
+        # What the label editor and the room list's label filter offer (GET /rooms/labels).
+        "labels": [{"name": lb.name, "colour": lb.colour} for lb in labels_all()],
     }
     return render(request, "inbox/inbox.html", {"boot": to_wire(boot)})

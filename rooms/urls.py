@@ -6,6 +6,7 @@ from rooms import api
 
 urlpatterns = [
     path("", api.RoomListApi.as_view(), name="room-list"),
+    path("labels", api.LabelListApi.as_view(), name="label-list"),
     path("<uuid:room_id>", api.RoomDetailApi.as_view(), name="room-detail"),
     path("<uuid:room_id>/messages", api.RoomMessagesApi.as_view(), name="room-messages"),
     path("<uuid:room_id>/assign", api.RoomAssignApi.as_view(), name="room-assign"),
