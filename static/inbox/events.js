@@ -6,7 +6,7 @@ import { preview } from "./format.js";
 import { removeRoom, state, upsertRoom } from "./state.js";
 import { showTyping } from "./composer.js";
 import { renderLeadPanel, showPresence } from "./lead-panel.js";
-import { addMessage, refreshOpenRoom, renderMessages } from "./messages.js";
+import { addMessage, addNote, refreshOpenRoom, renderMessages } from "./messages.js";
 import { refreshRoomRow, renderRoomList } from "./room-list.js";
 import { markRead, openRoom, renderRoomHeader } from "./room-view.js";
 import { notify, toast } from "./toasts.js";
@@ -98,6 +98,21 @@ function roomMerged(data) {
   else if (state.roomId === data.into_room_id) { renderRoomHeader(); refreshOpenRoom(); }
 }
 
+// A colleague @mentioned this user in a private note: a toast that opens the room.
+function noteMention(data) {
+  const who = (data.author || {}).display_name || "A colleague";
+  const room = data.room_title || (state.rooms.get(data.room_id) || {}).room_title || "a conversation";
+  toast(`${who} mentioned you in ${room}: ${data.text}`, "mention", () => openRoom(data.room_id), 12000);
+}
+
+function labelsChanged(data) {
+  const room = state.rooms.get(data.room_id);
+  if (!room) return;
+  room.labels = data.labels;
+  renderRoomList();
+  if (data.room_id === state.roomId) renderRoomHeader();
+}
+
 export function applyEvent(event, data, cursor) {
   if (cursor) state.cursor = Math.max(state.cursor, cursor);
   switch (event) {
@@ -119,6 +134,9 @@ export function applyEvent(event, data, cursor) {
     }
     case "lead_updated": leadUpdated(data); break;
     case "room_merged": roomMerged(data); break;
+    case "room_note_created": if (data.room_id === state.roomId) addNote(data); break;
+    case "note_mention": noteMention(data); break;
+    case "room_labels_changed": labelsChanged(data); break;
     default: break;
   }
 }

@@ -7,10 +7,11 @@ import { $, setView } from "./dom.js";
 import { syncClock } from "./clock.js";
 import { boot, state, upsertRoom } from "./state.js";
 import { wireComposer } from "./composer.js";
+import { wireLabels } from "./labels.js";
 import { applyEvent, roomLost } from "./events.js";
 import { loadOlder, refreshOpenRoom } from "./messages.js";
 import { reloadRooms, renderRoomList } from "./room-list.js";
-import { closeRoom, markRead, openRoom } from "./room-view.js";
+import { closeRoom, markRead, openRoom, renderRoomHeader } from "./room-view.js";
 import { connect } from "./socket.js";
 import { toast } from "./toasts.js";
 
@@ -32,6 +33,13 @@ for (const button of document.querySelectorAll(".filters button")) {
     reloadRooms().catch((err) => toast(err.message, "error"));
   });
 }
+// A label ticked in the editor (the room's row as the server answered) or the label
+// filter changed (the list again from the server).
+wireLabels((row, { reload = false } = {}) => {
+  if (reload) { reloadRooms().catch((err) => toast(err.message, "error")); return; }
+  renderRoomList();
+  if (row && row.room_id === state.roomId) renderRoomHeader();
+});
 let searchTimer = null;
 $("#room-search").addEventListener("input", (e) => {
   clearTimeout(searchTimer);

@@ -3,9 +3,12 @@
 import { $, el, pageFocused } from "./dom.js";
 import { api } from "./api.js";
 import { contactLine, preview, shortTime } from "./format.js";
+import { labelChips } from "./labels.js";
 import { state, upsertRoom } from "./state.js";
 
 function roomMatchesFilter(room) {
+  // The label filter (the server's ?label=): a room whose labels changed leaves or joins.
+  if (state.label && !(room.labels || []).some((l) => l.name === state.label)) return false;
   if (state.filter === "mine") return room.assigned_to_me === true;
   if (state.filter === "unassigned") return room.unassigned === true;
   if (state.filter === "unread") return (room.unread_count || 0) > 0;
@@ -27,7 +30,8 @@ export function renderRoomList() {
     el("span", { class: "time", text: shortTime(room.last_message_timestamp) }),
     el("span", { class: "preview", text: preview(room.last_message_type, room.last_message_text) }),
     el("span", { class: "badge", "data-count": String(unread), text: unread > 99 ? "99+" : String(unread) }),
-    el("span", { class: "phone", text: contactLine(room) })));
+    el("span", { class: "phone", text: contactLine(room) }),
+    (room.labels || []).length ? labelChips(room.labels, { cls: "labels row-labels" }) : null));
   }
   $("#rooms-empty").hidden = rooms.length > 0;
 }
@@ -35,6 +39,7 @@ export function renderRoomList() {
 export async function reloadRooms() {
   const params = new URLSearchParams({ filter: state.filter });
   if (state.query) params.set("q", state.query);
+  if (state.label) params.set("label", state.label);
   const data = await api("GET", `/rooms/?${params}`);
   state.rooms = new Map();
   state.order = [];
