@@ -259,6 +259,8 @@ def test_screenshots_of_notes_labels_and_quick_replies(
     expect(page.locator(".note")).to_be_visible()
     page.locator("#text").press_sequentially("/")
     expect(page.locator("#suggest .suggestion")).to_have_count(2)
+    page.locator("#text").press("ArrowDown")
+    expect(page.locator("#suggest .suggestion[aria-selected=true]")).to_contain_text("tagihan")
     inbox.screenshot(f"team-quick-replies-{device}")
     page.locator("#text").press("Enter")
     expect(page.locator("#fill-hint")).to_be_visible()
