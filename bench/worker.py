@@ -38,8 +38,8 @@ def main():
     from boztell.realtime import flush_events
     from messaging.models import Message
     from rooms.models import Room
-    from tests.conftest import load_fixture, signed_post
     from tests.factories import UserFactory
+    from tests.helpers import load_fixture, signed_post
     from webhooks.services import deliveries_process
 
     client = Client(HTTP_HOST="127.0.0.1")

@@ -7,6 +7,8 @@ from rest_framework.views import APIView
 
 from boztell.errors import BoztellError
 from boztell.models import User
+from boztell.output import OutputSerializer
+from boztell.schema import ErrorSerializer
 from boztell.selectors import events_pruned_through, events_visible_to
 
 
@@ -17,6 +19,14 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ("id", "username", "display_name", "name", "role", "is_active")
         read_only_fields = fields
+
+
+class EventSerializer(OutputSerializer):
+    """One logged event: its cursor, name and payload (the payload the socket carried)."""
+
+    cursor = serializers.IntegerField(source="id")
+    event = serializers.CharField(help_text="The socket event's name (docs/socket-events.md).")
+    data = serializers.DictField(help_text="The event's payload (docs/events/<event>.schema.json).")
 
 
 class MeApi(APIView):
@@ -46,12 +56,12 @@ class EventsApi(APIView):
             200: inline_serializer(
                 "EventPage",
                 {
-                    "results": serializers.ListField(child=serializers.DictField()),
+                    "results": EventSerializer(many=True),
                     "next_cursor": serializers.IntegerField(),
                     "has_more": serializers.BooleanField(),
                 },
             ),
-            410: inline_serializer("CursorExpired", {"error": serializers.DictField()}),
+            410: ErrorSerializer,
         },
         summary="Events after a cursor, for a client catching up after a reconnect",
     )
@@ -77,7 +87,7 @@ class EventsApi(APIView):
         rows = rows[:limit]
         return Response(
             {
-                "results": [{"cursor": e.id, "event": e.event, "data": e.data} for e in rows],
+                "results": EventSerializer.render_many(rows),
                 "next_cursor": rows[-1].id if rows else after,
                 "has_more": has_more,
             }

@@ -252,7 +252,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "boztell.schema.BoztellAutoSchema",
     "EXCEPTION_HANDLER": "boztell.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

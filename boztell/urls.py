@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from boztell import api, views
 
+handler404 = "boztell.views.not_found"
+
 urlpatterns = [
     path("health", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -85,6 +85,20 @@ class LeadAdmin(admin.ModelAdmin):
     def export_xlsx(self, request, queryset):
         return export_response(queryset, format="xlsx", request=request)
 
+    def save_model(self, request, obj, form, change):
+        """Through the services the API uses: a new lead links its customer's room, an edit
+        tells whoever sees the lead's rooms (`lead_updated`)."""
+        from leads.services import LEAD_FIELDS, lead_create, lead_update
+
+        if change:
+            changed = [name for name in form.changed_data if name in LEAD_FIELDS]
+            lead_update(lead=obj, by=request.user, **{n: form.cleaned_data[n] for n in changed})
+            return
+        created = lead_create(**{name: form.cleaned_data[name] for name in LEAD_FIELDS})
+        obj.pk = created.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
     @admin.display(description="Outstanding", ordering="outstanding")
     def outstanding_idr(self, obj):
         return format_idr(obj.outstanding)

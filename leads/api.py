@@ -25,13 +25,13 @@ from leads.selectors import (
     leads_matching,
     segment_leads,
 )
+from leads.serializers import LeadSerializer
 from leads.services import (
     DUPLICATE_CHOICES,
     OVERWRITE_CHOICES,
     lead_import,
     lead_update_status,
 )
-from rooms.events import leads_info
 from rooms.selectors import rooms_visible_to
 
 
@@ -43,7 +43,7 @@ class LeadStatusSerializer(serializers.Serializer):
 class LeadApi(APIView):
     @extend_schema(
         request=LeadStatusSerializer,
-        responses={200: LeadStatusSerializer},
+        responses={200: LeadSerializer},
         summary="Update a lead's leads_status / contact_status",
     )
     def patch(self, request, lead_id):
@@ -52,7 +52,7 @@ class LeadApi(APIView):
         form = LeadStatusSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         lead = lead_update_status(lead=lead, by=request.user, **form.validated_data)
-        return Response(to_wire(leads_info(lead)))
+        return Response(to_wire(LeadSerializer.render(lead)))
 
 
 # --- import ------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ def lead_create(
     loan_type: str = "",
     leads_status: str = "",
     contact_status: str = "",
+    do_not_contact: bool = False,
+    attributes: dict | None = None,
 ) -> Lead:
     with transaction.atomic():
         lead = Lead.objects.create(
@@ -31,6 +33,8 @@ def lead_create(
             loan_type=loan_type,
             leads_status=leads_status,
             contact_status=contact_status,
+            do_not_contact=do_not_contact,
+            attributes=attributes or {},
         )
         # A room that already exists for this phone now shows the lead's name.
         from rooms.services import room_link_lead
@@ -39,23 +43,50 @@ def lead_create(
     return lead
 
 
-def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None) -> Lead:
-    """Change a lead's statuses; everyone who sees one of its rooms hears `lead_updated`."""
-    from rooms.events import emit_lead_updated
+# What a person may change on a lead (the admin form, the API's statuses).
+LEAD_FIELDS = (
+    "name",
+    "phone",
+    "outstanding",
+    "loan_type",
+    "leads_status",
+    "contact_status",
+    "do_not_contact",
+    "attributes",
+)
 
+
+def lead_update(*, lead: Lead, by, **changes) -> Lead:
+    """Change a lead's fields (any of LEAD_FIELDS); everyone who sees one of its rooms hears
+    `lead_updated`. A new phone also links the room with that phone, if it has no lead."""
+    from rooms.events import emit_lead_updated
+    from rooms.services import room_link_lead
+
+    unknown = set(changes) - set(LEAD_FIELDS)
+    if unknown:
+        raise TypeError(f"lead_update() cannot change {', '.join(sorted(unknown))}")
+    if "phone" in changes:
+        changes["phone"] = normalize_phone(changes["phone"])
+    if "outstanding" in changes:
+        changes["outstanding"] = Decimal(str(changes["outstanding"]))
+    if "attributes" in changes:
+        changes["attributes"] = changes["attributes"] or {}  # a cleared admin field
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        fields = []
-        if leads_status is not None:
-            lead.leads_status = leads_status
-            fields.append("leads_status")
-        if contact_status is not None:
-            lead.contact_status = contact_status
-            fields.append("contact_status")
-        if fields:
-            lead.save(update_fields=[*fields, "updated_at"])
+        if changes:
+            for name, value in changes.items():
+                setattr(lead, name, value)
+            lead.save(update_fields=[*changes, "updated_at"])
+            if "phone" in changes:
+                room_link_lead(lead=lead)
             emit_lead_updated(lead=lead, by=by)
     return lead
+
+
+def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None) -> Lead:
+    """Change a lead's statuses (see lead_update)."""
+    changes = {"leads_status": leads_status, "contact_status": contact_status}
+    return lead_update(lead=lead, by=by, **{k: v for k, v in changes.items() if v is not None})
 
 
 # --- import ------------------------------------------------------------------------------

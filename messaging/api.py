@@ -20,50 +20,25 @@ from rest_framework.views import APIView
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
+from boztell.schema import ErrorSerializer
 from messaging import whatsapp
 from messaging.media import guess_mime
 from messaging.models import IdempotencyKey, Message, MessageTemplate
 from messaging.selectors import message_search, messages_visible_to
+from messaging.serializers import (
+    MarkReadResultSerializer,
+    MessageSerializer,
+    TemplateSerializer,
+    TestResultSerializer,
+)
 from messaging.services import send as sending
-from rooms.events import message_payload
 from rooms.selectors import rooms_visible_to
 
 REMOVED_FIELDS = ("sender", "sender_id")
 
 
-class MessageSerializer(serializers.Serializer):
-    """The stored message: every column of the seed's `messages` table."""
-
-    id = serializers.UUIDField()
-    room_id = serializers.UUIDField()
-    user_id = serializers.UUIDField(allow_null=True)
-    content_type = serializers.CharField()
-    content_text = serializers.CharField(allow_null=True)
-    wa_message_id = serializers.CharField(allow_null=True)
-    reply_to_wa_message_id = serializers.CharField(allow_null=True)
-    reaction_emoji = serializers.CharField(allow_null=True)
-    reaction_to_wa_message_id = serializers.CharField(allow_null=True)
-    media_type = serializers.CharField(allow_null=True)
-    media_id = serializers.CharField(allow_null=True)
-    gcs_filename = serializers.CharField(allow_null=True)
-    gcs_url = serializers.CharField(allow_null=True)
-    file_size = serializers.IntegerField(allow_null=True)
-    mime_type = serializers.CharField(allow_null=True)
-    original_filename = serializers.CharField(allow_null=True)
-    media_inline = serializers.BooleanField(
-        help_text="Whether the file may be shown inline (image, sticker, audio, video of a "
-        "type WhatsApp takes); otherwise the inbox offers it only as a download, and "
-        "GET /messages/{id}/media answers with an attachment."
-    )
-    metadata = serializers.JSONField()
-    status = serializers.CharField(allow_null=True)
-    status_timestamp = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
 def message_response(message: Message, http_status=status.HTTP_200_OK) -> Response:
-    return Response(to_wire(message_payload(message)), status=http_status)
+    return Response(to_wire(MessageSerializer.render(message)), status=http_status)
 
 
 def resolve_sender(request, data) -> User:
@@ -188,12 +163,9 @@ class SendTextSerializer(serializers.Serializer):
     )
 
 
-ERROR_RESPONSES = {
-    400: inline_serializer("Error", {"error": serializers.DictField()}),
-    403: inline_serializer("Forbidden", {"error": serializers.DictField()}),
-    422: inline_serializer("Unprocessable", {"error": serializers.DictField()}),
-    502: inline_serializer("WhatsAppError", {"error": serializers.DictField()}),
-}
+# Beyond the errors every operation documents (boztell.schema): a reused Idempotency-Key
+# (422), one still running (409), Meta refusing the send (502).
+ERROR_RESPONSES = {409: ErrorSerializer, 422: ErrorSerializer, 502: ErrorSerializer}
 
 
 class SendTextApi(IdempotentSendMixin, APIView):
@@ -295,7 +267,7 @@ class SendMediaApi(IdempotentSendMixin, APIView):
 
     @extend_schema(
         request={"multipart/form-data": SendMediaSerializer},
-        responses={201: MessageSerializer, 413: ERROR_RESPONSES[400], **ERROR_RESPONSES},
+        responses={201: MessageSerializer, 413: ErrorSerializer, **ERROR_RESPONSES},
         summary="Send an image, video, audio, document or sticker",
         parameters=[OpenApiParameter("Idempotency-Key", str, "header")],
     )
@@ -338,18 +310,7 @@ class TestApi(APIView):
     @extend_schema(
         request=TestSerializer,
         summary="Check a payload and the WhatsApp set-up, messaging nobody",
-        responses={
-            200: inline_serializer(
-                "TestResult",
-                {
-                    "ok": serializers.BooleanField(),
-                    "to": serializers.CharField(),
-                    "user_id": serializers.UUIDField(),
-                    "window_open": serializers.BooleanField(),
-                    "whatsapp": serializers.DictField(),
-                },
-            )
-        },
+        responses={200: TestResultSerializer},
     )
     def post(self, request):
         sender, data = sender_and_data(request, TestSerializer)
@@ -370,25 +331,27 @@ class TestApi(APIView):
         if data.get("text") and not window:
             problems.append("The 24-hour window is closed: only a template can be sent.")
         return Response(
-            {
-                "ok": not problems,
-                "problems": problems,
-                "to": target.phone or target.user_id,
-                "recipient": sending.address_of(phone=target.phone, user_id=target.user_id),
-                "user_id": sender.pk,
-                "room_id": room.pk if room else None,
-                "window_open": window,
-                "template_approved": template_ok,
-                "whatsapp": {
-                    "mode": "sandbox" if whatsapp.is_sandbox() else "live",
-                    "api_base_url": settings.WHATSAPP_API_BASE_URL,
-                    "api_version": settings.WHATSAPP_API_VERSION,
-                    "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
-                    "business_account_id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID or None,
-                    "access_token_set": bool(settings.WHATSAPP_ACCESS_TOKEN),
-                    "app_secret_set": bool(settings.WHATSAPP_APP_SECRET),
-                },
-            }
+            TestResultSerializer.render(
+                {
+                    "ok": not problems,
+                    "problems": problems,
+                    "to": target.phone or target.user_id,
+                    "recipient": sending.address_of(phone=target.phone, user_id=target.user_id),
+                    "user_id": sender.pk,
+                    "room_id": room.pk if room else None,
+                    "window_open": window,
+                    "template_approved": template_ok,
+                    "whatsapp": {
+                        "mode": "sandbox" if whatsapp.is_sandbox() else "live",
+                        "api_base_url": settings.WHATSAPP_API_BASE_URL,
+                        "api_version": settings.WHATSAPP_API_VERSION,
+                        "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
+                        "business_account_id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID or None,
+                        "access_token_set": bool(settings.WHATSAPP_ACCESS_TOKEN),
+                        "app_secret_set": bool(settings.WHATSAPP_APP_SECRET),
+                    },
+                }
+            )
         )
 
 
@@ -471,17 +434,7 @@ class MarkReadApi(APIView):
         request=MarkReadSerializer,
         summary="Mark a room read: the caller's "
         "unread count resets and the customer gets a read receipt",
-        responses={
-            200: inline_serializer(
-                "MarkReadResult",
-                {
-                    "room_id": serializers.UUIDField(),
-                    "last_read_at": serializers.DateTimeField(),
-                    "unread_count": serializers.IntegerField(),
-                    "read_receipt": serializers.CharField(),
-                },
-            )
-        },
+        responses={200: MarkReadResultSerializer},
     )
     def post(self, request):
         form = MarkReadSerializer(data=request.data)
@@ -489,14 +442,25 @@ class MarkReadApi(APIView):
         room = get_object_or_404(
             rooms_visible_to(user=request.user), pk=form.validated_data["room_id"]
         )
-        return Response(to_wire(sending.room_mark_read(user=request.user, room=room)))
+        return Response(
+            to_wire(
+                MarkReadResultSerializer.render(
+                    sending.room_mark_read(user=request.user, room=room)
+                )
+            )
+        )
 
 
 class MessageSearchApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("limit", int)],
-        responses={200: MessageSerializer(many=True)},
+        responses={
+            200: inline_serializer(
+                "MessageSearchResults", {"results": MessageSerializer(many=True)}
+            )
+        },
         summary="Full-text search over message text (Indonesian and English)",
+        operation_id="messages_search_list",
     )
     def get(self, request):
         query = (request.query_params.get("q") or "").strip()
@@ -507,19 +471,17 @@ class MessageSearchApi(APIView):
         except ValueError:
             raise BoztellError("limit must be a number.", code="invalid_request") from None
         results = message_search(user=request.user, query=query, limit=limit)
-        return Response({"results": [to_wire(message_payload(m)) for m in results]})
-
-
-class TemplateSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = MessageTemplate
-        fields = ("name", "language", "status", "category", "components", "synced_at")
+        return Response({"results": to_wire(MessageSerializer.render_many(results))})
 
 
 class TemplateListApi(APIView):
     @extend_schema(
-        responses={200: TemplateSerializer(many=True)},
+        parameters=[OpenApiParameter("status", str, description="APPROVED, PENDING, ...")],
+        responses={
+            200: inline_serializer("TemplateList", {"results": TemplateSerializer(many=True)})
+        },
         summary="WhatsApp message templates (synced from Meta)",
+        operation_id="messages_templates_list",
     )
     def get(self, request):
         templates = MessageTemplate.objects.all()

@@ -1,21 +1,54 @@
-"""Admin for rooms: participants inline, the last message, a read-only transcript."""
+"""Admin for rooms: participants inline, the last message, a read-only transcript.
+Assignment and the lead link go through rooms.services, as the API's do, so their events
+reach the inbox and a room keeps at most one assigned agent."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html, format_html_join
 
+from boztell.errors import BoztellError
+from boztell.models import User
 from rooms.models import Label, Room, RoomNote, RoomParticipant
+from rooms.services import room_assign, room_lead_set, room_unassign
 
 TRANSCRIPT_LIMIT = 200
 
 
 class RoomParticipantInline(admin.TabularInline):
+    """Who is on the room, read-only: assignment changes through the room form's "Assign
+    to" field and the "Unassign" action (rooms.services)."""
+
     model = RoomParticipant
     fk_name = "room"
     extra = 0
     fields = ("user", "is_assigned", "assigned_at", "assigned_by", "last_read_at")
-    readonly_fields = ("assigned_at", "assigned_by", "last_read_at")
-    autocomplete_fields = ("user",)
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RoomAdminForm(forms.ModelForm):
+    assign_to = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
+        help_text="Make this user the room's one assigned agent (everyone hears it).",
+    )
+    unassign = forms.BooleanField(
+        required=False, help_text="Put the room back in the unassigned queue."
+    )
+
+    class Meta:
+        model = Room
+        fields = ("title", "lead")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("assign_to") and data.get("unassign"):
+            raise forms.ValidationError("Assign or unassign, not both.")
+        return data
 
 
 @admin.register(Room)
@@ -46,17 +79,41 @@ class RoomAdmin(admin.ModelAdmin):
         "updated_at",
         "transcript",
     )
-    fields = ("id", "phone", "user_id", "username", "title", "lead", *readonly_fields[4:])
+    form = RoomAdminForm
+    fields = (
+        "id",
+        "phone",
+        "user_id",
+        "username",
+        "title",
+        "lead",
+        "assign_to",
+        "unassign",
+        *readonly_fields[4:],
+    )
     autocomplete_fields = ("lead",)
     inlines = [RoomParticipantInline]
+    actions = ["unassign_rooms"]
 
     def save_model(self, request, obj, form, change):
-        """A lead picked here goes through the service: its event reaches the inbox."""
-        from rooms.services import room_lead_set
-
+        """A lead picked here, and an assignment, go through the services the API uses:
+        their events reach the inbox."""
         super().save_model(request, obj, form, change)
         if change and "lead" in form.changed_data and obj.lead is not None:
             room_lead_set(room=obj, lead=obj.lead, by=request.user)
+        try:
+            if form.cleaned_data.get("assign_to"):
+                room_assign(room=obj, agent=form.cleaned_data["assign_to"], by=request.user)
+            elif form.cleaned_data.get("unassign"):
+                room_unassign(room=obj, by=request.user)
+        except BoztellError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.action(description="Unassign the selected rooms (back to the unassigned queue)")
+    def unassign_rooms(self, request, queryset):
+        for room in queryset:
+            room_unassign(room=room, by=request.user)
+        self.message_user(request, f"{queryset.count()} room(s) unassigned.", messages.SUCCESS)
 
     def has_add_permission(self, request):
         # Rooms come from customers' messages and agents' sends, never by hand.

@@ -10,8 +10,9 @@ from boztell.cursors import decode_cursor, encode_cursor
 from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
-from messaging.api import MessageSerializer
-from rooms.events import message_payload, note_payload
+from boztell.schema import ErrorSerializer
+from messaging.serializers import MessageSerializer
+from rooms.events import note_payload
 from rooms.payloads import room_row
 from rooms.selectors import (
     ROOM_FILTERS,
@@ -22,6 +23,7 @@ from rooms.selectors import (
     room_notes,
     rooms_visible_to,
 )
+from rooms.serializers import LabelSerializer, RoomSerializer
 from rooms.services import (
     NOTE_LIMIT,
     room_assign,
@@ -31,7 +33,7 @@ from rooms.services import (
     room_unassign,
 )
 
-ERROR = inline_serializer("RoomError", {"error": serializers.DictField()})
+ERROR = ErrorSerializer
 
 
 def _limit(request, default=50, most=100) -> int:
@@ -39,50 +41,6 @@ def _limit(request, default=50, most=100) -> int:
         return max(1, min(int(request.query_params.get("limit", default)), most))
     except ValueError:
         raise BoztellError("limit must be a number.", code="invalid_request") from None
-
-
-LabelRef = inline_serializer(
-    "LabelRef",
-    {
-        "name": serializers.SlugField(),
-        "colour": serializers.RegexField(r"^#[0-9a-fA-F]{6}$", help_text="#rrggbb"),
-    },
-)
-
-RoomRow = inline_serializer(
-    "Room",
-    {
-        "room_id": serializers.UUIDField(),
-        "room_phone": serializers.CharField(
-            help_text='The customer\'s wa_id, or "" when Meta shows no number (BSUID only).'
-        ),
-        "room_title": serializers.CharField(),
-        "room_user_id": serializers.CharField(allow_null=True, help_text="The BSUID."),
-        "room_username": serializers.CharField(allow_null=True),
-        "leads_info": serializers.DictField(allow_null=True),
-        "last_message_text": serializers.CharField(allow_null=True),
-        "unread_count": serializers.IntegerField(),
-        "message_count": serializers.IntegerField(),
-        "participants": serializers.ListField(child=serializers.DictField()),
-        "labels": LabelRef.__class__(many=True),
-        "last_customer_message_at": serializers.DateTimeField(allow_null=True),
-        "window_open": serializers.BooleanField(
-            help_text="Whether free-form messages may be sent now (the 24-hour window, "
-            "by the server's clock); else only a template."
-        ),
-        "window_closes_at": serializers.DateTimeField(
-            allow_null=True,
-            help_text="When the 24-hour window closes (or closed); null if the customer "
-            "never wrote.",
-        ),
-        "assigned_to_me": serializers.BooleanField(
-            help_text="The caller is assigned to the room (it is in filter=mine)."
-        ),
-        "unassigned": serializers.BooleanField(
-            help_text="Nobody is assigned (the room is in filter=unassigned)."
-        ),
-    },
-)
 
 
 class RoomListApi(APIView):
@@ -99,7 +57,10 @@ class RoomListApi(APIView):
         responses={
             200: inline_serializer(
                 "RoomPage",
-                {"results": RoomRow.__class__(many=True), "next_cursor": serializers.CharField()},
+                {
+                    "results": RoomSerializer(many=True),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                },
             )
         },
         summary="The caller's rooms, latest first (assigned to them, and unassigned)",
@@ -132,7 +93,7 @@ class RoomListApi(APIView):
 
 
 class RoomDetailApi(APIView):
-    @extend_schema(responses={200: RoomRow}, summary="One room")
+    @extend_schema(responses={200: RoomSerializer}, summary="One room")
     def get(self, request, room_id):
         room = room_detail(user=request.user, room_id=room_id)
         if room is None:
@@ -172,7 +133,7 @@ class RoomMessagesApi(APIView):
         has_older = bool(page) and (len(page) == limit or after is not None)
         return Response(
             {
-                "results": [to_wire(message_payload(m)) for m in page],
+                "results": to_wire(MessageSerializer.render_many(page)),
                 "older_cursor": older if has_older else None,
                 "newer_cursor": newer or (request.query_params.get("after") or None),
             }
@@ -188,7 +149,7 @@ class AssignSerializer(serializers.Serializer):
 class RoomAssignApi(APIView):
     @extend_schema(
         request=AssignSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Claim a room, or (supervisors) assign it to an agent",
     )
     def post(self, request, room_id):
@@ -218,7 +179,7 @@ class RoomAssignApi(APIView):
 class RoomUnassignApi(APIView):
     @extend_schema(
         request=None,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Release a room to the unassigned queue (its agent, or a supervisor)",
     )
     def post(self, request, room_id):
@@ -247,7 +208,7 @@ class RoomLeadSerializer(serializers.Serializer):
 class RoomLeadApi(APIView):
     @extend_schema(
         request=RoomLeadSerializer,
-        responses={200: RoomRow},
+        responses={200: RoomSerializer},
         summary="Link a room to a lead by hand (a username customer has no phone to match)",
     )
     def post(self, request, room_id):
@@ -274,13 +235,12 @@ class RoomLeadApi(APIView):
 
 class LabelListApi(APIView):
     @extend_schema(
-        responses={200: inline_serializer("LabelList", {"results": LabelRef.__class__(many=True)})},
+        responses={200: inline_serializer("LabelList", {"results": LabelSerializer(many=True)})},
         summary="Every label a room may carry (supervisors define them in admin), by name",
         operation_id="rooms_labels_list",
     )
     def get(self, request):
-        labels = labels_all()
-        return Response({"results": [{"name": lb.name, "colour": lb.colour} for lb in labels]})
+        return Response({"results": LabelSerializer.render_many(labels_all())})
 
 
 class RoomLabelsSerializer(serializers.Serializer):
@@ -295,7 +255,7 @@ class RoomLabelsSerializer(serializers.Serializer):
 class RoomLabelsApi(APIView):
     @extend_schema(
         request=RoomLabelsSerializer,
-        responses={200: RoomRow, 400: ERROR, 404: ERROR},
+        responses={200: RoomSerializer, 400: ERROR, 404: ERROR},
         summary="Set a room's labels (unknown names: 400 unknown_label)",
     )
     def put(self, request, room_id):

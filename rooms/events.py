@@ -6,108 +6,38 @@ participants; `new_message` and `room:new_message` carry the stored message.
 
 from boztell.realtime import broadcast_on_commit, room_group
 from leads.models import Lead
-from messaging.media import media_inline
+from leads.serializers import LeadSerializer
 from messaging.models import Message
+from messaging.serializers import MessageSerializer
 from messaging.window import window_fields
 from rooms.models import Room, RoomNote, RoomParticipant
 from rooms.selectors import counts_as_unread, room_assigned_user_ids, room_event_groups
-
-MESSAGE_FIELDS = (
-    "id",
-    "room_id",
-    "user_id",
-    "content_type",
-    "content_text",
-    "wa_message_id",
-    "reply_to_wa_message_id",
-    "reaction_emoji",
-    "reaction_to_wa_message_id",
-    "media_type",
-    "media_id",
-    "gcs_filename",
-    "gcs_url",
-    "file_size",
-    "mime_type",
-    "original_filename",
-    "metadata",
-    "status",
-    "status_timestamp",
-    "created_at",
-    "updated_at",
-)
+from rooms.serializers import LabelSerializer, ParticipantSerializer, RoomFieldsSerializer
 
 
 def message_payload(message: Message) -> dict:
-    """The seed's `new_message` payload: every column of the stored message, and
-    `media_inline`: whether the inbox may show the file inline (else only a download)."""
-    data = {name: getattr(message, name) for name in MESSAGE_FIELDS}
-    data["metadata"] = data["metadata"] or {}
-    data["media_inline"] = bool(message.media_type) and media_inline(message.mime_type)
-    return data
+    """The seed's `new_message` payload (messaging.serializers.MessageSerializer)."""
+    return MessageSerializer.render(message)
 
 
 def leads_info(lead: Lead | None) -> dict | None:
-    if lead is None:
-        return None
-    return {
-        "id": lead.id,
-        "name": lead.name,
-        "phone": lead.phone,
-        "outstanding": float(lead.outstanding),
-        "loan_type": lead.loan_type,
-        "leads_status": lead.leads_status,
-        "contact_status": lead.contact_status,
-        "do_not_contact": lead.do_not_contact,
-        # Typed values by attribute key (GET /leads/attributes gives labels and types).
-        "attributes": lead.attributes or {},
-    }
-
-
-def participant_row(p: RoomParticipant) -> dict:
-    return {
-        "user_id": p.user_id,
-        "username": p.user.username,
-        "display_name": p.user.name,
-        "role": p.user.role,
-        "is_assigned": p.is_assigned,
-        "assigned_at": p.assigned_at,
-        "last_read_at": p.last_read_at,
-    }
+    return None if lead is None else LeadSerializer.render(lead)
 
 
 def participants_payload(room: Room) -> list[dict]:
-    return [
-        participant_row(p) for p in RoomParticipant.objects.filter(room=room).select_related("user")
-    ]
+    return ParticipantSerializer.render_many(
+        RoomParticipant.objects.filter(room=room).select_related("user")
+    )
 
 
 def room_fields(room: Room) -> dict:
     """The seed's room fields, shared by new_room_complete and the rooms API."""
-    return {
-        "room_id": room.id,
-        # The seed's string: the wa_id, or "" for a customer Meta shows no number of.
-        "room_phone": room.phone or "",
-        "room_title": room.display_title,
-        "room_user_id": room.user_id,
-        "room_username": room.username or None,
-        "room_created_at": room.created_at,
-        "room_updated_at": room.updated_at,
-        "leads_id": room.lead_id,
-        "leads_info": leads_info(room.lead),
-        "last_message_text": room.last_message_text,
-        "last_message_timestamp": room.last_message_at,
-        "last_message_type": room.last_message_type,
-        "message_count": room.message_count,
-        "labels": labels_payload(room),
-        # The 24-hour window as the server's rule and clock see it (messaging.window).
-        **window_fields(room.last_customer_message_at),
-    }
+    return RoomFieldsSerializer.render(room)
 
 
 def labels_payload(room: Room) -> list[dict]:
     """The room's labels by name (prefetched by the room list, else one query)."""
-    labels = sorted(room.labels.all(), key=lambda label: label.name)
-    return [{"name": label.name, "colour": label.colour} for label in labels]
+    return LabelSerializer.render_many(sorted(room.labels.all(), key=lambda label: label.name))
 
 
 def new_room_complete_payload(room: Room, message: Message) -> dict:

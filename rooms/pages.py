@@ -14,6 +14,7 @@ from boztell.selectors import events_pruned_through
 from messaging.models import MessageTemplate
 from rooms.payloads import room_row
 from rooms.selectors import labels_all, room_list
+from rooms.serializers import LabelSerializer
 
 
 @require_GET
@@ -66,6 +67,6 @@ def inbox(request, room_id=None):
             for u in team
         ],
         # What the label editor and the room list's label filter offer (GET /rooms/labels).
-        "labels": [{"name": lb.name, "colour": lb.colour} for lb in labels_all()],
+        "labels": LabelSerializer.render_many(labels_all()),
     }
     return render(request, "inbox/inbox.html", {"boot": to_wire(boot)})

@@ -173,7 +173,8 @@ def test_room_page_shows_participants_last_message_and_transcript(client, superv
     assert page.status_code == 200
     body = page.content.decode()
     assert "Selamat siang, Bu Dewi" in body and "Customer" in body and agent.name in body
-    assert 'name="participants-0-user"' in body
+    # Participants are shown, not edited: assignment goes through the services.
+    assert "participants-0-user" not in body and "participants-0-is_assigned" not in body
 
 
 def test_messages_are_read_only_and_filterable_by_author(client, supervisor, agent):
@@ -193,3 +194,213 @@ def test_messages_are_read_only_and_filterable_by_author(client, supervisor, age
     assert response.status_code == 403
     customer.refresh_from_db()
     assert customer.content_text == "from the customer"
+
+
+# --- admin doors go through the services: each emits what the API would -----------------
+
+
+def _form_data(html: str) -> dict:
+    """The values a browser would post from the admin's change form."""
+    from html.parser import HTMLParser
+
+    data: dict = {}
+
+    class Form(HTMLParser):
+        select = None
+        textarea = None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
+                if a.get("type") == "checkbox":
+                    if "checked" in a:
+                        data[a["name"]] = a.get("value", "on")
+                else:
+                    data[a["name"]] = a.get("value", "")
+            elif tag == "select" and a.get("name"):
+                self.select = a["name"]
+                data.setdefault(self.select, "")
+            elif tag == "option" and self.select and "selected" in a:
+                data[self.select] = a.get("value", "")
+            elif tag == "textarea" and a.get("name"):
+                self.textarea = a["name"]
+                data[self.textarea] = ""
+
+        def handle_data(self, text):
+            if self.textarea:
+                data[self.textarea] += text
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+            elif tag == "textarea":
+                self.textarea = None
+
+    Form().feed(html)
+    return data
+
+
+def _events(tap, do):
+    """What `do()` emits (after its commit) to supervisors, as JSON clients see it."""
+    from boztell.realtime import SUPERVISORS_GROUP, to_wire
+
+    listener = tap(SUPERVISORS_GROUP)
+    do()
+    return [(name, to_wire(data)) for name, data in listener.drain()]
+
+
+def _schema_valid(name, data):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = Path(__file__).resolve().parent.parent / "docs" / "events" / f"{name}.schema.json"
+    jsonschema.validate(data, json.loads(schema.read_text()))
+
+
+def test_a_lead_added_in_admin_links_its_customers_room_as_the_service_does(client, supervisor):
+    from leads.models import Lead
+    from rooms.models import Room
+
+    room = RoomFactory(phone="6281299990002", title="6281299990002")
+    client.force_login(supervisor)
+    response = client.post(
+        "/admin/leads/lead/add/",
+        {
+            "name": "Bu Ratna",
+            "phone": "0812 9999 0002",
+            "outstanding": "2500000",
+            "loan_type": "KTA",
+            "leads_status": "new",
+            "contact_status": "",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    lead = Lead.objects.get()
+    assert response["Location"].endswith("/admin/leads/lead/")
+    assert Room.objects.get(pk=room.pk).lead == lead
+    assert client.get(f"/admin/leads/lead/{lead.pk}/change/").status_code == 200
+
+
+def test_a_lead_edited_in_admin_emits_lead_updated_as_the_api_does(
+    client, supervisor, supervisor_api, tap, django_capture_on_commit_callbacks
+):
+    from leads.models import Lead
+
+    lead = LeadFactory(name="Bu Ratna", phone="6281299990003", leads_status="warm")
+    room = RoomFactory(phone=lead.phone, lead=lead)
+
+    def by_api():
+        with django_capture_on_commit_callbacks(execute=True):
+            response = supervisor_api.patch(
+                f"/leads/{lead.pk}", {"leads_status": "hot"}, format="json"
+            )
+        assert response.status_code == 200
+
+    [(api_name, api_data)] = _events(tap, by_api)
+
+    client.force_login(supervisor)
+    url = f"/admin/leads/lead/{lead.pk}/change/"
+    data = {
+        **_form_data(client.get(url).content.decode()),
+        "name": "Ratna S.",
+        "leads_status": "paid",
+    }
+
+    def by_admin():
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, data)
+        assert response.status_code == 302, response.content[:3000]
+
+    [(name, event)] = _events(tap, by_admin)
+    assert (name, api_name) == ("lead_updated", "lead_updated")
+    assert event.keys() == api_data.keys()
+    _schema_valid(name, event)
+    assert event["room_id"] == str(room.pk) and event["updated_by"] == str(supervisor.pk)
+    assert event["leads_info"]["name"] == "Ratna S."
+    assert event["leads_info"]["leads_status"] == "paid"
+    assert Lead.objects.get().name == "Ratna S."
+
+
+def test_assigning_in_the_room_admin_emits_room_assigned_and_leaves_one_assignee(
+    client, supervisor, supervisor_api, agent, other_agent, tap, django_capture_on_commit_callbacks
+):
+    from rooms.models import RoomParticipant
+
+    room = RoomFactory()
+    RoomParticipantFactory(room=room, user=agent)
+
+    def by_api():
+        with django_capture_on_commit_callbacks(execute=True):
+            response = supervisor_api.post(
+                f"/rooms/{room.pk}/assign", {"user_id": str(other_agent.pk)}, format="json"
+            )
+        assert response.status_code == 200
+
+    [(api_name, api_data)] = _events(tap, by_api)
+    assert api_data["previous_user_ids"] == [str(agent.pk)]
+
+    client.force_login(supervisor)
+    url = f"/admin/rooms/room/{room.pk}/change/"
+    form = _form_data(client.get(url).content.decode())
+    # A forged inline value cannot assign anyone: the inline is read-only.
+    form["participants-0-is_assigned"] = "on"
+
+    def by_admin():
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, {**form, "assign_to": str(agent.pk)})
+        assert response.status_code == 302, response.content[:3000]
+
+    [(name, event)] = _events(tap, by_admin)
+    assert (name, api_name) == ("room_assigned", "room_assigned")
+    assert event.keys() == api_data.keys()
+    _schema_valid(name, event)
+    assert event["assigned_user_ids"] == [str(agent.pk)]
+    assert event["previous_user_ids"] == [str(other_agent.pk)]
+    assert event["assigned_by"] == str(supervisor.pk)
+    assigned = RoomParticipant.objects.filter(room=room, is_assigned=True)
+    assert list(assigned.values_list("user_id", flat=True)) == [agent.pk]
+
+
+def test_unassigning_in_the_room_admin_emits_room_assigned_as_the_api_does(
+    client, supervisor, supervisor_api, agent, tap, django_capture_on_commit_callbacks
+):
+    from rooms.models import RoomParticipant
+
+    rooms = [RoomFactory(), RoomFactory(), RoomFactory()]
+    for room in rooms:
+        RoomParticipantFactory(room=room, user=agent)
+
+    def by_api():
+        with django_capture_on_commit_callbacks(execute=True):
+            assert supervisor_api.post(f"/rooms/{rooms[0].pk}/unassign").status_code == 200
+
+    [(api_name, api_data)] = _events(tap, by_api)
+
+    client.force_login(supervisor)
+
+    def by_action():
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                "/admin/rooms/room/",
+                {"action": "unassign_rooms", "_selected_action": [str(rooms[1].pk)]},
+            )
+        assert response.status_code == 302
+
+    url = f"/admin/rooms/room/{rooms[2].pk}/change/"
+    form = _form_data(client.get(url).content.decode())
+
+    def by_form():
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, {**form, "unassign": "on"})
+        assert response.status_code == 302, response.content[:3000]
+
+    for do, room in ((by_action, rooms[1]), (by_form, rooms[2])):
+        [(name, event)] = _events(tap, do)
+        assert (name, api_name) == ("room_assigned", "room_assigned")
+        assert event.keys() == api_data.keys()
+        _schema_valid(name, event)
+        assert event["room_id"] == str(room.pk)
+        assert event["assigned_user_ids"] == [] and event["previous_user_ids"] == [str(agent.pk)]
+    assert not RoomParticipant.objects.filter(is_assigned=True).exists()

@@ -21,8 +21,8 @@ from hours.selectors import (
 )
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import signed_post, text_webhook
 from tests.factories import MessageFactory, RoomParticipantFactory
+from tests.helpers import signed_post, text_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +180,7 @@ def test_no_away_message_to_a_customer_an_agent_is_answering(post, fake_graph, c
 
 
 def test_a_reaction_does_not_trigger_the_away_message(post, fake_graph, closed_now):
-    from tests.conftest import load_fixture
+    from tests.helpers import load_fixture
 
     post(load_fixture("reaction"))
     assert away_messages() == []

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from boztell.models import Event, EventsPruned
-from tests.conftest import load_fixture, signed_post
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = pytest.mark.django_db
 

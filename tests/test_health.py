@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.core.files.storage import default_storage
 
-from tests.conftest import start_daphne, stop
+from tests.helpers import start_daphne, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 

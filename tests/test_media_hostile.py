@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from messaging.models import Message
-from tests.conftest import load_fixture, signed_post
+from tests.helpers import load_fixture, signed_post
 from webhooks.sandbox import sandbox_media_id
 
 pytestmark = pytest.mark.django_db

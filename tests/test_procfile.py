@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import free_port, load_fixture, post_live, process_env, wait_port
+from tests.helpers import free_port, load_fixture, post_live, process_env, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

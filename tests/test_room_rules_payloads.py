@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from boztell.realtime import SUPERVISORS_GROUP
 from rooms.models import Room
-from tests.conftest import signed_post, text_webhook
 from tests.factories import MessageFactory, RoomFactory, RoomParticipantFactory
+from tests.helpers import signed_post, text_webhook
 
 pytestmark = pytest.mark.django_db
 

@@ -218,7 +218,7 @@ def test_an_agent_links_a_bsuid_room_to_a_lead_and_the_link_survives_a_merge(
 
     from boztell.realtime import SUPERVISORS_GROUP, flush_events
     from rooms.models import Room
-    from tests.conftest import load_fixture, signed_post
+    from tests.helpers import load_fixture, signed_post
 
     lead = LeadFactory(name="Rina Lead", phone="6281299990000")
     room = RoomFactory(phone=None, user_id=BSUID, username="rina.kredit", title="")

@@ -12,7 +12,7 @@ import pytest
 import requests
 import websockets
 
-from tests.conftest import (
+from tests.helpers import (
     free_port,
     post_live,
     process_env,

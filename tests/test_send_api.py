@@ -870,7 +870,7 @@ def test_the_rooms_api_shows_the_bsuid_username_and_an_empty_room_phone(agent_ap
 def test_a_graph_api_that_refuses_connections_is_tried_three_times_then_a_clear_502(
     agent_api, open_room, send, settings
 ):
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     # Nothing listens there: every try is refused before anything reaches Meta.
     settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{free_port()}"

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from boztell.realtime import SUPERVISORS_GROUP
 from messaging.models import Message, PendingStatus
-from tests.conftest import load_fixture, signed_post
 from tests.factories import MessageFactory, RoomFactory
+from tests.helpers import load_fixture, signed_post
 
 CUSTOMER = "6281234567001"
 

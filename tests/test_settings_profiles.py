@@ -117,7 +117,7 @@ django.setup()
 from django.core.management import call_command
 from django.test import Client
 from messaging.models import Message
-from tests.conftest import signed_post, text_webhook
+from tests.helpers import signed_post, text_webhook
 from webhooks.models import Delivery
 call_command("migrate", verbosity=0)
 answer = signed_post(Client(), text_webhook("6281234567001", "wamid.EMBEDDED", "halo"))

@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from boztell.asgi import application
-from tests.conftest import load_fixture, signed_post
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,8 @@ import pytest
 from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, room_group
 from messaging.models import Message, PendingStatus
 from rooms.models import Room
-from tests.conftest import load_fixture, signed_post
 from tests.factories import LeadFactory, MessageFactory, RoomFactory, UserFactory
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from django.utils import timezone
 from boztell.realtime import SUPERVISORS_GROUP, user_group
 from messaging.models import Message
 from rooms.models import Room, RoomParticipant
-from tests.conftest import load_fixture, signed_post
 from tests.factories import LeadFactory, MessageFactory, RoomFactory, UserFactory
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from boztell.realtime import AGENTS_GROUP
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import load_fixture, post_live, text_webhook
+from tests.helpers import load_fixture, post_live, text_webhook
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -84,7 +84,7 @@ def test_webhooks_still_store_while_redis_is_down(client, settings):
             "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
         }
     }
-    from tests.conftest import signed_post
+    from tests.helpers import signed_post
 
     response = signed_post(client, load_fixture("text"))
     assert response.status_code == 200

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import FIXTURES, load_fixture, signed_post
+from tests.helpers import FIXTURES, load_fixture, signed_post
 from webhooks.models import Delivery
 from webhooks.parsing import ID_MAX, TEXT_MAX, TITLE_MAX
 from webhooks.services import deliveries_process

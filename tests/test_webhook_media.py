@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import load_fixture, signed_post
 from tests.factories import RoomParticipantFactory
+from tests.helpers import load_fixture, signed_post
 
 pytestmark = pytest.mark.django_db
 

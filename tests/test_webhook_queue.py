@@ -15,8 +15,8 @@ from django.test import Client
 from boztell.realtime import AGENTS_GROUP
 from messaging.models import Message
 from rooms.models import Room
-from tests.conftest import load_fixture, post_live, process_env, signed_post, stop, text_webhook
 from tests.factories import MessageFactory, RoomFactory
+from tests.helpers import load_fixture, post_live, process_env, signed_post, stop, text_webhook
 from webhooks.models import Delivery
 from webhooks.services import MAX_ATTEMPTS
 from webhooks.signature import signature_for

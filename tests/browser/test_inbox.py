@@ -512,7 +512,7 @@ def test_supervisor_reassigns_a_room_and_logs_out(open_inbox, supervisor, other_
 def _username_customer(inbox_server, user_id, text, *, name=None, username=None, n=1):
     import time
 
-    from tests.conftest import load_fixture, post_live
+    from tests.helpers import load_fixture, post_live
 
     body = load_fixture("bsuid_text")
     value = body["entry"][0]["changes"][0]["value"]
