@@ -101,7 +101,10 @@ function renderMessage(m, wamids) {
 // Each stream (messages, notes, …) is loaded back to its own oldest item; the timeline shows
 // everything down to the newest of those points, so a stream with older pages left never
 // leaves a gap among the others (scrolling up loads the older pages of every stream).
-const STREAM_PATHS = { notes: (roomId) => `/rooms/${roomId}/notes` };
+const STREAM_PATHS = {
+  notes: (roomId) => `/rooms/${roomId}/notes`,
+  activity: (roomId) => `/rooms/${roomId}/activity`,
+};
 const at = (x) => Date.parse(x.created_at);
 
 function timeline() {

@@ -7,6 +7,7 @@ import { contactLine, moment } from "./format.js";
 import { openRoomRow, state, upsertRoom } from "./state.js";
 import { clearReply, showWindow } from "./composer.js";
 import { renderHeaderLabels } from "./labels.js";
+import { renderStatusActions } from "./status.js";
 import { renderLeadPanel } from "./lead-panel.js";
 import { loadMessages } from "./messages.js";
 import { refreshRoomRow, renderRoomList } from "./room-list.js";
@@ -80,6 +81,7 @@ export function renderRoomHeader() {
   status.dataset.open = String(Boolean(room.window_open));
   status.dataset.closingSoon = String(closingSoon(room));
   renderHeaderLabels(room);
+  renderStatusActions(room);
   if (room.window_closes_at) status.setAttribute("datetime", room.window_closes_at);
   else status.removeAttribute("datetime");
   showWindow(room);
