@@ -172,7 +172,9 @@ def test_a_quick_reply_fills_the_lead_and_leaves_its_unfilled_placeholder_select
     expect(options.first).to_contain_text("/tagihan")
     box.press("Enter")
 
-    filled = "Halo Dewi Lestari, tagihan Anda Rp 12.500.000 jatuh tempo {{due_date}}. Salam, Agent A"
+    filled = (
+        "Halo Dewi Lestari, tagihan Anda Rp 12.500.000 jatuh tempo {{due_date}}. Salam, Agent A"
+    )
     expect(box).to_have_value(re.compile(r"^Halo Dewi Lestari, tagihan Anda Rp\s12\.500\.000 "))
     assert box.input_value().replace("\xa0", " ") == filled
     # The placeholder the server could not fill is selected, and the hint names it.
