@@ -103,7 +103,8 @@ function renderMessage(m, wamids) {
 // leaves a gap among the others (scrolling up loads the older pages of every stream).
 const STREAM_PATHS = {
   notes: (roomId) => `/rooms/${roomId}/notes`,
-  activity: (roomId) => `/rooms/${roomId}/activity`,
+  // A server without conversation status (rows with no `status`) has no activity stream.
+  activity: (roomId) => ("status" in (state.rooms.get(roomId) || {}) ? `/rooms/${roomId}/activity` : null),
 };
 const at = (x) => Date.parse(x.created_at);
 
@@ -180,7 +181,9 @@ const emptyStreams = () => Object.fromEntries(Object.keys(STREAM_PATHS).map((k) 
 // still show).
 async function streamPage(kind, roomId, before) {
   const query = before ? `?before=${encodeURIComponent(before)}` : "";
-  try { return await api("GET", `${STREAM_PATHS[kind](roomId)}${query}`); } catch (err) { return { results: [], older_cursor: null }; }
+  const path = STREAM_PATHS[kind](roomId);
+  if (!path) return { results: [], older_cursor: null };
+  try { return await api("GET", `${path}${query}`); } catch (err) { return { results: [], older_cursor: null }; }
 }
 
 function mergeById(older, newer) {

@@ -9,6 +9,9 @@ import { moment } from "./format.js";
 import { openRoomRow, state, upsertRoom } from "./state.js";
 import { toast } from "./toasts.js";
 
+// Whether this server has conversation status: its room rows carry `status`.
+export const statusKnown = () => [...state.rooms.values()].some((room) => "status" in room);
+
 export const STATUS_LABELS = { open: "Open", pending: "Pending", snoozed: "Snoozed", resolved: "Resolved" };
 const DONE = { open: "Reopened", pending: "Marked pending", snoozed: "Snoozed", resolved: "Resolved" };
 
@@ -117,6 +120,8 @@ function renderCounts(counts) {
 // The server's counts for the list's view (Inbox/Mine/Unassigned), soon after a change.
 export function refreshCounts() {
   clearTimeout(countsTimer);
+  $(".status-tabs").hidden = !statusKnown();
+  if (!statusKnown()) return;
   countsTimer = setTimeout(async () => {
     const seq = ++countsSeq;
     const view = state.filter === "unread" ? "all" : state.filter;
