@@ -13,8 +13,10 @@ measured webhook_worker at 0.31-0.34 ms of CPU per update with this adapter agai
 0.48-0.50 with channels-redis's own layer (+45%), and Redis at 0.01 against 0.06.
 """
 
+import asyncio
 from collections import defaultdict
 
+import channels.layers
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 
@@ -42,3 +44,39 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
                     for channel, data in items:
                         pipe.publish(channel, data)
                     await pipe.execute()
+
+
+class InMemoryChannelLayer(channels.layers.InMemoryChannelLayer):
+    """Channels' in-memory layer (the embedded default), safe to send to from another
+    thread. Events leave from the publisher's own thread and loop (boztell/realtime.py),
+    but the sockets wait on daphne's loop, and an asyncio.Queue filled from another loop
+    does not wake its waiter: the event sat there until something else woke the loop (a
+    page that looked stuck). Sends from another loop are handed to the receiving loop."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._receiving_loop: asyncio.AbstractEventLoop | None = None
+
+    async def receive(self, channel):
+        self._receiving_loop = asyncio.get_running_loop()
+        return await super().receive(channel)
+
+    def _foreign_loop(self):
+        loop = self._receiving_loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return None
+        return None if loop is asyncio.get_running_loop() else loop
+
+    async def send(self, channel, message):
+        loop = self._foreign_loop()
+        if loop is None:
+            return await super().send(channel, message)
+        parent = super().send
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(parent(channel, message), loop))
+
+    async def group_send(self, group, message):
+        loop = self._foreign_loop()
+        if loop is None:
+            return await super().group_send(group, message)
+        parent = super().group_send
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(parent(group, message), loop))

@@ -222,7 +222,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, made safe for the publisher thread's sends.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "boztell.layers.InMemoryChannelLayer"}}
 
 # --- Background tasks ------------------------------------------------------
 # Embedded default runs tasks inline; production queues them in PostgreSQL and

@@ -40,16 +40,14 @@ def _with_room_facts(leads):
     """One query: each lead with its room's facts as correlated subqueries (a lead's room is
     the one for its phone; if several point at it, the latest)."""
     from messaging.models import Message
-    from rooms.models import Room, RoomParticipant
-    from rooms.selectors import UNREAD_CAP, _CappedCount
+    from rooms.models import Room
+    from rooms.selectors import UNREAD_CAP, _CappedCount, assigned_participants
 
     room = Room.objects.filter(lead=OuterRef("pk")).order_by(
         F("last_message_at").desc(nulls_last=True)
     )
     has_status = any(f.name == "status" for f in Room._meta.concrete_fields)
-    assigned = RoomParticipant.objects.filter(
-        room_id=OuterRef("_room_id"), is_assigned=True
-    ).order_by("-assigned_at")
+    assigned = assigned_participants().filter(room_id=OuterRef("_room_id")).order_by("-assigned_at")
     leads = leads.annotate(
         _room_id=Subquery(room.values("pk")[:1]),
         _room_status=Subquery(room.values("status")[:1]) if has_status else Value(""),

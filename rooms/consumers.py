@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from boztell import presence
-from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, room_group, user_group
+from boztell.realtime import SUPERVISORS_GROUP, room_group
 
 logger = logging.getLogger("boztell.realtime")
 
@@ -46,6 +46,8 @@ def _room_audience(user, room_id) -> list | None:
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
+        from rooms.selectors import user_event_groups
+
         user = self.scope.get("user")
         await self.accept()
         if user is None or not user.is_authenticated or not user.is_active:
@@ -54,10 +56,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.rooms: set[str] = set()
         self.typing_sent: dict[str, float] = {}
-        self.groups_joined = [
-            user_group(user.pk),
-            SUPERVISORS_GROUP if user.is_supervisor else AGENTS_GROUP,
-        ]
+        self.groups_joined = user_event_groups(user)
         for group in self.groups_joined:
             await self._group_add(group)
         await self.send_json(

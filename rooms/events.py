@@ -189,11 +189,7 @@ def emit_room_assigned(*, room: Room, previous_user_ids: list, by) -> None:
     """Assignment changes who may see the room, so every agent and supervisor hears it."""
     from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP
 
-    assigned = list(
-        RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
-            "user_id", flat=True
-        )
-    )
+    assigned = room_assigned_user_ids(room=room)
     broadcast_on_commit(
         [AGENTS_GROUP, SUPERVISORS_GROUP],
         "room_assigned",

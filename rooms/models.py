@@ -161,7 +161,10 @@ class RoomParticipant(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_participations"
     )
-    is_assigned = models.BooleanField(default=True)
+    # Assignment decides who may see the room (rooms/selectors.py): only an assignment
+    # sets it, so a participant row made for another reason (a read position) shows no
+    # one the room.
+    is_assigned = models.BooleanField(default=False)
     assigned_at = models.DateTimeField(null=True, blank=True)
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,8 +1,12 @@
-"""Reads for rooms: who may see a room, and who an event about it goes to."""
+"""Reads for rooms: who may see a room and who hears about it (the one place that rule
+lives), the room list, a room's timeline."""
 
 import contextlib
+import json
+import uuid
 from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -10,36 +14,45 @@ from boztell.models import User
 from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, user_group
 from rooms.models import Label, Room, RoomLabel, RoomNote, RoomParticipant
 
+# --- Who may see a room: the one rule ---------------------------------------------
+#
+# Supervisors see every room; an agent sees the rooms assigned to them and the rooms
+# assigned to no one. A room's assigned agents are its participants with `is_assigned`
+# (False unless an assignment set it). Everything that decides who sees a room or hears
+# about it (REST, search, GET /events catch-up, sockets, event fan-out, the bulk webhook
+# statements) calls this section; tests/test_visibility.py fails on a second spelling.
+
+
+def assigned_participants() -> QuerySet[RoomParticipant]:
+    """Participants who are assigned to their room (for reads and for assignment writes)."""
+    return RoomParticipant.objects.filter(is_assigned=True)
+
 
 def room_assigned_user_ids(*, room: Room) -> list:
-    return list(
-        RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
-            "user_id", flat=True
-        )
-    )
+    return list(assigned_participants().filter(room=room).values_list("user_id", flat=True))
+
+
+def assigned_user_ids_of(participants) -> list:
+    """The assigned agents' ids among a room's (already fetched) participants."""
+    return [p.user_id for p in participants if p.is_assigned]
+
+
+def _mine_or_nobodys(user: User, room_ref) -> Q:
+    assigned = assigned_participants().filter(room=room_ref)
+    return Q(Exists(assigned.filter(user=user))) | ~Q(Exists(assigned))
 
 
 def rooms_visible_to(*, user: User) -> QuerySet[Room]:
-    """Supervisors see every room; agents see rooms assigned to them and unassigned rooms."""
+    """The rooms `user` may see (the rule above, as a queryset)."""
     rooms = Room.objects.all()
     if user.is_supervisor:
         return rooms
-    assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
-    mine = assigned.filter(user=user)
-    return rooms.filter(Q(Exists(mine)) | ~Q(Exists(assigned)))
+    return rooms.filter(_mine_or_nobodys(user, OuterRef("pk")))
 
 
-def room_visible_given(*, user: User, assigned_user_ids) -> bool:
-    """rooms_visible_to for one room whose assigned agents' ids are already known (an
-    event carries them from its commit): the same rule, without a query."""
-    if user.is_supervisor:
-        return True
-    assigned = {str(uid) for uid in assigned_user_ids}
-    return not assigned or str(user.pk) in assigned
-
-
-def room_is_visible_to(*, room: Room, user: User) -> bool:
-    return rooms_visible_to(user=user).filter(pk=room.pk).exists()
+def user_event_groups(user: User) -> list[str]:
+    """The groups a user's sockets listen on: their own, and their role's."""
+    return [user_group(user.pk), SUPERVISORS_GROUP if user.is_supervisor else AGENTS_GROUP]
 
 
 def room_event_groups(*, room: Room | None = None, assigned_user_ids=None) -> list[str]:
@@ -48,10 +61,52 @@ def room_event_groups(*, room: Room | None = None, assigned_user_ids=None) -> li
     ids when they were read with the room (a bulk write reads them under its row lock)."""
     if assigned_user_ids is None:
         assigned_user_ids = room_assigned_user_ids(room=room)
-    assigned = assigned_user_ids
-    if assigned:
-        return [*(user_group(uid) for uid in assigned), SUPERVISORS_GROUP]
+    if assigned_user_ids:
+        return [*(user_group(uid) for uid in assigned_user_ids), SUPERVISORS_GROUP]
     return [AGENTS_GROUP, SUPERVISORS_GROUP]
+
+
+def room_visible_given(*, user: User, assigned_user_ids) -> bool:
+    """rooms_visible_to for one room whose assigned agents' ids are already known (an
+    event carries them from its commit), without a query: the user hears the room's
+    events (room_event_groups), so the two can never disagree."""
+    heard = room_event_groups(assigned_user_ids=list(assigned_user_ids))
+    return not set(user_event_groups(user)).isdisjoint(heard)
+
+
+def room_is_visible_to(*, room: Room, user: User) -> bool:
+    return rooms_visible_to(user=user).filter(pk=room.pk).exists()
+
+
+def assigned_user_ids_sql(room_column: str) -> str:
+    """room_assigned_user_ids inside a raw bulk statement, for the room whose id is in
+    `room_column`: an array of UUIDs on PostgreSQL, JSON text on SQLite (read it back with
+    assigned_user_ids_from_sql)."""
+    # `room_column` is a column name from our own statements, never a value.
+    ids = f"SELECT p.user_id FROM room_participants p WHERE p.room_id = {room_column}"  # noqa: S608
+    if connection.vendor == "postgresql":
+        return f"ARRAY({ids} AND p.is_assigned ORDER BY p.user_id)"
+    return f"(SELECT json_group_array(user_id) FROM ({ids} AND p.is_assigned))"  # noqa: S608
+
+
+def assigned_user_ids_from_sql(value) -> list:
+    """What assigned_user_ids_sql read, as room_assigned_user_ids gives it."""
+    if isinstance(value, str):
+        return sorted(uuid.UUID(uid) for uid in json.loads(value))
+    return value
+
+
+def room_view_filter(view: str, user: User) -> Q | None:
+    """The room list's `mine` and `unassigned` views (ROOM_FILTERS)."""
+    assigned = assigned_participants().filter(room=OuterRef("pk"))
+    if view == "mine":
+        return Q(Exists(assigned.filter(user=user)))
+    if view == "unassigned":
+        return ~Q(Exists(assigned))
+    return None
+
+
+# --- The room list ------------------------------------------------------------------
 
 
 UNREAD_CAP = 100  # the inbox shows "99+"; counting further costs time for nothing
@@ -128,11 +183,9 @@ def room_list(
     from django.db.models import Prefetch
 
     rooms = rooms_visible_to(user=user).select_related("lead")
-    assigned = RoomParticipant.objects.filter(room=OuterRef("pk"), is_assigned=True)
-    if view == "mine":
-        rooms = rooms.filter(Exists(assigned.filter(user=user)))
-    elif view == "unassigned":
-        rooms = rooms.filter(~Exists(assigned))
+    by_view = room_view_filter(view, user)
+    if by_view is not None:
+        rooms = rooms.filter(by_view)
     if query:
         rooms = rooms.filter(_room_search(query))
     if label:

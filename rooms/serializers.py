@@ -8,7 +8,7 @@ from boztell.output import OutputSerializer
 from leads.serializers import LeadSerializer
 from messaging.window import window_closes_at, window_fields
 from rooms.models import Room
-from rooms.selectors import room_filter_fields
+from rooms.selectors import assigned_user_ids_of, room_filter_fields
 
 
 class ParticipantSerializer(OutputSerializer):
@@ -103,7 +103,7 @@ class RoomSerializer(RoomFieldsSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_assigned_user_ids(self, room: Room) -> list:
-        return [p.user_id for p in room.participants.all() if p.is_assigned]
+        return assigned_user_ids_of(room.participants.all())
 
     def get_assigned_to_me(self, room: Room) -> bool:
         return self._filters(room)["assigned_to_me"]

@@ -255,25 +255,20 @@ def room_assign(*, room: Room, agent, by) -> Room:
     from boztell.errors import BoztellError
     from rooms.events import emit_room_assigned
     from rooms.models import RoomParticipant
+    from rooms.selectors import assigned_participants, room_assigned_user_ids
 
     if not agent.is_active:
         raise BoztellError("That user is inactive.", code="inactive_user")
     with transaction.atomic():
         room = Room.objects.select_for_update().get(pk=room.pk)
-        previous = list(
-            RoomParticipant.objects.filter(room=room, is_assigned=True).values_list(
-                "user_id", flat=True
-            )
-        )
+        previous = room_assigned_user_ids(room=room)
         if not by.is_supervisor and previous and previous != [agent.pk]:
             raise BoztellError(
                 "This room is assigned to another agent; ask a supervisor to reassign it.",
                 code="already_assigned",
                 status=409,
             )
-        RoomParticipant.objects.filter(room=room, is_assigned=True).exclude(user=agent).update(
-            is_assigned=False
-        )
+        assigned_participants().filter(room=room).exclude(user=agent).update(is_assigned=False)
         participant, _ = RoomParticipant.objects.get_or_create(room=room, user=agent)
         participant.is_assigned = True
         participant.assigned_at = timezone.now()
@@ -290,11 +285,11 @@ def room_unassign(*, room: Room, by) -> Room:
 
     from boztell.errors import BoztellError
     from rooms.events import emit_room_assigned
-    from rooms.models import RoomParticipant
+    from rooms.selectors import assigned_participants
 
     with transaction.atomic():
         room = Room.objects.select_for_update().get(pk=room.pk)
-        assigned = RoomParticipant.objects.filter(room=room, is_assigned=True)
+        assigned = assigned_participants().filter(room=room)
         previous = list(assigned.values_list("user_id", flat=True))
         if not by.is_supervisor and previous and by.pk not in previous:
             raise BoztellError(

@@ -7,6 +7,21 @@ from urllib.parse import urlparse
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """The SQLite pass (tests/settings_sqlite.py) skips what only the production profile
+    can show, each with the reason its `postgresql_only` marker gives; nothing else."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgresql_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            assert reason, f"{item.nodeid}: postgresql_only needs a reason"
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
     """pytest-django's, plus: before the test database is dropped, close what still holds
@@ -28,6 +43,9 @@ def gcs_emulator():
     from django.conf import settings
     from gcp_storage_emulator.server import create_server
 
+    if not settings.GS_BUCKET_NAME:  # the embedded profile keeps media on the local disk
+        yield None
+        return
     url = urlparse(os.environ["STORAGE_EMULATOR_HOST"])
     server = create_server(
         url.hostname, url.port, in_memory=True, default_bucket=settings.GS_BUCKET_NAME

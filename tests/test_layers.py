@@ -35,3 +35,45 @@ def test_group_send_many_delivers_in_order_through_redis():
         return got
 
     assert asyncio.run(scenario()) == list(range(20))
+
+
+def _deliver_across_loops(layer) -> dict:
+    """A socket waits on one loop (daphne's); an event is sent from another thread's loop
+    (the publisher's). The receiver races the event against a 5 s guard timer."""
+    import threading
+
+    result: dict = {}
+    ready = threading.Event()
+
+    def receiver():
+        async def main():
+            result["channel"] = await layer.new_channel()
+            receiving = asyncio.ensure_future(layer.receive(result["channel"]))
+            await asyncio.sleep(0)  # receive() is waiting now
+            ready.set()
+            guard = asyncio.ensure_future(asyncio.sleep(5))
+            done, _ = await asyncio.wait({receiving, guard}, return_when=asyncio.FIRST_COMPLETED)
+            result["got"] = receiving.result() if receiving in done else None
+            result["woken_by_the_guard"] = guard.done()
+            guard.cancel()
+            receiving.cancel()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=receiver)
+    thread.start()
+    assert ready.wait(5)
+    asyncio.run(layer.send(result["channel"], {"type": "broadcast.event", "n": 1}))
+    thread.join(10)
+    return result
+
+
+def test_the_in_memory_layer_wakes_a_socket_waiting_on_another_loop():
+    """The embedded default's events leave from the publisher thread: Channels' own layer
+    left them in the queue until something else woke daphne's loop (a stuck-looking page;
+    with it this test fails, woken by its 5 s guard)."""
+    from boztell.layers import InMemoryChannelLayer
+
+    result = _deliver_across_loops(InMemoryChannelLayer())
+    assert result["got"] == {"type": "broadcast.event", "n": 1}
+    assert not result["woken_by_the_guard"]

@@ -3,11 +3,13 @@
 - receive.py: what Meta tells us (customer messages, statuses, fetched media);
 - send.py: what agents and clients send (text, templates, media, reactions, forwards),
   read receipts and retries;
-- updates.py: a webhook body's updates in order, customer messages in bulk.
+- updates.py: a webhook body's updates in order, customer messages in bulk;
+- rules.py: the inbound rules every path calls (status order, media to fetch, the room
+  list's fields and title), on PostgreSQL and SQLite alike (sql.py: what they spell
+  differently).
 """
 
 from messaging.services.receive import (
-    STATUS_RANK,
     Outcome,
     message_apply_pending_statuses,
     message_media_attempt_failed,
@@ -15,6 +17,7 @@ from messaging.services.receive import (
     message_receive,
     message_status_apply,
 )
+from messaging.services.rules import STATUS_RANK
 from messaging.services.updates import updates_process
 
 __all__ = [

@@ -9,13 +9,19 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.urls import reverse
 
 from boztell.phones import InvalidPhone, normalize_wa_id
 from messaging.inbound import InboundMessage, InboundStatus
-from messaging.media import MEDIA_TYPES
 from messaging.models import Message, PendingStatus
+from messaging.services.rules import (
+    STATUS_RANK,
+    media_to_fetch,
+    room_list_rows,
+    rooms_record,
+    status_advance_in_memory,
+    status_applies,
+)
 from rooms.events import (
     emit_message_created,
     emit_message_reaction,
@@ -26,14 +32,6 @@ from rooms.models import Room
 from rooms.services import room_for_customer, room_identity_move
 
 logger = logging.getLogger("boztell.messaging")
-
-STATUS_RANK = {
-    Message.Status.PENDING: 0,
-    Message.Status.SENT: 1,
-    Message.Status.DELIVERED: 2,
-    Message.Status.READ: 3,
-    Message.Status.FAILED: 4,
-}
 
 
 @dataclass(frozen=True)
@@ -81,11 +79,10 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
             if inbound.changes_identity:
                 room = _identity_move(inbound, room)
                 message.room_id = room.pk
-            _room_record_message(room=room, message=message, profile_name=inbound.profile_name)
-            if message.media_type in MEDIA_TYPES and message.media_id:
-                from messaging.tasks import media_fetch_enqueue
-
-                media_fetch_enqueue(message=message)
+            room_record_message(
+                message=message, profile_name=inbound.profile_name, username=inbound.username
+            )
+            media_fetch_if_needed(message)
             if room_created:
                 room = Room.objects.select_related("lead").get(pk=room.pk)
             emit_message_created(room=room, message=message, room_created=room_created)
@@ -138,24 +135,26 @@ def _inbound_metadata(inbound: InboundMessage) -> dict:
         metadata["from_user_id"] = inbound.user_id
     if inbound.username:
         metadata["username"] = inbound.username
-    if inbound.media_type in MEDIA_TYPES and inbound.media_id:
+    if media_to_fetch(inbound.media_type, inbound.media_id):
         metadata["media_status"] = "pending"
     return metadata
 
 
-def _room_record_message(*, room: Room, message: Message, profile_name: str | None) -> None:
-    """Keep the room list's fields current (one UPDATE, under the row lock)."""
-    changes = {
-        "last_message_text": message.content_text,
-        "last_message_type": message.content_type,
-        "last_message_at": message.created_at,
-        "message_count": F("message_count") + 1,
-    }
-    if message.user_id is None:
-        changes["last_customer_message_at"] = message.created_at
-    Room.objects.filter(pk=room.pk).update(**changes)
-    if profile_name and room.lead_id is None and room.title in ("", room.phone):
-        Room.objects.filter(pk=room.pk, lead__isnull=True).update(title=profile_name)
+def room_record_message(
+    *, message: Message, profile_name: str | None = None, username: str | None = None
+) -> None:
+    """Keep the room list's fields current for one new message (rules.rooms_record: the
+    same statement as a bulk run's)."""
+    profiles = {message.wa_message_id: (profile_name or "", username or "")}
+    rooms_record(room_list_rows([message], profiles))
+
+
+def media_fetch_if_needed(message: Message) -> None:
+    """Queue the fetch of a stored customer message's file, if it has one to fetch."""
+    if media_to_fetch(message.media_type, message.media_id):
+        from messaging.tasks import media_fetch_enqueue
+
+        media_fetch_enqueue(message=message)
 
 
 def _reaction_settle(message: Message) -> Outcome:
@@ -185,7 +184,7 @@ def _reaction_settle(message: Message) -> Outcome:
 
 def message_status_apply(*, inbound: InboundStatus) -> Outcome:
     """Move a message's status forward only (sent < delivered < read; failed is final)."""
-    if inbound.status not in STATUS_RANK or inbound.status == Message.Status.PENDING:
+    if not status_applies(inbound.status):
         logger.info("status ignored wamid=%s status=%s", inbound.wa_message_id, inbound.status)
         return Outcome("unchanged")
     with transaction.atomic():
@@ -235,16 +234,6 @@ def status_details(inbound: InboundStatus) -> dict:
 def _scalar(value):
     """One of Meta's error fields as it should be (a number or a text), else None."""
     return value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-
-
-def status_advance_in_memory(message: Message, status: str, timestamp, details: dict) -> bool:
-    """Move the (locked) message's status forward, if `status` is ahead; not saved."""
-    if STATUS_RANK.get(message.status, -1) >= STATUS_RANK[status]:
-        return False
-    message.status = status
-    message.status_timestamp = timestamp
-    message.metadata = {**(message.metadata or {}), **details}
-    return True
 
 
 def _status_advance(message: Message, status: str, timestamp, details: dict) -> bool:

@@ -23,9 +23,9 @@ from messaging.errors import SendFailed, map_graph_error
 from messaging.media import check_size, media_extension, media_kind
 from messaging.models import Message, MessageTemplate
 from messaging.services.receive import (
-    _room_record_message,
     _status_advance,
     message_apply_pending_statuses,
+    room_record_message,
 )
 from messaging.services.templates import template_refresh
 from messaging.window import window_fields
@@ -152,7 +152,7 @@ def _store_pending(*, target: Target, sender: User, fields: dict) -> tuple[Messa
             metadata=fields.pop("metadata", {}),
             **fields,
         )
-        _room_record_message(room=room, message=message, profile_name=None)
+        room_record_message(message=message)
         room = Room.objects.select_related("lead").get(pk=room.pk)
         emit_message_created(room=room, message=message, room_created=created)
     return message, created

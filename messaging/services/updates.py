@@ -18,79 +18,87 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
-from boztell.bulk import insert_returning_ids, server_cursor
+from boztell.bulk import insert_returning_ids
 from boztell.phones import InvalidPhone
 from messaging.inbound import InboundMessage, InboundStatus
-from messaging.media import MEDIA_TYPES
 from messaging.models import Message
 from messaging.services.receive import (
-    STATUS_RANK,
     Outcome,
     customer_phone,
+    media_fetch_if_needed,
     message_from_inbound,
     message_receive,
     message_status_apply,
-    status_advance_in_memory,
     status_details,
 )
+from messaging.services.rules import (
+    room_list_rows,
+    rooms_record,
+    status_advance_in_memory,
+    status_applies,
+)
+from messaging.services.sql import Column, any_of, execute, lock_of, rows_table
 from rooms.events import emit_message_statuses, emit_messages_created, status_payload
+from rooms.selectors import assigned_user_ids_from_sql, assigned_user_ids_sql
 
 logger = logging.getLogger("boztell.messaging")
 
 Update = InboundMessage | InboundStatus
 
-_LOCK_ROOMS = """
-    SELECT r.id, r.phone, r.user_id, r.username,
-           ARRAY(SELECT p.user_id FROM room_participants p
-                 WHERE p.room_id = r.id AND p.is_assigned ORDER BY p.user_id)
-    FROM rooms r WHERE r.phone = ANY(%s) OR r.user_id = ANY(%s) ORDER BY r.id FOR UPDATE OF r
-"""
-_LOCK_MESSAGES = """
-    SELECT m.id, m.wa_message_id, m.room_id, m.status, m.status_timestamp, m.metadata,
-           ARRAY(SELECT p.user_id FROM room_participants p
-                 WHERE p.room_id = m.room_id AND p.is_assigned ORDER BY p.user_id)
-    FROM messages m WHERE m.wa_message_id = ANY(%s) ORDER BY m.id FOR UPDATE OF m
-"""
+
+def _lock_rooms_sql(phones: list, user_ids: list):
+    """The rooms of these customers, locked in id order, with their assigned agents."""
+    by_phone, phone_params = any_of("r.phone", phones)
+    by_user_id, user_id_params = any_of("r.user_id", user_ids)
+    # Only column names and placeholders go into the text; values are parameters.
+    return (
+        f"SELECT r.id, r.phone, r.user_id, r.username, {assigned_user_ids_sql('r.id')} "  # noqa: S608
+        f"FROM rooms r WHERE {by_phone} OR {by_user_id} ORDER BY r.id{lock_of('r')}"
+    ), [*phone_params, *user_id_params]
+
+
+def _lock_messages_sql(wamids: list):
+    """The messages these statuses name, locked in id order, with their rooms' assigned
+    agents."""
+    by_wamid, params = any_of("m.wa_message_id", wamids)
+    return (
+        "SELECT m.id, m.wa_message_id, m.room_id, m.status, m.status_timestamp, m.metadata, "  # noqa: S608
+        f"{assigned_user_ids_sql('m.room_id')} "
+        f"FROM messages m WHERE {by_wamid} ORDER BY m.id{lock_of('m')}"
+    ), params
+
+
+_STATUS_COLUMNS = (
+    Column("id", "uuid"),
+    Column("status", "text"),
+    Column("at", "timestamptz"),
+    Column("metadata", "jsonb"),
+    Column("now", "timestamptz"),
+)
 _UPDATE_STATUSES = """
     UPDATE messages AS m SET status = v.status, status_timestamp = v.at, metadata = v.metadata,
         updated_at = v.now
-    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::jsonb[], %b::timestamptz[])
-        AS v(id, status, at, metadata, now)
+    FROM {rows}
     WHERE m.id = v.id
-"""
-_UPDATE_ROOMS = """
-    UPDATE rooms AS r SET
-        last_message_text = v.text, last_message_type = v.type, last_message_at = v.at,
-        last_customer_message_at = v.at, message_count = r.message_count + v.n,
-        title = CASE WHEN r.lead_id IS NULL AND v.profile <> ''
-                          AND (r.title = '' OR r.title = r.phone)
-                     THEN v.profile ELSE r.title END,
-        username = CASE WHEN v.username <> '' THEN v.username ELSE r.username END
-    FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::int[], %b::text[],
-                %b::text[])
-        AS v(id, text, type, at, n, profile, username)
-    WHERE r.id = v.id
 """
 
 
 def updates_process(*, updates: list[Update]) -> list[Outcome]:
     """Handle every update of a body, in order; one Outcome per update."""
-    bulk = connection.vendor == "postgresql"
     outcomes: list[Outcome] = []
-    run: list[Update] = []
+    together: list[Update] = []
     for update in updates:
-        kind = _bulk_kind(update) if bulk else None
-        if run and kind is not _bulk_kind(run[0]):
-            outcomes += _run_process(run)
-            run = []
+        kind = _bulk_kind(update)
+        if together and kind is not _bulk_kind(together[0]):
+            outcomes += _run_process(together)
+            together = []
         if kind is None:
             outcomes.append(_update_process(update))
         else:
-            run.append(update)
-    if run:
-        outcomes += _run_process(run)
+            together.append(update)
+    if together:
+        outcomes += _run_process(together)
     for update, outcome in zip(updates, outcomes, strict=True):
         _log(update, outcome)
     return outcomes
@@ -180,13 +188,15 @@ def _messages_store_in_existing_rooms(
         with connection.cursor() as cursor:
             # Rooms are locked in id order, so two runs never wait on each other in a cycle.
             cursor.execute(
-                _LOCK_ROOMS,
-                [
-                    sorted({p for p in phones if p}),
-                    sorted({i.user_id for i in run if i.user_id}),
-                ],
+                *_lock_rooms_sql(
+                    sorted({p for p in phones if p}), sorted({i.user_id for i in run if i.user_id})
+                )
             )
-            locked = cursor.fetchall()
+            room_id = Message.room.field.to_python
+            locked = [
+                (room_id(row[0]), *row[1:4], assigned_user_ids_from_sql(row[4]))
+                for row in cursor.fetchall()
+            ]
             by_user_id = {row[2]: row for row in locked if row[2]}
             by_phone = {row[1]: row for row in locked if row[1]}
             targets = [
@@ -205,13 +215,12 @@ def _messages_store_in_existing_rooms(
             # The unique wa_message_id drops a redelivery here, inside the same statement.
             inserted = set(insert_returning_ids(messages, ignore_conflicts=True))
             stored = [m for m in messages if m.pk in inserted]
-            if stored:
-                _rooms_record(stored, run[:size])
+            profiles = {
+                i.wa_message_id: (i.profile_name or "", i.username or "") for i in run[:size]
+            }
+            rooms_record(room_list_rows(stored, profiles))
         for message in stored:
-            if message.media_type in MEDIA_TYPES and message.media_id:
-                from messaging.tasks import media_fetch_enqueue
-
-                media_fetch_enqueue(message=message)
+            media_fetch_if_needed(message)
         assigned = {room_id: ids for room_id, ids in rooms.values()}
         emit_messages_created(
             messages=stored, assigned={m.room_id: assigned[m.room_id] for m in stored}
@@ -229,23 +238,11 @@ def _stamp(messages: list[Message]) -> None:
         message.created_at = message.updated_at = now + i * step
 
 
-def _rooms_record(stored: list[Message], inbounds: list[InboundMessage]) -> None:
-    """The room list's fields: each room's latest message, count and profile name."""
-    profiles = {inbound.wa_message_id: inbound.profile_name or "" for inbound in inbounds}
-    usernames = {inbound.wa_message_id: inbound.username or "" for inbound in inbounds}
-    latest: dict = {}
-    for message in stored:
-        before = latest.get(message.room_id)
-        count = before[1] + 1 if before else 1
-        profile = profiles.get(message.wa_message_id) or (before[2] if before else "")
-        username = usernames.get(message.wa_message_id) or (before[3] if before else "")
-        latest[message.room_id] = (message, count, profile, username)
-    rows = [
-        (room_id, m.content_text, m.content_type, m.created_at, count, profile, username)
-        for room_id, (m, count, profile, username) in latest.items()
-    ]
-    with server_cursor() as cursor:
-        cursor.execute(_UPDATE_ROOMS, [list(column) for column in zip(*rows, strict=True)])
+def _datetime(value):
+    """A timestamp read raw: a datetime on PostgreSQL, text on SQLite."""
+    if value is None or not isinstance(value, str):
+        return value
+    return connection.ops.convert_datetimefield_value(value, None, connection)
 
 
 def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
@@ -258,34 +255,32 @@ def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
     # which the worker then does body by body.
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
-            cursor.execute(_LOCK_MESSAGES, [sorted({s.wa_message_id for s in run})])
+            cursor.execute(*_lock_messages_sql(sorted({s.wa_message_id for s in run})))
             found = {row[1]: row for row in cursor.fetchall()}
-            json_field = Message._meta.get_field("metadata")
+            fields = {f.attname: f for f in Message._meta.concrete_fields}
             messages: dict = {}
             assigned: dict = {}
             changes: list = []
             for inbound in run:
                 row = found.get(inbound.wa_message_id)
-                if (
-                    row is None
-                    or inbound.status not in STATUS_RANK
-                    or (inbound.status == Message.Status.PENDING)
-                ):
+                if row is None or not status_applies(inbound.status):
                     outcomes.append(_update_process(inbound))
                     continue
                 message = messages.get(row[0])
                 if message is None:
                     pk, wamid, room_id, status, status_at, metadata, users = row
+                    # Raw rows as Django's fields read them (SQLite keeps UUIDs as hex and
+                    # times as text; Django reads jsonb as text and decodes it).
+                    room_id = fields["room_id"].to_python(room_id)
                     message = messages[pk] = Message(
-                        id=pk,
+                        id=fields["id"].to_python(pk),
                         wa_message_id=wamid,
                         room_id=room_id,
                         status=status,
-                        status_timestamp=status_at,
-                        # Django reads jsonb as text and decodes it in the field.
-                        metadata=json_field.from_db_value(metadata, None, connection),
+                        status_timestamp=_datetime(status_at),
+                        metadata=fields["metadata"].from_db_value(metadata, None, connection),
                     )
-                    assigned[room_id] = users
+                    assigned[room_id] = assigned_user_ids_from_sql(users)
                 if not status_advance_in_memory(
                     message, inbound.status, inbound.timestamp, status_details(inbound)
                 ):
@@ -298,9 +293,7 @@ def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
                 rows = [
                     (m.pk, m.status, m.status_timestamp, m.metadata, now) for m in messages.values()
                 ]
-                columns = [list(column) for column in zip(*rows, strict=True)]
-                columns[3] = [Jsonb(value) for value in columns[3]]
-                with server_cursor() as arrays:
-                    arrays.execute(_UPDATE_STATUSES, columns)
+                from_rows, params = rows_table(_STATUS_COLUMNS, rows)
+                execute(_UPDATE_STATUSES.format(rows=from_rows), params)
         emit_message_statuses(payloads=changes, assigned=assigned)
     return outcomes
