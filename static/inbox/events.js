@@ -114,14 +114,17 @@ function noteMention(data) {
 // ended): the list's tabs follow; a room this page did not hold is asked for.
 function statusChanged(data) {
   const room = state.rooms.get(data.room_id);
+  const isOpen = data.room_id === state.roomId;
   if (room) {
     room.status = data.status;
     room.snoozed_until = data.snoozed_until || null;
-    renderRoomList();
-  } else {
-    refreshRoomRow(data.room_id).catch(() => {});
   }
-  if (data.room_id === state.roomId) {
+  if (room && state.order.includes(data.room_id)) renderRoomList();
+  else {
+    // Not in the list this page loaded (another tab's rooms): the server's row for it.
+    refreshRoomRow(data.room_id).then(() => { if (isOpen) renderRoomHeader(); }).catch(() => {});
+  }
+  if (isOpen) {
     renderRoomHeader();
     if (data.activity) addActivity(data.activity);
   }

@@ -45,9 +45,12 @@ export async function reloadRooms() {
   if (state.label) params.set("label", state.label);
   if (state.status !== "all") params.set("status", state.status);
   const data = await api("GET", `/rooms/?${params}`);
+  // The open room stays known (its header, its events) even when this list leaves it out.
+  const open = state.rooms.get(state.roomId);
   state.rooms = new Map();
   state.order = [];
   for (const row of data.results) upsertRoom(row);
+  if (open && !state.rooms.has(open.room_id)) state.rooms.set(open.room_id, open);
   renderRoomList();
 }
 
