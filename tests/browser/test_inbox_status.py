@@ -209,3 +209,33 @@ def test_new_customers_are_handed_out_over_two_agents_browsers(
     ), refused
     for inbox in (first, second):
         inbox.errors[:] = [e for e in inbox.errors if "status of 404" not in e]
+
+
+@pytest.mark.parametrize(
+    ("device", "viewport"),
+    [("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 390, "height": 844})],
+)
+def test_screenshots_of_status_tabs_activity_and_the_snooze_dialog(
+    open_inbox, agent, customer, device, viewport
+):
+    customer(RUDI, "Sudah transfer ya", name="Rudi Hartono")
+    customer(DEWI, "Halo, saya mau bayar minggu depan")
+    inbox = open_inbox(agent, viewport=viewport)
+    page = inbox.page
+    inbox.room_row("Dewi Lestari").click()
+    page.click("#status-pending")
+    expect(page.locator("#room-status")).to_have_text("Pending")
+    customer(DEWI, "Sudah saya transfer")
+    expect(page.locator("#room-status")).to_have_text("Open")
+    expect(page.locator(".activity")).to_have_count(2)
+    inbox.screenshot(f"status-room-{device}")
+    page.click("#status-snooze")
+    expect(page.locator("#snooze-dialog")).to_be_visible()
+    inbox.screenshot(f"status-snooze-{device}")
+    page.keyboard.press("Escape")
+    if device == "phone":
+        page.click("#back")
+    expect(_counts(page)["open"]).to_have_text("2")
+    inbox.screenshot(f"status-list-{device}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], "nothing overflows sideways"
