@@ -9,6 +9,7 @@ SUPERVISOR_APP_LABELS = frozenset(
         "rooms",
         "messaging",
         "webhooks",
+        "campaigns",
         "authtoken",
         "django_tasks_db",
         "replies",

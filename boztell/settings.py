@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "webhooks",
     "replies",
     "hours",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +308,38 @@ WEBHOOK_QUEUE = env.bool("WEBHOOK_QUEUE", default=False)
 EVENTS_KEEP_HOURS = env.int("EVENTS_KEEP_HOURS", default=72)
 if not DEBUG and WHATSAPP_ACCESS_TOKEN and WHATSAPP_APP_SECRET == "boztell-sandbox-app-secret":  # noqa: S105
     raise ImproperlyConfigured("WHATSAPP_APP_SECRET must be set when WHATSAPP_ACCESS_TOKEN is.")
+
+# --- Campaigns -------------------------------------------------------------
+# Sends per second per business number (Meta's default throughput is 80/s).
+CAMPAIGN_RATE_PER_SECOND = env.float("CAMPAIGN_RATE_PER_SECOND", default=80.0)
+# Per business number (phone_number_id=rate,...), over the default above.
+CAMPAIGN_RATES = {k: float(v) for k, v in env.dict("CAMPAIGN_RATES", default={}).items()}
+# Meta's pair rate: at most one message to the same customer in this many seconds.
+CAMPAIGN_PAIR_RATE_SECONDS = env.float("CAMPAIGN_PAIR_RATE_SECONDS", default=6.0)
+# Graph calls in flight at once per worker (Meta answers in ~0.1-0.5 s).
+CAMPAIGN_CONCURRENCY = env.int("CAMPAIGN_CONCURRENCY", default=32)
+# A customer message this long after a campaign message counts as its reply.
+CAMPAIGN_REPLY_WINDOW_HOURS = env.float("CAMPAIGN_REPLY_WINDOW_HOURS", default=72.0)
+# Meta's price per delivered template message by pricing category, in IDR (Indonesia's
+# rate card; CAMPAIGN_PRICES_IDR=MARKETING=586.33,UTILITY=356.65,...).
+CAMPAIGN_PRICES_IDR = {
+    "MARKETING": 586.33,
+    "UTILITY": 356.65,
+    "AUTHENTICATION": 356.65,
+    **{k.upper(): float(v) for k, v in env.dict("CAMPAIGN_PRICES_IDR", default={}).items()},
+}
+# A reply that is one of these words (any case), or a tap on a quick-reply button whose
+# payload is CAMPAIGN_OPT_OUT_PAYLOAD, opts the customer out of marketing campaigns.
+CAMPAIGN_OPT_OUT_KEYWORDS = env.list(
+    "CAMPAIGN_OPT_OUT_KEYWORDS", default=["STOP", "BERHENTI", "UNSUBSCRIBE", "STOP PROMO"]
+)
+CAMPAIGN_OPT_OUT_PAYLOAD = env.str("CAMPAIGN_OPT_OUT_PAYLOAD", default="OPT_OUT")
+CAMPAIGN_OPT_OUT_CONFIRMATION = env.str(
+    "CAMPAIGN_OPT_OUT_CONFIRMATION",
+    default="Baik, Anda tidak akan menerima pesan promosi dari kami lagi.",
+)
+# Utility campaigns (reminders) also skip opted-out customers when true.
+CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY = env.bool("CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY", default=False)
 
 # --- Security --------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

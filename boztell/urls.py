@@ -22,5 +22,6 @@ urlpatterns = [
     path("rooms/", include("rooms.urls")),
     path("leads/", include("leads.urls")),
     path("quick-replies/", include("replies.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("", include("rooms.page_urls")),
 ]

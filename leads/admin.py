@@ -7,23 +7,14 @@ from django.urls import path
 from boztell.phones import InvalidPhone, normalize_phone
 from leads.admin_segments import SegmentAdmin
 from leads.export import FORMATS, export_response
-from leads.models import Lead, LeadAttribute, LeadImport, Segment
+from leads.models import LEAD_FIELDS, Lead, LeadAttribute, LeadImport, Segment
 from leads.selectors import format_idr, segment_leads
 
 
 class LeadForm(forms.ModelForm):
     class Meta:
         model = Lead
-        fields = (
-            "name",
-            "phone",
-            "outstanding",
-            "loan_type",
-            "leads_status",
-            "contact_status",
-            "do_not_contact",
-            "attributes",
-        )
+        fields = LEAD_FIELDS
 
     def clean_phone(self):
         try:
@@ -88,7 +79,7 @@ class LeadAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Through the services the API uses: a new lead links its customer's room, an edit
         tells whoever sees the lead's rooms (`lead_updated`)."""
-        from leads.services import LEAD_FIELDS, lead_create, lead_update
+        from leads.services import lead_create, lead_update
 
         if change:
             changed = [name for name in form.changed_data if name in LEAD_FIELDS]

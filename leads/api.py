@@ -25,7 +25,7 @@ from leads.selectors import (
     leads_matching,
     segment_leads,
 )
-from leads.serializers import LeadSerializer
+from leads.serializers import LeadRowSerializer, LeadSerializer
 from leads.services import (
     DUPLICATE_CHOICES,
     OVERWRITE_CHOICES,
@@ -217,29 +217,11 @@ class CanViewLeads(BasePermission):
         return bool(request.user and request.user.has_perm("leads.view_lead"))
 
 
-class LeadOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Lead
-        fields = (
-            "id",
-            "name",
-            "phone",
-            "outstanding",
-            "loan_type",
-            "leads_status",
-            "contact_status",
-            "do_not_contact",
-            "attributes",
-            "created_at",
-            "updated_at",
-        )
-
-
 class LeadPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
-    results = LeadOutputSerializer(many=True)
+    results = LeadRowSerializer(many=True)
 
 
 FILTER_PARAMETERS = [
@@ -303,7 +285,7 @@ class LeadListApi(APIView):
                 "count": leads.count(),
                 "page": page,
                 "page_size": size,
-                "results": LeadOutputSerializer(rows, many=True).data,
+                "results": to_wire({"r": LeadRowSerializer.render_many(rows)})["r"],
             }
         )
 

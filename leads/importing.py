@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from boztell.errors import BoztellError
+from leads import models
 from leads.models import ContactStatus, LeadAttribute, LeadStatus
 
 ATTR_TYPES = tuple(LeadAttribute.Type.values)
@@ -44,15 +45,8 @@ def header_key(text) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")[:64]
 
 
-LEAD_FIELDS = (
-    "name",
-    "phone",
-    "outstanding",
-    "loan_type",
-    "leads_status",
-    "contact_status",
-    "do_not_contact",
-)
+# A column maps to one of these, to a typed attribute, or is ignored.
+LEAD_FIELDS = tuple(name for name in models.LEAD_FIELDS if name != "attributes")
 IGNORE = "ignore"
 
 _FIELD_ALIASES = {

@@ -25,6 +25,20 @@ class ContactStatus(models.TextChoices):
     DO_NOT_CONTACT = "do_not_contact", "Do not contact"
 
 
+# What a person may set on a lead (the admin form, the API, an import's columns besides
+# attributes): the one list.
+LEAD_FIELDS = (
+    "name",
+    "phone",
+    "outstanding",
+    "loan_type",
+    "leads_status",
+    "contact_status",
+    "do_not_contact",
+    "attributes",
+)
+
+
 class Lead(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)

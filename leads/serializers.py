@@ -23,3 +23,10 @@ class LeadSerializer(OutputSerializer):
 
     def get_attributes(self, lead) -> dict:
         return lead.attributes or {}
+
+
+class LeadRowSerializer(LeadSerializer):
+    """A lead in GET /leads/: its leads_info and when it was made and last changed."""
+
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from boztell.phones import InvalidPhone, normalize_phone
-from leads.models import Lead, LeadAttribute, LeadImport
+from leads.models import LEAD_FIELDS, Lead, LeadAttribute, LeadImport
 
 logger = logging.getLogger("boztell.leads")
 
@@ -41,19 +41,6 @@ def lead_create(
 
         room_link_lead(lead=lead)
     return lead
-
-
-# What a person may change on a lead (the admin form, the API's statuses).
-LEAD_FIELDS = (
-    "name",
-    "phone",
-    "outstanding",
-    "loan_type",
-    "leads_status",
-    "contact_status",
-    "do_not_contact",
-    "attributes",
-)
 
 
 def lead_update(*, lead: Lead, by, **changes) -> Lead:

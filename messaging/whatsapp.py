@@ -147,10 +147,11 @@ class _RateLimited(Exception):
 _RETRY_WAIT = wait_exponential(multiplier=0.5, exp_base=3, max=1.5)
 
 
-def _post_json(path: str, payload: dict) -> dict:
+def _post_json(path: str, payload: dict, *, retry_throttled: bool = True) -> dict:
     """POST to the Graph API. A connection that never reached Meta is retried (it cannot
-    have sent anything), and so is Meta's own rate limit; a read timeout is not retried,
-    since the message may have gone out."""
+    have sent anything), and so is Meta's own rate limit (unless the caller paces itself:
+    `retry_throttled=False`); a read timeout is not retried, since the message may have
+    gone out."""
     try:
         for attempt in Retrying(
             retry=retry_if_exception_type((requests.ConnectionError, _RateLimited)),
@@ -165,7 +166,8 @@ def _post_json(path: str, payload: dict) -> dict:
                     headers=_auth(),
                     timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
                 )
-                if response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES:
+                limited = response.status_code == 429 or _meta_code(response) in RATE_LIMIT_CODES
+                if limited and retry_throttled:
                     raise _RateLimited(response)
     except requests.ConnectionError as exc:  # ConnectTimeout too: nothing reached Meta
         raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
@@ -193,8 +195,10 @@ def _meta_code(response) -> int | None:
         return None
 
 
-def _send_message(body: dict) -> SendResult:
-    data = _post_json(f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body)
+def _send_message(body: dict, *, retry_throttled: bool = True) -> SendResult:
+    data = _post_json(
+        f"{settings.WHATSAPP_PHONE_NUMBER_ID}/messages", body, retry_throttled=retry_throttled
+    )
     contacts = data.get("contacts") or [{}]
     return SendResult(
         wa_message_id=data["messages"][0]["id"],
@@ -258,6 +262,10 @@ class GraphClient:
     def send_message(self, body: dict) -> SendResult:
         return _send_message(body)
 
+    def send_message_paced(self, body: dict) -> SendResult:
+        """A send whose caller paces itself: Meta's rate-limit answer comes straight back."""
+        return _send_message(body, retry_throttled=False)
+
     def mark_read(self, wa_message_id: str) -> None:
         _mark_read(wa_message_id)
 
@@ -290,10 +298,15 @@ def client():
 # What the rest of the app calls: the configured backend's methods.
 
 
-def send_message(payload: dict) -> SendResult:
-    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set."""
+def send_message(payload: dict, *, retry_throttled: bool = True) -> SendResult:
+    """POST /{phone_number_id}/messages with `messaging_product` and `recipient_type` set.
+    `retry_throttled=False`: Meta's rate-limit answers come straight back (campaigns pace
+    and back off themselves; a backend that never throttles just sends)."""
     body = {"messaging_product": "whatsapp", "recipient_type": "individual", **payload}
-    return client().send_message(body)
+    backend = client()
+    if not retry_throttled and hasattr(backend, "send_message_paced"):
+        return backend.send_message_paced(body)
+    return backend.send_message(body)
 
 
 def mark_read(wa_message_id: str) -> None:

@@ -22,6 +22,70 @@ class Recorded:
         return json.loads(self.body)
 
 
+# Meta's answers to a send, as (HTTP status, code, message, error_data.details), per code
+# (developers.facebook.com, WhatsApp Cloud API error codes). For errors_for.
+META_ERRORS = {
+    130429: (
+        400,
+        130429,
+        "(#130429) Rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone "
+        "number in a short period of time",
+    ),
+    131056: (
+        400,
+        131056,
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone "
+        "number to the same phone number in a short period of time",
+    ),
+    131049: (
+        400,
+        131049,
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+    ),
+    131026: (
+        400,
+        131026,
+        "Message undeliverable",
+        "Unable to deliver message. Reasons can include: the recipient phone number is not "
+        "a WhatsApp phone number.",
+    ),
+    131047: (
+        400,
+        131047,
+        "Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer "
+        "last replied to this number.",
+    ),
+    132001: (
+        404,
+        132001,
+        "(#132001) Template name does not exist in the translation",
+        "template name does not exist in the translation",
+    ),
+    131062: (
+        400,
+        131062,
+        "Business-scoped user ID recipients not supported",
+        "This message type cannot be sent to a business-scoped user ID.",
+    ),
+    132000: (
+        400,
+        132000,
+        "(#132000) Number of parameters does not match the expected number of params",
+        "body: number of localizable_params (2) does not match the expected number of params (3)",
+    ),
+    190: (
+        401,
+        190,
+        "Error validating access token: Session has expired on Sunday, 29-Nov-26 10:00:00 PST.",
+        None,
+    ),
+}
+
+
 @dataclass
 class FakeGraph:
     version: str = "v21.0"
@@ -30,6 +94,9 @@ class FakeGraph:
     requests: list = field(default_factory=list)
     declared_sizes: dict = field(default_factory=dict)  # media_id -> size Meta reports
     send_errors: list = field(default_factory=list)  # (http status, meta code, message)
+    # Per recipient (the `to` or `recipient` of a send): [(http status, meta code, message,
+    # details?), ...], one taken per send; Meta's answer to that customer, in order.
+    errors_for: dict = field(default_factory=dict)
     templates: list = field(default_factory=list)
     uploads: dict = field(default_factory=dict)  # media id -> (bytes, mime, filename)
     delay_seconds: float = 0.0
@@ -37,6 +104,8 @@ class FakeGraph:
     # Called as on_send(payload, wamid) before a send is answered: what Meta does
     # meanwhile (a status webhook that overtakes the answer) happens in there.
     on_send: object = None
+    prefix: str = ""  # wamids stay unique across fakes in one database (bench, restarts)
+    lock: object = field(default_factory=threading.Lock)
 
     def error_body(self, code, message, details=None, subcode=None):
         error = {
@@ -135,6 +204,11 @@ class FakeGraph:
                     details = rest[0] if rest else None
                     return self._reply(status, fake.error_body(code, message, details))
                 payload = json.loads(body)
+                queued = fake.errors_for.get(payload.get("to") or payload.get("recipient"))
+                if queued:
+                    status, code, message, *rest = queued.pop(0)
+                    details = rest[0] if rest else None
+                    return self._reply(status, fake.error_body(code, message, details))
                 if payload.get("messaging_product") != "whatsapp":
                     return self._reply(
                         400,
@@ -152,8 +226,9 @@ class FakeGraph:
                     unknown = fake.unknown_template(payload.get("template") or {})
                     if unknown:
                         return self._reply(404, unknown)
-                fake.sent += 1
-                wamid = f"wamid.FAKE{fake.sent:06d}"
+                with fake.lock:
+                    fake.sent += 1
+                    wamid = f"wamid.FAKE{fake.prefix}{fake.sent:06d}"
                 if fake.on_send is not None:
                     fake.on_send(payload, wamid)
                 key = "wa_id" if payload.get("to") else "user_id"

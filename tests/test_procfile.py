@@ -21,10 +21,18 @@ BIN = Path(sys.executable).parent
 JPEG = b"\xff\xd8\xff\xe0" + b"customer-photo" * 100
 
 # What each set-up must run (README, "Production"): HTTP and WebSockets, background
-# work (media downloads), the event log's hourly prune, and the queue's worker when queued.
+# work (media downloads), the event log's hourly prune, the campaign sender, and the
+# queue's worker when queued.
 NEEDED = {
-    "Procfile": {"daphne", "db_worker", "events_prune"},
-    "Procfile.throughput": {"gunicorn", "daphne", "webhook_worker", "db_worker", "events_prune"},
+    "Procfile": {"daphne", "db_worker", "events_prune", "campaign_worker"},
+    "Procfile.throughput": {
+        "gunicorn",
+        "daphne",
+        "webhook_worker",
+        "db_worker",
+        "events_prune",
+        "campaign_worker",
+    },
 }
 
 

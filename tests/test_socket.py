@@ -591,3 +591,21 @@ async def test_a_new_room_of_an_imported_lead_carries_its_attributes_in_the_sche
     assert frame["data"]["leads_info"]["attributes"]["dpd"] == 12
     assert frame["data"]["leads_info"]["do_not_contact"] is True
     await boss.close()
+
+
+@pytest.mark.parametrize("existing_room", [False, True])
+async def test_with_tasks_inline_a_customer_image_is_announced_after_its_message(
+    supervisor, fake_graph, existing_room
+):
+    """The embedded default runs the media fetch at the commit: its `message_updated`
+    (file ready) must follow the message's own event, or the page never learns the file
+    arrived and shows "Downloading media..." until a reload."""
+    fake_graph.media["1479537139650973"] = (b"\xff\xd8\xff" + b"j" * 200, "image/jpeg")
+    if existing_room:
+        await webhook(_batch("6281234567001", ["halo"]))
+    boss = await connect(supervisor)
+    await webhook(load_fixture("image"))
+    names = [f["event"] for f in await boss.events()]
+    created = "new_message" if existing_room else "new_room_complete"
+    assert names == [created, "message_updated"], names
+    await boss.close()

@@ -42,9 +42,22 @@ class EnvelopeError(ValueError):
         super().__init__(message)
 
 
+@dataclass(frozen=True)
+class TemplateStatusUpdate:
+    """The `message_template_status_update` field: Meta approved, paused, rejected or
+    disabled one of the account's templates."""
+
+    name: str
+    language: str
+    event: str
+    reason: str = ""
+    meta_id: str = ""
+
+
 @dataclass
 class ParsedBody:
     updates: list = field(default_factory=list)  # InboundMessage | InboundStatus, in order
+    templates: list = field(default_factory=list)  # TemplateStatusUpdate
     skipped: list[str] = field(default_factory=list)  # reasons, for the log
     errors: list[dict] = field(default_factory=list)  # value-level errors Meta reported
 
@@ -150,6 +163,28 @@ def parse_body(body) -> ParsedBody:
 def _parse_change(change, parsed: ParsedBody) -> None:
     if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
         parsed.skipped.append("change without a value object")
+        return
+    if change.get("field") == "message_template_status_update":
+        value = change["value"]
+
+        def clean(key):
+            text = _text(value.get(key))
+            return text.replace("\x00", "").strip() if text else ""
+
+        name, language = clean("message_template_name"), clean("message_template_language")
+        event = clean("event")
+        if name and language and event:
+            parsed.templates.append(
+                TemplateStatusUpdate(
+                    name=name[:512],
+                    language=language[:15],
+                    event=event.upper()[:30],
+                    reason=clean("reason")[:200],
+                    meta_id=clean("message_template_id")[:64],
+                )
+            )
+        else:
+            parsed.skipped.append("template status update without name, language or event")
         return
     if change.get("field", "messages") != "messages":
         parsed.skipped.append(f"field {json.dumps(change.get('field'))[:64]} is not handled")

@@ -102,6 +102,14 @@ def receive_body(raw: bytes, *, signature: str | None, content_type: str | None)
             "webhook error from Meta: code=%s title=%s", error.get("code"), error.get("title")
         )
 
+    if parsed.templates:
+        try:
+            _templates_apply(parsed.templates)
+        except DatabaseError:
+            logger.exception("template status not stored")
+            return error_response(
+                "unavailable", "Storage is unavailable; Meta will redeliver.", 503
+            )
     if settings.WEBHOOK_QUEUE:
         return _enqueue(text, parsed)
     with deferred_broadcasts():
@@ -110,6 +118,17 @@ def receive_body(raw: bytes, *, signature: str | None, content_type: str | None)
         return counts
     counts["skipped"] += len(parsed.skipped)
     return JsonResponse({"status": "ok", "handled": dict(counts)})
+
+
+def _templates_apply(updates) -> None:
+    """Template status changes (rare, one small UPDATE each) are applied at once, queued
+    set-up or not: a paused template must stop the campaigns sending it now."""
+    from messaging.services.templates import template_status_apply
+
+    for update in updates:
+        template_status_apply(
+            name=update.name, language=update.language, event=update.event, reason=update.reason
+        )
 
 
 def _enqueue(text: str, parsed) -> JsonResponse:

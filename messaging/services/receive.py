@@ -34,6 +34,26 @@ from rooms.services import room_for_customer, room_identity_move
 logger = logging.getLogger("boztell.messaging")
 
 
+# Other apps hear of status changes and customer messages here (campaigns track their
+# recipients), without messaging importing them. Each listener is called inside the
+# transaction that wrote the change, once per run, with the in-memory messages; it must
+# be cheap for messages that are not its own (campaigns look at `metadata` first).
+STATUS_LISTENERS: list = []
+INBOUND_LISTENERS: list = []
+
+
+def status_listeners_notify(messages: list[Message]) -> None:
+    """Messages whose status just moved forward (saved in the current transaction)."""
+    for listener in STATUS_LISTENERS:
+        listener(messages)
+
+
+def inbound_listeners_notify(messages: list[Message]) -> None:
+    """Customer messages just stored (not reactions), in the current transaction."""
+    for listener in INBOUND_LISTENERS:
+        listener(messages)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one webhook update did: `created`, `duplicate`, `updated`, `unchanged`,
@@ -82,10 +102,13 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
             room_record_message(
                 message=message, profile_name=inbound.profile_name, username=inbound.username
             )
-            media_fetch_if_needed(message)
+            inbound_listeners_notify([message])
             if room_created:
                 room = Room.objects.select_related("lead").get(pk=room.pk)
             emit_message_created(room=room, message=message, room_created=room_created)
+            # After the message's own event: a fetch that runs at the commit (tasks inline,
+            # the embedded default) announces the file after the message, not before it.
+            media_fetch_if_needed(message)
     except IntegrityError:
         if Message.objects.filter(wa_message_id=inbound.wa_message_id).exists():
             return Outcome("duplicate")
@@ -208,6 +231,7 @@ def message_status_apply(*, inbound: InboundStatus) -> Outcome:
             return Outcome("pending")
         if not _status_advance(message, inbound.status, inbound.timestamp, status_details(inbound)):
             return Outcome("unchanged", message)
+        status_listeners_notify([message])
         emit_message_status(message=message)
     return Outcome("updated", message)
 
@@ -256,9 +280,58 @@ def message_apply_pending_statuses(*, message: Message) -> bool:
         if _status_advance(message, row.status, row.status_timestamp, row.payload):
             emit_message_status(message=message)
             changed = True
+    if changed:
+        status_listeners_notify([message])
     if pending:
         PendingStatus.objects.filter(pk__in=[r.pk for r in pending]).delete()
     return changed
+
+
+def pending_statuses_sweep(*, limit: int = 1000) -> int:
+    """Apply kept statuses whose message has its wa_message_id by now. A status can be
+    kept just as its message's wamid is being stored (each transaction checks before the
+    other commits); a sender that stores wamids in bulk (campaigns) calls this every
+    second so such a status waits at most that long. One indexed query when there is
+    nothing to do; on PostgreSQL the statuses are applied as a webhook run is, in bulk."""
+    from django.db import connection
+    from django.db.models import Exists, OuterRef
+
+    stored = Message.objects.filter(wa_message_id=OuterRef("wa_message_id"))
+    with transaction.atomic():
+        rows = list(
+            PendingStatus.objects.select_for_update(skip_locked=True)
+            .filter(Exists(stored))
+            .order_by("id")[:limit]
+        )
+        if not rows:
+            return 0
+        if connection.vendor != "postgresql":
+            for wamid in {row.wa_message_id for row in rows}:
+                message = (
+                    Message.objects.select_for_update()
+                    .select_related("room")
+                    .get(wa_message_id=wamid)
+                )
+                message_apply_pending_statuses(message=message)
+            return len(rows)
+        from messaging.services.updates import _statuses_apply
+
+        ordered = sorted(rows, key=lambda r: (r.wa_message_id, STATUS_RANK.get(r.status, 0)))
+        PendingStatus.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        _statuses_apply(
+            [
+                InboundStatus(
+                    wa_message_id=row.wa_message_id,
+                    status=row.status,
+                    timestamp=row.status_timestamp,
+                    errors=(row.payload or {}).get("errors") or [],
+                    conversation=(row.payload or {}).get("conversation"),
+                    pricing=(row.payload or {}).get("pricing"),
+                )
+                for row in ordered
+            ]
+        )
+    return len(rows)
 
 
 def message_media_stored(

@@ -74,3 +74,24 @@ def template_refresh() -> bool:
         logger.warning("template refresh failed: %s", exc.message)
         return False
     return True
+
+
+# Other apps hear of a template's new status here (campaigns pause the ones sending it).
+TEMPLATE_STATUS_LISTENERS: list = []
+
+
+def template_status_apply(*, name: str, language: str, event: str, reason: str = "") -> int:
+    """Meta's `message_template_status_update`: the template's status as Meta now has it
+    (APPROVED, PAUSED, REJECTED, DISABLED, ...); listeners hear it after. Idempotent."""
+    with transaction.atomic():
+        templates = list(
+            MessageTemplate.objects.select_for_update().filter(name=name, language=language)
+        )
+        for template in templates:
+            if template.status != event:
+                template.status = event
+                template.save(update_fields=["status"])
+            for listener in TEMPLATE_STATUS_LISTENERS:
+                listener(template=template, event=event, reason=reason)
+    logger.info("template %s/%s is %s (%s)", name, language, event, reason or "-")
+    return len(templates)

@@ -26,11 +26,13 @@ from messaging.models import Message
 from messaging.services.receive import (
     Outcome,
     customer_phone,
+    inbound_listeners_notify,
     media_fetch_if_needed,
     message_from_inbound,
     message_receive,
     message_status_apply,
     status_details,
+    status_listeners_notify,
 )
 from messaging.services.rules import (
     room_list_rows,
@@ -219,12 +221,14 @@ def _messages_store_in_existing_rooms(
                 i.wa_message_id: (i.profile_name or "", i.username or "") for i in run[:size]
             }
             rooms_record(room_list_rows(stored, profiles))
-        for message in stored:
-            media_fetch_if_needed(message)
+            if stored:
+                inbound_listeners_notify(stored)
         assigned = {room_id: ids for room_id, ids in rooms.values()}
         emit_messages_created(
             messages=stored, assigned={m.room_id: assigned[m.room_id] for m in stored}
         )
+        for message in stored:  # after their events (see receive.message_receive)
+            media_fetch_if_needed(message)
     return [
         Outcome("created", m) if m.pk in inserted else Outcome("duplicate") for m in messages
     ], run[size:]
@@ -295,5 +299,6 @@ def _statuses_apply(run: list[InboundStatus]) -> list[Outcome]:
                 ]
                 from_rows, params = rows_table(_STATUS_COLUMNS, rows)
                 execute(_UPDATE_STATUSES.format(rows=from_rows), params)
+                status_listeners_notify(list(messages.values()))
         emit_message_statuses(payloads=changes, assigned=assigned)
     return outcomes

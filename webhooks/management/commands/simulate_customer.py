@@ -28,7 +28,11 @@ class Command(BaseCommand):
     help = "Send a signed customer message webhook (any type) to a running server."
 
     def add_arguments(self, parser):
-        parser.add_argument("--url", default="http://127.0.0.1:8000/webhooks/whatsapp")
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000/webhooks/whatsapp",
+            help="The running server's webhook (default: scripts/run's port 8000).",
+        )
         parser.add_argument("--phone", help="The customer's number (any spelling).")
         parser.add_argument("--user-id", help="The customer's BSUID (ID.2081...).")
         parser.add_argument("--username", default="", help="The customer's WhatsApp username.")

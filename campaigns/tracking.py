@@ -1,0 +1,201 @@
+"""A campaign message's life after the send: its statuses and the customer's reply reach
+the recipient row, and an opt-out keyword or button marks the customer do-not-contact.
+
+Both listeners run inside the webhook's own transaction, once per run of updates, so
+they stay cheap: statuses cost nothing for a message that is not a campaign's (its
+metadata says so) and one UPDATE by message id for those that are; a run of customer
+messages costs one UPDATE over the rooms' latest campaign sends.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+logger = logging.getLogger("boztell.campaigns")
+
+_STATUSES = """
+    UPDATE campaign_recipients AS r SET
+        status = CASE
+            WHEN v.status = 'failed' THEN
+                CASE WHEN r.status IN ('sending','sent','delivered') THEN 'failed' ELSE r.status END
+            WHEN array_position(ARRAY['sending','sent','delivered','read','replied'], v.status)
+               > array_position(ARRAY['sending','sent','delivered','read','replied'], r.status)
+                THEN v.status
+            ELSE r.status END,
+        sent_at = COALESCE(r.sent_at, CASE WHEN v.status <> 'failed' THEN v.at END),
+        delivered_at = CASE WHEN v.status IN ('delivered', 'read')
+                            THEN COALESCE(r.delivered_at, v.at) ELSE r.delivered_at END,
+        read_at = CASE WHEN v.status = 'read' THEN COALESCE(r.read_at, v.at) ELSE r.read_at END,
+        failed_at = CASE WHEN v.status = 'failed' AND r.status IN ('sending','sent','delivered')
+                         THEN v.at ELSE r.failed_at END,
+        reason = CASE WHEN v.status = 'failed' AND r.status IN ('sending','sent','delivered')
+                      THEN v.reason ELSE r.reason END,
+        error = CASE WHEN v.status = 'failed' AND r.status IN ('sending','sent','delivered')
+                     THEN v.error ELSE r.error END,
+        updated_at = v.now
+    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::text[], %b::jsonb[],
+                %b::timestamptz[])
+        AS v(id, status, at, reason, error, now)
+    WHERE r.message_id = v.id
+      AND r.status IN ('sending', 'sent', 'delivered', 'read', 'replied')
+"""
+# The latest campaign send to each room, within the reply window before the message.
+_REPLIES = """
+    UPDATE campaign_recipients AS r SET status = 'replied', replied_at = v.at, updated_at = v.now
+    FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[]) AS v(room_id, at, now)
+    WHERE r.id = (
+        SELECT c.id FROM campaign_recipients c
+        WHERE c.room_id = v.room_id AND c.sent_at <= v.at AND c.sent_at > v.at - %b::interval
+        ORDER BY c.sent_at DESC LIMIT 1)
+      AND r.replied_at IS NULL AND r.status IN ('sent', 'delivered', 'read')
+"""
+
+
+def register() -> None:
+    from messaging.services import receive, templates
+
+    if campaigns_follow_template not in templates.TEMPLATE_STATUS_LISTENERS:
+        templates.TEMPLATE_STATUS_LISTENERS.append(campaigns_follow_template)
+    if recipients_track_statuses not in receive.STATUS_LISTENERS:
+        receive.STATUS_LISTENERS.append(recipients_track_statuses)
+    if recipients_track_replies not in receive.INBOUND_LISTENERS:
+        receive.INBOUND_LISTENERS.append(recipients_track_replies)
+
+
+# Meta's template events after which a template cannot (or must not) be sent.
+STOPPING_EVENTS = frozenset({"PAUSED", "REJECTED", "DISABLED", "FLAGGED", "PENDING_DELETION"})
+
+
+def campaigns_follow_template(*, template, event: str, reason: str) -> None:
+    """Template listener: Meta paused or rejected a template: its campaigns pause (in the
+    same transaction; the worker stops within a second), with Meta's reason."""
+    if event not in STOPPING_EVENTS:
+        return
+    from campaigns.services import campaigns_pause_for_template
+
+    campaigns_pause_for_template(
+        template=template, reason=f"template {event.lower()} by Meta: {reason or 'no reason'}"
+    )
+
+
+def _is_campaign_message(message) -> bool:
+    return bool((message.metadata or {}).get("campaign"))
+
+
+def _failure(message) -> tuple[str, dict | None]:
+    error = (message.metadata or {}).get("error")
+    if not error:
+        return "", None
+    return f"meta_{error.get('code')}" if error.get("code") else "failed", error
+
+
+def recipients_track_statuses(messages) -> None:
+    """Status listener: campaign messages' statuses onto their recipient rows."""
+    ours = [m for m in messages if _is_campaign_message(m)]
+    if not ours:
+        return
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        return _track_statuses_orm(ours, now)
+    from psycopg.types.json import Jsonb
+
+    from boztell.bulk import server_cursor
+
+    failures = [_failure(m) if m.status == "failed" else ("", None) for m in ours]
+    with server_cursor() as cursor:
+        cursor.execute(
+            _STATUSES,
+            [
+                [m.pk for m in ours],
+                [m.status for m in ours],
+                [m.status_timestamp or now for m in ours],
+                [f[0] for f in failures],
+                [Jsonb(f[1]) for f in failures],
+                [now] * len(ours),
+            ],
+        )
+
+
+def _track_statuses_orm(messages, now) -> None:
+    """The same rule one row at a time (SQLite, the embedded default)."""
+    from campaigns.models import CampaignRecipient
+
+    order = ["sending", "sent", "delivered", "read", "replied"]
+    for message in messages:
+        for r in CampaignRecipient.objects.filter(message_id=message.pk, status__in=order):
+            at = message.status_timestamp or now
+            if message.status == "failed":
+                if r.status in ("sending", "sent", "delivered"):
+                    r.status, r.failed_at = "failed", at
+                    r.reason, r.error = _failure(message)
+            else:
+                if order.index(message.status) > order.index(r.status):
+                    r.status = message.status
+                r.sent_at = r.sent_at or at
+                if message.status in ("delivered", "read"):
+                    r.delivered_at = r.delivered_at or at
+                if message.status == "read":
+                    r.read_at = r.read_at or at
+            r.save()
+
+
+def recipients_track_replies(messages) -> None:
+    """Inbound listener: a customer message within CAMPAIGN_REPLY_WINDOW_HOURS of the
+    room's latest campaign send is that send's reply; an opt-out is recorded."""
+    messages = [m for m in messages if m.content_type not in ("system", "reaction", "unsupported")]
+    if not messages:
+        return
+    window = timedelta(hours=settings.CAMPAIGN_REPLY_WINDOW_HOURS)
+    now = timezone.now()
+    latest: dict = {}
+    for m in messages:
+        at = m.created_at or now
+        if m.room_id not in latest or at < latest[m.room_id]:
+            latest[m.room_id] = at  # the first reply counts
+    if connection.vendor == "postgresql":
+        from boztell.bulk import server_cursor
+
+        with server_cursor() as cursor:
+            cursor.execute(
+                _REPLIES,
+                [list(latest), list(latest.values()), [now] * len(latest), window],
+            )
+    else:
+        _track_replies_orm(latest, window, now)
+    for m in messages:
+        source = opt_out_source(m)
+        if source:
+            from campaigns.optout import opt_out_record
+
+            opt_out_record(room_id=m.room_id, source=source)
+
+
+def _track_replies_orm(latest: dict, window, now) -> None:
+    from campaigns.models import CampaignRecipient
+
+    for room_id, at in latest.items():
+        r = (
+            CampaignRecipient.objects.filter(
+                room_id=room_id, sent_at__lte=at, sent_at__gt=at - window
+            )
+            .order_by("-sent_at")
+            .first()
+        )
+        if r and r.replied_at is None and r.status in ("sent", "delivered", "read"):
+            r.status, r.replied_at = "replied", at
+            r.save(update_fields=["status", "replied_at", "updated_at"])
+
+
+def opt_out_source(message) -> str | None:
+    """The keyword or button payload that makes this customer message an opt-out."""
+    button = (message.metadata or {}).get("button") or {}
+    if isinstance(button, dict) and button.get("payload") == settings.CAMPAIGN_OPT_OUT_PAYLOAD:
+        return f"button:{button['payload']}"
+    text = " ".join(str(message.content_text or "").split()).strip(" .!").upper()
+    keywords = {" ".join(k.split()).upper() for k in settings.CAMPAIGN_OPT_OUT_KEYWORDS}
+    if text and text in keywords:
+        return f"keyword:{text}"
+    return None

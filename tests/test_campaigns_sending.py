@@ -1,0 +1,490 @@
+"""The campaign worker in this process against the fake Graph API: Meta's refusals fail
+one recipient and never the campaign, throttling backs off and retries, the frequency cap
+is retried only if allowed, an expired token pauses the campaign and tells supervisors;
+the pair rate holds; statuses and replies arrive through the real webhook and reach the
+recipient rows; an opt-out keyword or button marks the customer and is confirmed."""
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.campaign_helpers import OFFER, REMINDER, make_template, rows, started_campaign
+from tests.fake_graph import META_ERRORS
+from tests.helpers import signed_post, text_webhook
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "events"
+
+
+@pytest.fixture
+def fake_graph(fake_graph):
+    """The fake Graph API knows the campaign templates (Meta refuses others: 132001)."""
+    fake_graph.templates = [REMINDER, OFFER]
+    return fake_graph
+
+
+def _run(**kwargs) -> str | None:
+    from campaigns.worker import Worker
+
+    worker = Worker(concurrency=kwargs.pop("concurrency", 8), rate=kwargs.pop("rate", 500))
+    try:
+        return worker.run_once()
+    finally:
+        worker.close()
+
+
+def _addresses(fake_graph) -> Counter:
+    return Counter(p.get("to") or p.get("recipient") for p in fake_graph.messages_sent())
+
+
+def _recipients(campaign) -> dict:
+    return {r.identity: r for r in campaign.recipients.all()}
+
+
+def test_metas_refusals_fail_one_recipient_each_and_throttling_is_retried(fake_graph, supervisor):
+    from campaigns.models import Campaign
+    from messaging.models import Message
+
+    audience = rows(9)
+    phones = [f"62812{i:08d}" for i in range(9)]
+    errors = {1: 131026, 2: 130429, 3: 131056, 4: 131049, 5: 132000, 6: 132001, 7: 131047}
+    for index, code in errors.items():
+        fake_graph.errors_for[phones[index]] = [META_ERRORS[code]]
+    bsuid = "ID.2081978709342942"
+    audience.append({"to": bsuid, "name": "Ayu", "amount": 1, "due": "2026-12-01"})
+    fake_graph.errors_for[bsuid] = [META_ERRORS[131062]]
+    campaign = started_campaign(supervisor, audience)
+
+    assert _run() == "done"
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DONE
+    got = _recipients(campaign)
+    assert {k: (r.status, r.reason) for k, r in got.items()} == {
+        phones[0]: ("sent", ""),
+        phones[1]: ("failed", "meta_131026"),
+        phones[2]: ("sent", ""),  # 130429: backed off, then sent
+        phones[3]: ("sent", ""),  # 131056: backed off, then sent
+        phones[4]: ("failed", "meta_131049"),  # not retried: the campaign does not allow it
+        phones[5]: ("failed", "meta_132000"),
+        phones[6]: ("failed", "meta_132001"),
+        phones[7]: ("failed", "meta_131047"),
+        phones[8]: ("sent", ""),
+        bsuid: ("failed", "meta_131062"),
+    }
+    assert got[phones[1]].error["code"] == 131026
+    assert got[phones[1]].error["message"] == "Message undeliverable"
+    assert got[phones[2]].attempts == 2 and got[phones[3]].attempts == 2
+    sent = _addresses(fake_graph)
+    assert sent[phones[2]] == 2 and sent[phones[3]] == 2  # the refused try, then the send
+    assert all(n == 1 for a, n in sent.items() if a not in (phones[2], phones[3]))
+    # Each recipient's message is in the customer's room, from the campaign's creator.
+    message = got[phones[0]].message
+    assert message.user_id == supervisor.pk and message.status == "sent"
+    assert message.room.phone == phones[0]
+    assert message.metadata["campaign"] == {
+        "id": str(campaign.pk),
+        "name": campaign.name,
+        "recipient_id": got[phones[0]].pk,
+    }
+    assert message.content_text.startswith("Halo Nasabah 0, cicilan Anda sebesar Rp 1.500.000")
+    failed = Message.objects.get(pk=got[phones[1]].message_id)
+    assert failed.status == "failed" and failed.metadata["error"]["code"] == 131026
+    payload = next(p for p in fake_graph.messages_sent() if p.get("to") == phones[0])
+    assert payload["template"] == {
+        "name": "cicilan_reminder",
+        "language": {"code": "id"},
+        "components": got[phones[0]].components,
+    }
+
+
+def test_the_frequency_cap_is_retried_later_only_when_the_campaign_allows(fake_graph, supervisor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.models import CampaignRecipient
+    from campaigns.worker import Worker
+
+    campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=24)
+    fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
+    worker = Worker(concurrency=4, rate=500)
+    runner = threading.Thread(target=worker.run_once)
+    runner.start()
+    capped = CampaignRecipient.objects.filter(campaign=campaign, identity="6281200000001")
+    while not capped.filter(status="failed").exists():
+        runner.join(0.05)
+    worker.stopping.set()  # the campaign waits for the retry time: it is not done
+    runner.join()
+    worker.close()
+    row = capped.get()
+    assert row.reason == "meta_131049" and row.next_attempt_at > timezone.now() + timedelta(
+        hours=23
+    )
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+    capped.update(next_attempt_at=timezone.now())  # a day later
+    assert _run() == "done"
+    assert capped.get().status == "sent"
+    assert _addresses(fake_graph)["6281200000001"] == 2
+
+
+def test_an_expired_token_pauses_the_campaign_and_tells_supervisors(fake_graph, supervisor, tap):
+    from campaigns.models import CampaignRecipient
+
+    listener = tap()
+    campaign = started_campaign(supervisor, rows(3))
+    for i in range(3):
+        fake_graph.errors_for[f"628120000000{i}"] = [META_ERRORS[190]]
+
+    assert _run() == "paused"
+
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+    assert campaign.status_reason.startswith("access_token_expired")
+    statuses = set(
+        CampaignRecipient.objects.filter(campaign=campaign).values_list("status", flat=True)
+    )
+    assert statuses == {"queued"}  # Meta took none of them: they wait for the resume
+    events = [data for name, data in listener.drain() if name == "campaign_progress"]
+    schema = json.loads((SCHEMAS / "campaign_progress.schema.json").read_text())
+    for data in events:
+        jsonschema.validate(data, schema)
+    assert any(
+        d["status"] == "paused" and d["status_reason"].startswith("access_token_expired")
+        for d in events
+    )
+    from campaigns.services import campaign_resume
+
+    campaign_resume(campaign=campaign, by=supervisor)
+    assert _run() == "done"
+    assert set(campaign.recipients.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_pair_rate_holds_a_customer_who_was_just_messaged(fake_graph, supervisor, settings):
+    from django.utils import timezone
+
+    from messaging.models import Message
+    from rooms.models import Room
+
+    settings.CAMPAIGN_PAIR_RATE_SECONDS = 1.0
+    room = Room.objects.create(phone="6281200000000", title="x")
+    Message.objects.create(
+        room=room,
+        user=supervisor,
+        content_type="text",
+        content_text="hi",
+        status="sent",
+        status_timestamp=timezone.now(),
+    )
+    campaign = started_campaign(supervisor, rows(4))
+    assert _run() == "done"
+    order = [p["to"] for p in fake_graph.messages_sent()]
+    assert sorted(order) == [f"628120000000{i}" for i in range(4)]
+    assert order[-1] == "6281200000000"  # held until the pair-rate window had passed
+    assert campaign.recipients.get(line=1).message.room_id == room.pk
+
+
+def _status(wamid: str, to: str, status: str, errors=None) -> dict:
+    from webhooks.sandbox import status_body
+
+    body = status_body(wamid, to, status)
+    if errors:
+        body["entry"][0]["changes"][0]["value"]["statuses"][0]["errors"] = errors
+    return body
+
+
+def test_statuses_and_replies_reach_the_recipient_rows_through_the_webhook(
+    fake_graph, supervisor, client
+):
+    make_template(REMINDER)
+    campaign = started_campaign(supervisor, rows(4))
+    assert _run() == "done"
+    got = {r.line: r for r in campaign.recipients.select_related("message")}
+    wamid = {line: r.message.wa_message_id for line, r in got.items()}
+    for body in (
+        _status(wamid[1], got[1].identity, "delivered"),
+        _status(wamid[1], got[1].identity, "read"),
+        _status(wamid[2], got[2].identity, "delivered"),
+        _status(
+            wamid[3],
+            got[3].identity,
+            "failed",
+            [
+                {
+                    "code": 131049,
+                    "title": "This message was not delivered to maintain healthy ecosystem "
+                    "engagement.",
+                    "message": "This message was not delivered.",
+                    "error_data": {"details": "In order to maintain a healthy ecosystem..."},
+                }
+            ],
+        ),
+    ):
+        assert signed_post(client, body).status_code == 200
+    # A reply from customer 2, and a later read (the read does not undo the reply).
+    reply = text_webhook(got[2].identity, "wamid.REPLY-2", "Baik, saya bayar besok")
+    assert signed_post(client, reply).status_code == 200
+    assert signed_post(client, _status(wamid[2], got[2].identity, "read")).status_code == 200
+    # Redelivered statuses change nothing.
+    assert signed_post(client, _status(wamid[1], got[1].identity, "delivered")).status_code == 200
+
+    now = {r.line: r for r in campaign.recipients.all()}
+    assert (now[1].status, now[2].status, now[3].status, now[4].status) == (
+        "read",
+        "replied",
+        "failed",
+        "sent",
+    )
+    assert now[1].delivered_at and now[1].read_at and now[1].sent_at
+    assert now[2].replied_at is not None and now[2].read_at is not None
+    assert now[3].reason == "meta_131049" and now[3].error["code"] == 131049
+    progress = client.get  # the API reads the same counts
+    from campaigns.selectors import campaign_progress
+
+    counts = campaign_progress(campaign=campaign)["counts"]
+    assert counts["read"] == 1 and counts["replied"] == 1 and counts["failed"] == 1
+    assert progress
+
+
+def test_a_customer_message_before_the_campaign_or_outside_the_window_is_no_reply(
+    fake_graph, supervisor, client, settings
+):
+    from datetime import timedelta
+
+    from campaigns.models import CampaignRecipient
+
+    make_template(REMINDER)
+    campaign = started_campaign(supervisor, rows(1))
+    assert _run() == "done"
+    recipient = campaign.recipients.get()
+    CampaignRecipient.objects.filter(pk=recipient.pk).update(
+        sent_at=recipient.sent_at - timedelta(hours=settings.CAMPAIGN_REPLY_WINDOW_HOURS + 1)
+    )
+    signed_post(client, text_webhook(recipient.identity, "wamid.LATE", "halo"))
+    assert campaign.recipients.get().status == "sent"
+
+
+@pytest.mark.parametrize("how", ["keyword", "button"])
+def test_an_opt_out_marks_the_customer_confirms_and_excludes_them_from_marketing(
+    fake_graph, supervisor, client, how
+):
+    from campaigns import services
+    from campaigns.models import OptOut
+    from tests.helpers import load_fixture
+
+    make_template(REMINDER)
+    make_template(OFFER)
+    campaign = started_campaign(supervisor, rows(2))
+    assert _run() == "done"
+    phone = "6281200000001"
+    if how == "keyword":
+        body = text_webhook(phone, "wamid.OPTOUT", "  berhenti ")
+    else:
+        body = load_fixture("button")
+        message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+        message["from"] = phone
+        body["entry"][0]["changes"][0]["value"]["contacts"] = [
+            {"profile": {"name": "N"}, "wa_id": phone}
+        ]
+        message["button"] = {"payload": "OPT_OUT", "text": "Berhenti promo"}
+    before = len(fake_graph.messages_sent())
+    assert signed_post(client, body).status_code == 200
+
+    opt_out = OptOut.objects.get(identity=phone)
+    assert opt_out.campaign_id == campaign.pk
+    confirmation = fake_graph.messages_sent()[before:]
+    assert [(p["to"], p["type"]) for p in confirmation] == [(phone, "text")]
+    assert confirmation[0]["text"]["body"].startswith("Baik, Anda tidak akan menerima")
+    # Once: a second STOP sends no second confirmation.
+    signed_post(client, text_webhook(phone, "wamid.OPTOUT-2", "STOP"))
+    assert len(fake_graph.messages_sent()) == before + 1
+    assert campaign.recipients.get(identity=phone).status == "replied"
+
+    promo = services.campaign_create(
+        created_by=supervisor,
+        name="Promo",
+        template_name="promo_named",
+        language="id",
+        parameters={
+            "header": {"type": "image", "link": "https://cdn.example.com/a.jpg"},
+            "body": {"customer_name": {"column": "name"}, "limit": {"value": "Rp 1"}},
+            "buttons": {"0": {"value": "x"}},
+        },
+        rows=[{"to": r["to"], "lead_id": None, "columns": r} for r in rows(2)],
+        columns=["to", "name"],
+    )
+    preview = services.campaign_preview(campaign=promo, by=supervisor)
+    assert preview["excluded_by_reason"] == {"do_not_contact": 1}
+    # A utility reminder still reaches them (CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY is off).
+    reminder = services.campaign_create(
+        created_by=supervisor,
+        name="Reminder 2",
+        template_name="cicilan_reminder",
+        language="id",
+        parameters=campaign.parameters,
+        rows=[{"to": r["to"], "lead_id": None, "columns": r} for r in rows(2)],
+        columns=list(rows(1)[0]),
+    )
+    assert services.campaign_preview(campaign=reminder, by=supervisor)["excluded"] == 0
+
+
+def test_statuses_that_overtake_metas_answer_are_applied_when_the_send_is_recorded(
+    fake_graph, supervisor
+):
+    from django.test import Client
+
+    from messaging.models import Message, PendingStatus
+
+    def meta_reports_first(payload, wamid):
+        # Meta's webhooks for this send reach us before its answer to the send does.
+        from django.db import connections
+
+        client = Client()
+        try:
+            for status in ("sent", "delivered", "read"):
+                signed_post(client, _status(wamid, payload["to"], status))
+        finally:
+            connections.close_all()  # this thread's: the test database is dropped after
+
+    fake_graph.on_send = meta_reports_first
+    campaign = started_campaign(supervisor, rows(5))
+    assert _run() == "done"
+    assert set(campaign.recipients.values_list("status", flat=True)) == {"read"}
+    for recipient in campaign.recipients.select_related("message"):
+        assert recipient.delivered_at and recipient.read_at and recipient.sent_at
+        assert recipient.message.status == Message.Status.READ
+        assert recipient.message.metadata["campaign"]["id"] == str(campaign.pk)
+    assert not PendingStatus.objects.exists()
+
+
+def test_a_status_kept_while_the_send_was_being_recorded_is_applied_by_the_worker(
+    fake_graph, supervisor
+):
+    """The race: the webhook looked for the wamid just before the worker's commit stored
+    it, and kept the status for later; the worker's next round applies it."""
+    from django.utils import timezone
+
+    from campaigns.worker import Worker
+    from messaging.models import PendingStatus
+
+    campaign = started_campaign(supervisor, rows(2))
+    assert _run() == "done"
+    recipient = campaign.recipients.select_related("message").get(line=1)
+    for status in ("delivered", "read"):
+        PendingStatus.objects.create(
+            wa_message_id=recipient.message.wa_message_id,
+            status=status,
+            status_timestamp=timezone.now(),
+            payload={},
+        )
+    worker = Worker(concurrency=2)
+    try:
+        worker.report_progress()  # what the idle worker does every second
+    finally:
+        worker.close()
+    recipient.refresh_from_db()
+    recipient.message.refresh_from_db()
+    assert recipient.status == "read" and recipient.message.status == "read"
+    assert not PendingStatus.objects.exists()
+    assert campaign.recipients.get(line=2).status == "sent"
+
+
+def test_a_new_customer_gets_one_room_with_its_lead_and_one_new_room_complete(
+    fake_graph, supervisor, tap
+):
+    from leads.models import Lead
+    from rooms.models import Room
+
+    listener = tap("agents")
+    lead = Lead.objects.create(name="Budi Santoso", phone="6281200000000")
+    existing = Room.objects.create(phone="6281200000001", title="Sari")
+    campaign = started_campaign(supervisor, rows(3))
+    assert _run() == "done"
+    rooms = {r.line: r.room for r in campaign.recipients.select_related("room")}
+    assert rooms[1].lead_id == lead.pk and rooms[1].title == "Budi Santoso"
+    assert rooms[2].pk == existing.pk
+    assert Room.objects.count() == 3
+    events = listener.drain()
+    complete = [d for name, d in events if name == "new_room_complete"]
+    assert sorted(d["room_id"] for d in complete) == sorted([str(rooms[1].pk), str(rooms[3].pk)])
+    budi = next(d for d in complete if d["room_id"] == str(rooms[1].pk))
+    assert budi["room_title"] == "Budi Santoso" and budi["message_count"] == 1
+    assert budi["last_message"]["content_text"].startswith("Halo Nasabah 0")
+    assert budi["last_message"]["user_id"] == str(supervisor.pk)
+    new_messages = [d for name, d in events if name == "new_message"]
+    assert [d["room_id"] for d in new_messages] == [str(existing.pk)]
+    assert new_messages[0]["metadata"]["campaign"]["id"] == str(campaign.pk)
+
+
+def test_only_inside_business_hours_holds_the_campaign_while_the_team_is_closed(
+    fake_graph, supervisor
+):
+    from datetime import time
+
+    from django.utils import timezone
+
+    from hours.models import BusinessHours
+
+    now = timezone.localtime(timezone.now())
+    # Open only on another weekday: closed now.
+    BusinessHours.objects.create(weekday=(now.weekday() + 3) % 7, opens=time(8), closes=time(17))
+    campaign = started_campaign(supervisor, rows(2), only_business_hours=True)
+    assert _run() is None  # not taken: the team is closed
+    assert fake_graph.messages_sent() == []
+    BusinessHours.objects.create(weekday=now.weekday(), opens=time(0), closes=time(0))
+    assert _run() == "done"
+    assert len(fake_graph.messages_sent()) == 2
+    campaign.refresh_from_db()
+    assert campaign.status == "done"
+
+
+def test_a_template_meta_pauses_pauses_its_campaigns_through_the_webhook(
+    fake_graph, supervisor, client
+):
+    from campaigns import services
+    from messaging.models import MessageTemplate
+
+    campaign = started_campaign(supervisor, rows(2))
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "time": 1764000000,
+                "changes": [
+                    {
+                        "field": "message_template_status_update",
+                        "value": {
+                            "event": "PAUSED",
+                            "message_template_id": 1234567890,
+                            "message_template_name": "cicilan_reminder",
+                            "message_template_language": "id",
+                            "reason": "LOW_QUALITY",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    assert signed_post(client, body).status_code == 200
+    campaign.refresh_from_db()
+    assert campaign.status == "paused"
+    assert campaign.status_reason == "template paused by Meta: LOW_QUALITY"
+    assert MessageTemplate.objects.get(name="cicilan_reminder").status == "PAUSED"
+    assert _run() is None and fake_graph.messages_sent() == []
+    refused = None
+    try:
+        services.campaign_resume(campaign=campaign, by=supervisor)
+    except services.CampaignError as exc:
+        refused = exc.code
+    assert refused == "template_not_approved"
+    body["entry"][0]["changes"][0]["value"]["event"] = "APPROVED"
+    assert signed_post(client, body).status_code == 200
+    services.campaign_resume(campaign=campaign, by=supervisor)
+    assert _run() == "done"
+    assert len(fake_graph.messages_sent()) == 2

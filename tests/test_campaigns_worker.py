@@ -1,0 +1,151 @@
+"""The campaign worker as a real process (`manage.py campaign_worker`) against the fake
+Graph API: two workers started together send each recipient once; a worker killed with
+SIGKILL mid-campaign and started again resends nobody and shows the in-flight sends as
+`unknown`; a pause stops the sending."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.campaign_helpers import OFFER, REMINDER, rows, started_campaign
+from tests.fake_graph import TOKEN
+from tests.helpers import process_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake_graph(fake_graph):
+    fake_graph.templates = [REMINDER, OFFER]
+    return fake_graph
+
+
+def start_worker(tmp_path, fake_graph, name: str, *args: str) -> subprocess.Popen:
+    env = process_env(
+        tmp_path,
+        WHATSAPP_API_BASE_URL=fake_graph.url,
+        WHATSAPP_ACCESS_TOKEN=TOKEN,
+        LOG_LEVEL="INFO",
+    )
+    log = (tmp_path / f"{name}.log").open("w")
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "campaign_worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_exit(proc: subprocess.Popen, tmp_path, name: str, seconds: float = 120) -> None:
+    try:
+        assert proc.wait(timeout=seconds) == 0, (tmp_path / f"{name}.log").read_text()[-3000:]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError((tmp_path / f"{name}.log").read_text()[-3000:]) from None
+
+
+def sent_to(fake_graph) -> Counter:
+    return Counter(p.get("to") or p.get("recipient") for p in fake_graph.messages_sent())
+
+
+def test_two_workers_started_together_send_each_recipient_once(fake_graph, supervisor, tmp_path):
+    campaign = started_campaign(supervisor, rows(60))
+    fake_graph.delay_seconds = 0.02  # sends overlap: both workers are up while it runs
+    workers = [
+        start_worker(tmp_path, fake_graph, name, "--once", "--rate", "300")
+        for name in ("one", "two")
+    ]
+    for proc, name in zip(workers, ("one", "two"), strict=True):
+        wait_exit(proc, tmp_path, name)
+
+    counts = sent_to(fake_graph)
+    assert len(counts) == 60 and set(counts.values()) == {1}, counts
+    campaign.refresh_from_db()
+    assert campaign.status == "done"
+    assert set(campaign.recipients.values_list("status", flat=True)) == {"sent"}
+    running = [
+        name
+        for name in ("one", "two")
+        if f"running {campaign.pk}" in (tmp_path / f"{name}.log").read_text()
+    ]
+    assert len(running) == 1, running  # one worker ran it; the other found it taken
+
+
+def test_a_killed_worker_resends_nobody_and_its_in_flight_sends_are_unknown(
+    fake_graph, supervisor, tmp_path
+):
+    from campaigns.models import CampaignRecipient
+
+    campaign = started_campaign(supervisor, rows(40))
+    fake_graph.delay_seconds = 0.5  # Meta is slow: sends are in flight when it dies
+    worker = start_worker(tmp_path, fake_graph, "first", "--rate", "20")
+    recipients = CampaignRecipient.objects.filter(campaign=campaign)
+    deadline = time.monotonic() + 60
+    while not (
+        recipients.filter(status="sent").count() >= 5
+        and recipients.filter(status="sending").exists()
+    ):
+        assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()[-3000:]
+        assert worker.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+        time.sleep(0.05)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+    in_flight = set(recipients.filter(status="sending").values_list("pk", flat=True))
+    assert in_flight  # marked sending before the call; nobody recorded the answer
+    before = sent_to(fake_graph)
+    fake_graph.delay_seconds = 0.0
+    again = start_worker(tmp_path, fake_graph, "second", "--once", "--rate", "200")
+    wait_exit(again, tmp_path, "second")
+
+    after = sent_to(fake_graph)
+    assert set(after.values()) == {1}, after  # nobody twice
+    got = {r.pk: r for r in recipients}
+    assert {pk for pk, r in got.items() if r.status == "unknown"} == in_flight
+    assert all(got[pk].reason == "worker_stopped_in_flight" for pk in in_flight)
+    assert all(r.status == "sent" for pk, r in got.items() if pk not in in_flight)
+    # The in-flight ones were sent at most by the first worker, never by the second.
+    unknown_addresses = {got[pk].identity for pk in in_flight}
+    assert all(after[a] == before[a] for a in unknown_addresses)
+    assert len(after) == 40 - sum(1 for a in unknown_addresses if before[a] == 0)
+    campaign.refresh_from_db()
+    assert campaign.status == "done"
+
+
+def test_a_pause_stops_the_sending_and_a_resume_finishes_it(fake_graph, supervisor, tmp_path):
+    from campaigns.models import CampaignRecipient
+    from campaigns.services import campaign_pause, campaign_resume
+
+    campaign = started_campaign(supervisor, rows(30))
+    worker = start_worker(tmp_path, fake_graph, "w", "--rate", "10", "--poll-seconds", "0.2")
+    try:
+        recipients = CampaignRecipient.objects.filter(campaign=campaign)
+        while recipients.filter(status="sent").count() < 3:
+            assert worker.poll() is None, (tmp_path / "w.log").read_text()[-3000:]
+            time.sleep(0.05)
+        campaign_pause(campaign=campaign, by=supervisor)
+        log = tmp_path / "w.log"
+        while f"{campaign.pk}: sending stopped (paused)" not in log.read_text():
+            assert worker.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.05)
+        assert not recipients.filter(status="sending").exists()
+        settled = len(fake_graph.messages_sent())
+        time.sleep(1.5)  # a worker that ignored the pause would send ~15 more meanwhile
+        assert len(fake_graph.messages_sent()) == settled
+        assert recipients.filter(status="queued").count() == 30 - settled
+        campaign_resume(campaign=campaign, by=supervisor)
+        while recipients.exclude(status="sent").exists():
+            assert worker.poll() is None, (tmp_path / "w.log").read_text()[-3000:]
+            time.sleep(0.1)
+        assert set(sent_to(fake_graph).values()) == {1}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
