@@ -3,9 +3,10 @@
     .venv/bin/python bench/rooms.py [--rooms 10000] [--messages 1000000] [--requests 200]
 
 Seeds PostgreSQL in bulk (COPY), serves the app with gunicorn (1 sync worker) on
-loopback, and times sequential requests: the room list (all, mine, unread, a search, a
-common and a rare label) as an agent and a supervisor, and one page of 50 messages at the
-newest, middle and oldest depth of a large room. Prints p50/p95 per request kind.
+loopback, and times sequential requests: the room list (all, mine, unread, by status, a
+search, a common and a rare label) and the counts per status as an agent and a
+supervisor, and one page of 50 messages at the newest, middle and oldest depth of a large
+room. Prints p50/p95 per request kind.
 """
 
 import argparse
@@ -24,6 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import peak_rss, print_peak_rss  # noqa: E402
 from bench.webhook import DB, fresh_database, start_server, stop_all  # noqa: E402
+
+STATUSES = ["open", "pending", "snoozed", "resolved"]
+STATUS_WEIGHTS = [20, 5, 5, 70]
 
 
 def progress(label, done, total):
@@ -52,11 +56,23 @@ def seed(rooms: int, messages: int):
         with conn.cursor() as cur:
             with cur.copy(
                 "COPY users (id, password, username, display_name, email, role, "
-                "is_active, is_superuser, date_joined, updated_at) FROM STDIN"
+                "is_active, is_superuser, date_joined, updated_at, max_open_rooms) FROM STDIN"
             ) as cp:
                 for i, uid in enumerate(agents):
                     cp.write_row(
-                        (uid, "!", f"agent{i}", f"Agent {i}", "", "agent", True, False, now, now)
+                        (
+                            uid,
+                            "!",
+                            f"agent{i}",
+                            f"Agent {i}",
+                            "",
+                            "agent",
+                            True,
+                            False,
+                            now,
+                            now,
+                            10,
+                        )
                     )
                 cp.write_row(
                     (
@@ -70,6 +86,7 @@ def seed(rooms: int, messages: int):
                         False,
                         now,
                         now,
+                        10,
                     )
                 )
             for uid in [*agents, supervisor]:
@@ -111,7 +128,7 @@ def seed(rooms: int, messages: int):
             with cur.copy(
                 "COPY rooms (id, phone, title, username, lead_id, last_message_text, "
                 "last_message_type, last_message_at, message_count, "
-                "last_customer_message_at, created_at, updated_at) FROM STDIN"
+                "last_customer_message_at, created_at, updated_at, status) FROM STDIN"
             ) as cp:
                 for r in range(rooms):
                     rid = uuid.uuid4()
@@ -132,6 +149,8 @@ def seed(rooms: int, messages: int):
                             at,
                             at,
                             at,
+                            # A collection inbox after a while: most conversations resolved.
+                            rng.choices(STATUSES, STATUS_WEIGHTS)[0],
                         )
                     )
             with cur.copy(
@@ -264,6 +283,12 @@ def main():
             ("room list, supervisor", f"{base}/rooms/", boss),
             ("room list, agent, unread", f"{base}/rooms/?filter=unread", agent),
             ("room list, agent, mine", f"{base}/rooms/?filter=mine", agent),
+            ("room list, agent, open", f"{base}/rooms/?status=open", agent),
+            ("room list, supervisor, open", f"{base}/rooms/?status=open", boss),
+            ("room list, agent, snoozed", f"{base}/rooms/?status=snoozed", agent),
+            ("room list, agent, mine+open", f"{base}/rooms/?filter=mine&status=open", agent),
+            ("room counts, agent", f"{base}/rooms/counts", agent),
+            ("room counts, supervisor", f"{base}/rooms/counts", boss),
             ("room list, supervisor, search", f"{base}/rooms/?q=Lead%2042", boss),
             ("room list, agent, label 10%", f"{base}/rooms/?label=janji-bayar", agent),
             ("room list, supervisor, label 10%", f"{base}/rooms/?label=janji-bayar", boss),

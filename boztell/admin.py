@@ -20,12 +20,30 @@ class UserEditForm(UserChangeForm):
         model = User
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "max_open_rooms" in self.fields:
+            self.fields["max_open_rooms"].required = False  # left empty: unchanged
+
+    def clean_max_open_rooms(self):
+        value = self.cleaned_data.get("max_open_rooms")
+        return self.instance.max_open_rooms if value is None else value
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = ("username", "display_name", "role", "is_active", "has_token", "date_joined")
+    list_display = (
+        "username",
+        "display_name",
+        "role",
+        "is_active",
+        "max_open_rooms",
+        "has_token",
+        "date_joined",
+    )
+    list_editable = ("max_open_rooms",)
     list_filter = ("role", "is_active", "is_superuser")
     search_fields = ("username", "display_name", "email")
     ordering = ("username",)
@@ -34,6 +52,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("id", "username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "role", "is_active")}),
+        ("Assignment", {"fields": ("max_open_rooms",)}),
         ("API", {"fields": ("api_token",)}),
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )

@@ -47,6 +47,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(
         default=True, help_text="Inactive users cannot log in, use the API or open a socket."
     )
+    max_open_rooms = models.PositiveIntegerField(
+        "capacity",
+        default=10,
+        help_text="Automatic assignment gives this agent at most this many open rooms.",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

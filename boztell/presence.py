@@ -81,3 +81,24 @@ async def online_user_ids(user_ids) -> list:
         if await client.zcount(_key(uid), now, "+inf"):
             online.append(uid)
     return online
+
+
+_sync_client = None
+
+
+def online_user_ids_sync(user_ids) -> list:
+    """online_user_ids for sync code (automatic assignment runs in requests and workers):
+    one pipelined round trip over a per-process client."""
+    global _sync_client
+    user_ids = list(user_ids)
+    if not settings.REDIS_URL:
+        return [uid for uid in user_ids if _local.get(str(uid))]
+    if _sync_client is None:
+        import redis
+
+        _sync_client = redis.from_url(settings.REDIS_URL)
+    now = time.time()
+    pipe = _sync_client.pipeline(transaction=False)
+    for uid in user_ids:
+        pipe.zcount(_key(uid), now, "+inf")
+    return [uid for uid, count in zip(user_ids, pipe.execute(), strict=True) if count]

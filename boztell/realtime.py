@@ -30,6 +30,11 @@ def user_group(user_id) -> str:
     return f"user.{user_id}"
 
 
+def team_group(team_id) -> str:
+    """The agents of a team: they hear its unassigned rooms."""
+    return f"team.{team_id}"
+
+
 def to_wire(data: dict) -> dict:
     """The payload as a client will see it: a JSON round trip (UUIDs, datetimes, decimals)."""
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))

@@ -37,8 +37,10 @@ from campaigns.services import campaign_pause, recipients_mark_unknown
 from messaging import whatsapp
 from messaging.models import Message, PendingStatus
 from messaging.services.receive import pending_statuses_sweep
+from messaging.services.rules import room_list_rows, rooms_record
 from rooms.events import emit_message_created, emit_message_statuses, emit_messages_created
-from rooms.models import Room, RoomParticipant
+from rooms.models import Room
+from rooms.selectors import assigned_participants
 from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.campaigns")
@@ -127,12 +129,6 @@ _MARK_SENDING = """
         updated_at = v.now
     FROM unnest(%b::bigint[], %b::uuid[], %b::uuid[], %b::timestamptz[])
         AS v(id, room, message, now)
-    WHERE r.id = v.id
-"""
-_UPDATE_ROOMS = """
-    UPDATE rooms AS r SET last_message_text = v.text, last_message_type = 'template',
-        last_message_at = v.at, message_count = r.message_count + 1
-    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[]) AS v(id, text, at)
     WHERE r.id = v.id
 """
 
@@ -426,7 +422,7 @@ class CampaignRun:
     def _store_messages(self, rows, rooms: dict, now) -> tuple[dict, set]:
         """The pending message of each recipient (a retry keeps its own message); and the
         ids of the messages made now."""
-        from boztell.bulk import insert_returning_ids, server_cursor
+        from boztell.bulk import insert_returning_ids
 
         campaign = self.campaign
         messages, new = {}, []
@@ -461,21 +457,8 @@ class CampaignRun:
             for message in new:
                 message.id = uuid.uuid4()
             insert_returning_ids(new)
-            if connection.vendor == "postgresql":
-                with server_cursor() as cursor:
-                    cursor.execute(
-                        _UPDATE_ROOMS,
-                        [
-                            [m.room_id for m in new],
-                            [m.content_text for m in new],
-                            [m.created_at for m in new],
-                        ],
-                    )
-            else:
-                from messaging.services.receive import _room_record_message
-
-                for m in new:
-                    _room_record_message(room=Room(pk=m.room_id), message=m, profile_name=None)
+            # The room list's fields, by the one rule every write path uses.
+            rooms_record(room_list_rows(new))
         if retried:
             Message.objects.filter(pk__in=list(retried)).update(
                 status=Message.Status.PENDING, status_timestamp=now
@@ -486,9 +469,11 @@ class CampaignRun:
         """new_room_complete for a new customer's room, new_message for the others."""
         existing = [messages[r.pk] for r in rows if rooms[r.pk].pk not in created]
         assigned: dict = {m.room_id: [] for m in existing}
-        for room_id, user_id in RoomParticipant.objects.filter(
-            room_id__in=list(assigned), is_assigned=True
-        ).values_list("room_id", "user_id"):
+        for room_id, user_id in (
+            assigned_participants()
+            .filter(room_id__in=list(assigned))
+            .values_list("room_id", "user_id")
+        ):
             assigned[room_id].append(user_id)
         emit_messages_created(messages=existing, assigned=assigned)
         made = [r for r in rows if rooms[r.pk].pk in created]
@@ -584,9 +569,11 @@ class CampaignRun:
                 ).delete()
                 status_listeners_notify([m for m in messages if m.status != "sent"])
             assigned: dict = {m.room_id: [] for m in messages}
-            for room_id, user_id in RoomParticipant.objects.filter(
-                room_id__in=list(assigned), is_assigned=True
-            ).values_list("room_id", "user_id"):
+            for room_id, user_id in (
+                assigned_participants()
+                .filter(room_id__in=list(assigned))
+                .values_list("room_id", "user_id")
+            ):
                 assigned[room_id].append(user_id)
             emit_message_statuses(payloads=payloads, assigned=assigned)
 

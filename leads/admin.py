@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.urls import path
+from simple_history.admin import SimpleHistoryAdmin
 
 from boztell.phones import InvalidPhone, normalize_phone
 from leads.admin_segments import SegmentAdmin
@@ -24,7 +25,9 @@ class LeadForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(SimpleHistoryAdmin):
+    """The History button lists who changed which field, when (django-simple-history)."""
+
     form = LeadForm
     list_display = (
         "name",

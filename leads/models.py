@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class LeadStatus(models.TextChoices):
@@ -60,6 +61,9 @@ class Lead(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Who changed a lead's fields, when (the lead's admin history page; issue 15.8).
+    history = HistoricalRecords(table_name="leads_history", excluded_fields=["updated_at"])
 
     class Meta:
         db_table = "leads"

@@ -63,6 +63,7 @@ def lead_update(*, lead: Lead, by, **changes) -> Lead:
         if changes:
             for name, value in changes.items():
                 setattr(lead, name, value)
+            lead._history_user = by  # the lead's admin history names who changed it
             lead.save(update_fields=[*changes, "updated_at"])
             if "phone" in changes:
                 room_link_lead(lead=lead)

@@ -6,10 +6,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
 from boztell.errors import BoztellError
 from boztell.models import User
-from rooms.models import Label, Room, RoomNote, RoomParticipant
+from rooms.models import (
+    Label,
+    Room,
+    RoomActivity,
+    RoomNote,
+    RoomParticipant,
+    RoutingRule,
+    Team,
+    TeamMembership,
+)
 from rooms.services import room_assign, room_lead_set, room_unassign
 
 TRANSCRIPT_LIMIT = 200
@@ -52,7 +62,7 @@ class RoomAdminForm(forms.ModelForm):
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(SimpleHistoryAdmin):
     list_display = (
         "__str__",
         "phone",
@@ -62,7 +72,10 @@ class RoomAdmin(admin.ModelAdmin):
         "last_message_type",
         "last_message_at",
         "message_count",
+        "status",
+        "team",
     )
+    list_filter = ("status", "team")
     search_fields = ("phone", "user_id", "username", "title", "lead__name")
     list_select_related = ("lead",)
     readonly_fields = (
@@ -70,6 +83,10 @@ class RoomAdmin(admin.ModelAdmin):
         "phone",
         "user_id",
         "username",
+        # Set through the services (REST, the inbox), so events and the timeline follow.
+        "status",
+        "snoozed_until",
+        "team",
         "last_message_text",
         "last_message_type",
         "last_message_at",
@@ -77,6 +94,7 @@ class RoomAdmin(admin.ModelAdmin):
         "message_count",
         "created_at",
         "updated_at",
+        "timeline",
         "transcript",
     )
     form = RoomAdminForm
@@ -91,6 +109,7 @@ class RoomAdmin(admin.ModelAdmin):
         "unassign",
         *readonly_fields[4:],
     )
+    history_list_display = ("status", "team", "lead")
     autocomplete_fields = ("lead",)
     inlines = [RoomParticipantInline]
     actions = ["unassign_rooms"]
@@ -123,6 +142,33 @@ class RoomAdmin(admin.ModelAdmin):
     def last_message_preview(self, obj):
         return truncatechars(obj.last_message_text or "", 60)
 
+    @admin.display(description=f"Timeline (latest {TRANSCRIPT_LIMIT})")
+    def timeline(self, obj):
+        """Who changed the room's status, assignment, team or lead, and when."""
+        rows = list(
+            RoomActivity.objects.filter(room=obj)
+            .select_related("actor")
+            .order_by("-id")[:TRANSCRIPT_LIMIT]
+        )
+        if not rows:
+            return "Nothing yet."
+        return format_html(
+            "<table><thead><tr><th>Time</th><th>Who</th><th>What</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        a.actor.name if a.actor else a.data.get("by", "system"),
+                        a.text,
+                    )
+                    for a in reversed(rows)
+                ),
+            ),
+        )
+
     @admin.display(description=f"Transcript (latest {TRANSCRIPT_LIMIT})")
     def transcript(self, obj):
         messages = list(
@@ -149,6 +195,84 @@ class RoomAdmin(admin.ModelAdmin):
             "<th>Status</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 1
+    fields = ("user", "capacity", "open_rooms")
+    readonly_fields = ("capacity", "open_rooms")
+    autocomplete_fields = ("user",)
+
+    @admin.display(description="Capacity (edit on the user)")
+    def capacity(self, obj):
+        return obj.user.max_open_rooms if obj.pk else "-"
+
+    @admin.display(description="Open rooms now")
+    def open_rooms(self, obj):
+        from rooms.assignment import open_room_counts
+
+        return open_room_counts([obj.user_id]).get(str(obj.user_id), 0) if obj.pk else "-"
+
+
+class RoutingRuleInline(admin.TabularInline):
+    model = RoutingRule
+    extra = 0
+    fields = ("position", "loan_type", "leads_status")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "mode", "is_default", "member_count", "waiting")
+    list_editable = ("mode",)
+    search_fields = ("name",)
+    fields = ("name", "mode", "is_default")
+    inlines = [TeamMembershipInline, RoutingRuleInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(n_members=Count("memberships"))
+
+    @admin.display(description="Members", ordering="n_members")
+    def member_count(self, obj):
+        return obj.n_members
+
+    @admin.display(description="Waiting (queue)")
+    def waiting(self, obj):
+        from django.db.models import Exists, OuterRef
+
+        from rooms.selectors import assigned_participants
+
+        assigned = assigned_participants().filter(room=OuterRef("pk"))
+        return (
+            Room.objects.filter(team=obj, status=Room.Status.OPEN).exclude(Exists(assigned)).count()
+        )
+
+    def save_related(self, request, form, formsets, change):
+        """Members who joined or left hear another set of rooms: their sockets are closed
+        and reconnect with the new teams; the team's queue is handed out at once."""
+        from boztell.models import User
+        from boztell.services import user_access_changed
+        from rooms.assignment import team_hand_out
+
+        before = set(TeamMembership.objects.filter(team=form.instance).values_list("user_id"))
+        super().save_related(request, form, formsets, change)
+        after = set(TeamMembership.objects.filter(team=form.instance).values_list("user_id"))
+        for user in User.objects.filter(pk__in=[u for (u,) in before ^ after]):
+            user_access_changed(user=user)
+        team_id = form.instance.pk
+        from django.db import transaction
+
+        transaction.on_commit(lambda: team_hand_out(team_id=team_id))
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ("position", "loan_type", "leads_status", "team")
+    list_editable = ("loan_type", "leads_status", "team")
+    list_display_links = ("position",)
+    ordering = ("position", "id")
 
 
 @admin.register(Label)

@@ -12,15 +12,18 @@ from boztell.models import User
 from boztell.realtime import to_wire
 from boztell.schema import ErrorSerializer
 from messaging.serializers import MessageSerializer
-from rooms.events import note_payload
+from rooms.events import activity_payload, note_payload
 from rooms.payloads import room_row
 from rooms.selectors import (
     ROOM_FILTERS,
+    ROOM_STATUSES,
     labels_all,
+    room_activity,
     room_detail,
     room_list,
     room_messages,
     room_notes,
+    room_status_counts,
     rooms_visible_to,
 )
 from rooms.serializers import LabelSerializer, RoomSerializer
@@ -32,6 +35,7 @@ from rooms.services import (
     room_note_create,
     room_unassign,
 )
+from rooms.status import room_status_set
 
 ERROR = ErrorSerializer
 
@@ -43,10 +47,34 @@ def _limit(request, default=50, most=100) -> int:
         raise BoztellError("limit must be a number.", code="invalid_request") from None
 
 
+def _view(request) -> str:
+    view = request.query_params.get("filter", "all")
+    if view not in ROOM_FILTERS:
+        raise BoztellError(
+            f"filter must be one of {', '.join(ROOM_FILTERS)}.", code="invalid_request"
+        )
+    return view
+
+
+def _status(request) -> str | None:
+    status = request.query_params.get("status") or None
+    if status not in (None, "all", *ROOM_STATUSES):
+        raise BoztellError(
+            f"status must be one of all, {', '.join(ROOM_STATUSES)}.", code="invalid_status"
+        )
+    return None if status == "all" else status
+
+
 class RoomListApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("filter", str, enum=list(ROOM_FILTERS)),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=["all", *ROOM_STATUSES],
+                description="Only rooms in this status (the inbox's default view: open).",
+            ),
             OpenApiParameter("q", str, description="Name, phone or message text"),
             OpenApiParameter(
                 "label", str, description="Only rooms with this label (its name, e.g. janji-bayar)"
@@ -67,15 +95,13 @@ class RoomListApi(APIView):
         operation_id="rooms_list",
     )
     def get(self, request):
-        view = request.query_params.get("filter", "all")
-        if view not in ROOM_FILTERS:
-            raise BoztellError(
-                f"filter must be one of {', '.join(ROOM_FILTERS)}.", code="invalid_request"
-            )
+        view = _view(request)
+        status = _status(request)
         limit = _limit(request)
         rooms = room_list(
             user=request.user,
             view=view,
+            status=status,
             query=(request.query_params.get("q") or "").strip(),
             label=(request.query_params.get("label") or "").strip(),
             after=decode_cursor(request.query_params.get("cursor")),
@@ -241,6 +267,108 @@ class LabelListApi(APIView):
     )
     def get(self, request):
         return Response({"results": LabelSerializer.render_many(labels_all())})
+
+
+class RoomCountsApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("filter", str, enum=list(ROOM_FILTERS[:3]))],
+        responses={
+            200: inline_serializer(
+                "RoomStatusCounts",
+                {name: serializers.IntegerField() for name in ROOM_STATUSES},
+            ),
+            400: ERROR,
+        },
+        summary="How many of the caller's rooms are in each status",
+        operation_id="rooms_counts",
+    )
+    def get(self, request):
+        view = _view(request)
+        if view == "unread":
+            raise BoztellError("filter must be all, mine or unassigned.", code="invalid_request")
+        return Response(room_status_counts(user=request.user, view=view))
+
+
+class RoomStatusSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="open, pending, snoozed or resolved")
+    until = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="With snoozed: when it opens again (ISO)."
+    )
+
+
+class RoomStatusApi(APIView):
+    @extend_schema(
+        request=RoomStatusSerializer,
+        responses={200: RoomSerializer, 400: ERROR, 404: ERROR},
+        summary="Set a room's status: open, pending, snoozed until a time, or resolved",
+    )
+    def post(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        form = RoomStatusSerializer(data=request.data)
+        if not form.is_valid():
+            if "until" in form.errors:
+                raise BoztellError("until must be an ISO 8601 time.", code="invalid_until")
+            raise BoztellError(
+                f"status must be one of {', '.join(ROOM_STATUSES)}.", code="invalid_status"
+            )
+        room_status_set(
+            room=room,
+            status=form.validated_data["status"],
+            until=form.validated_data.get("until"),
+            by=request.user,
+        )
+        return Response(
+            to_wire(room_row(room_detail(user=request.user, room_id=room.pk), user=request.user))
+        )
+
+
+class RoomActivityApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="An activity id: the page before it."),
+            OpenApiParameter("limit", int),
+        ],
+        responses={
+            200: inline_serializer(
+                "RoomActivityPage",
+                {
+                    "results": inline_serializer(
+                        "RoomActivity",
+                        {
+                            "id": serializers.IntegerField(),
+                            "room_id": serializers.UUIDField(),
+                            "kind": serializers.CharField(),
+                            "text": serializers.CharField(),
+                            "actor_id": serializers.UUIDField(allow_null=True),
+                            "actor_name": serializers.CharField(allow_null=True),
+                            "data": serializers.DictField(),
+                            "created_at": serializers.DateTimeField(),
+                        },
+                        many=True,
+                    ),
+                    "older_cursor": serializers.IntegerField(allow_null=True),
+                },
+            ),
+            400: ERROR,
+            404: ERROR,
+        },
+        summary="A room's timeline: who changed its status, assignment, team, lead or labels",
+    )
+    def get(self, request, room_id):
+        room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
+        raw = request.query_params.get("before")
+        try:
+            before = int(raw) if raw else None
+        except ValueError:
+            raise BoztellError("before must be an activity id.", code="invalid_request") from None
+        limit = _limit(request)
+        page = room_activity(room=room, before=before, limit=limit)
+        return Response(
+            {
+                "results": [to_wire(activity_payload(a)) for a in page],
+                "older_cursor": page[0].id if len(page) == limit else None,
+            }
+        )
 
 
 class RoomLabelsSerializer(serializers.Serializer):

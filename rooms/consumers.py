@@ -33,15 +33,31 @@ TYPING_INTERVAL_SECONDS = 2.0
 
 @database_sync_to_async
 def _room_audience(user, room_id) -> list | None:
-    """The room's assigned agents' ids if `user` may see the room now, else None."""
+    """The room's audience (rooms.selectors.room_audience) if `user` may see the room
+    now, else None."""
     from rooms.models import Room
-    from rooms.selectors import room_assigned_user_ids, room_visible_given
+    from rooms.selectors import room_audience, room_visible_given
 
     room = Room.objects.filter(pk=room_id).first()
     if room is None:
         return None
-    assigned = [str(uid) for uid in room_assigned_user_ids(room=room)]
-    return assigned if room_visible_given(user=user, assigned_user_ids=assigned) else None
+    audience = [str(a) for a in room_audience(room=room)]
+    return audience if room_visible_given(user=user, assigned_user_ids=audience) else None
+
+
+@database_sync_to_async
+def _team_ids(user) -> set[str]:
+    from rooms.selectors import user_team_ids
+
+    return user_team_ids(user=user)
+
+
+@database_sync_to_async
+def _hand_out(user_id) -> int:
+    """The agent just came online: their teams' waiting rooms are handed out now."""
+    from rooms.assignment import teams_hand_out
+
+    return teams_hand_out(user_id=user_id)
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -56,7 +72,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.rooms: set[str] = set()
         self.typing_sent: dict[str, float] = {}
-        self.groups_joined = user_event_groups(user)
+        # An agent hears the unassigned rooms of their teams (read once: a change of teams
+        # in admin closes their sockets, as a change of role does).
+        self.team_ids = set() if user.is_supervisor else await _team_ids(user)
+        self.groups_joined = user_event_groups(user, self.team_ids)
         for group in self.groups_joined:
             await self._group_add(group)
         await self.send_json(
@@ -72,6 +91,11 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             came_online = False
         if came_online:
             await self._broadcast_presence("online")
+            if self.team_ids:
+                try:
+                    await _hand_out(user.pk)
+                except Exception:  # assignment must not keep anyone from connecting
+                    logger.exception("hand-out on connect failed user=%s", user.pk)
         self.heartbeat = asyncio.create_task(self._keep_presence())
 
     async def _group_add(self, group):
@@ -235,7 +259,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     def _may_see(self, assigned_user_ids) -> bool:
         from rooms.selectors import room_visible_given
 
-        return room_visible_given(user=self.user, assigned_user_ids=assigned_user_ids)
+        return room_visible_given(
+            user=self.user, assigned_user_ids=assigned_user_ids, team_ids=self.team_ids
+        )
 
     async def broadcast_event(self, message):
         if message.get("sender_channel") == self.channel_name:
@@ -249,7 +275,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"event": event, "data": data, "cursor": message.get("cursor")})
         if event == "room_assigned":
             room_id = str(data["room_id"])
-            if room_id in self.rooms and not self._may_see(data["assigned_user_ids"]):
+            audience = list(data["assigned_user_ids"])
+            if data.get("team_id"):
+                audience.append(f"team:{data['team_id']}")
+            if room_id in self.rooms and not self._may_see(audience):
                 await self._lose_room(room_id)
         elif event == "access_revoked":
             await self.close(code=CLOSE_ACCESS_REVOKED, reason="access changed")

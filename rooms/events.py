@@ -10,8 +10,13 @@ from leads.serializers import LeadSerializer
 from messaging.models import Message
 from messaging.serializers import MessageSerializer
 from messaging.window import window_fields
-from rooms.models import Room, RoomNote, RoomParticipant
-from rooms.selectors import counts_as_unread, room_assigned_user_ids, room_event_groups
+from rooms.models import Room, RoomActivity, RoomNote, RoomParticipant
+from rooms.selectors import (
+    counts_as_unread,
+    room_assigned_user_ids,
+    room_audience,
+    room_event_groups,
+)
 from rooms.serializers import LabelSerializer, ParticipantSerializer, RoomFieldsSerializer
 
 
@@ -93,7 +98,7 @@ def emit_message_created(*, room: Room, message: Message, room_created: bool) ->
         return
     emit_messages_created(
         messages=[message],
-        assigned={room.pk: room_assigned_user_ids(room=room)},
+        assigned={room.pk: room_audience(room=room)},
         last_customer_message_at={room.pk: room.last_customer_message_at},
     )
 
@@ -137,7 +142,7 @@ def emit_messages_created(
 def emit_message_status(*, message: Message) -> None:
     emit_message_statuses(
         payloads=[status_payload(message)],
-        assigned={message.room_id: room_assigned_user_ids(room=message.room)},
+        assigned={message.room_id: room_audience(room=message.room)},
     )
 
 
@@ -185,8 +190,11 @@ def emit_room_read(*, user, room: Room, read_at) -> None:
     )
 
 
-def emit_room_assigned(*, room: Room, previous_user_ids: list, by) -> None:
-    """Assignment changes who may see the room, so every agent and supervisor hears it."""
+def emit_room_assigned(
+    *, room: Room, previous_user_ids: list, by, activity: RoomActivity | None = None
+) -> None:
+    """Assignment (or the room's team) changes who may see the room, so every agent and
+    supervisor hears it. `assigned_by` is null for the automatic assignment."""
     from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP
 
     assigned = room_assigned_user_ids(room=room)
@@ -197,9 +205,47 @@ def emit_room_assigned(*, room: Room, previous_user_ids: list, by) -> None:
             "room_id": room.pk,
             "assigned_user_ids": assigned,
             "previous_user_ids": previous_user_ids,
-            "assigned_by": by.pk,
+            "assigned_by": by.pk if by is not None else None,
+            "team_id": room.team_id,
+            "status": room.status,
+            "activity": activity_payload(activity) if activity is not None else None,
         },
         room_id=None,
+    )
+
+
+def activity_payload(activity: RoomActivity) -> dict:
+    """One line of a room's timeline (GET /rooms/{id}/activity, and inside events)."""
+    actor = activity.actor
+    return {
+        "id": activity.id,
+        "room_id": activity.room_id,
+        "kind": activity.kind,
+        "text": activity.text,
+        "actor_id": activity.actor_id,
+        "actor_name": actor.name if actor is not None else None,
+        "data": activity.data,
+        "created_at": activity.created_at,
+    }
+
+
+def emit_room_status_changed(
+    *, room: Room, previous: str, by, source: str, activity: RoomActivity, audience=None
+) -> None:
+    """The room's status changed (an agent, the customer writing, a snooze ending)."""
+    broadcast_on_commit(
+        room_event_groups(room=room, assigned_user_ids=audience),
+        "room_status_changed",
+        {
+            "room_id": room.pk,
+            "status": room.status,
+            "previous_status": previous,
+            "snoozed_until": room.snoozed_until,
+            "changed_by": by.pk if by is not None else None,
+            "source": source,
+            "activity": activity_payload(activity),
+        },
+        room_id=room.pk,
     )
 
 

@@ -9,11 +9,18 @@ import uuid
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 COLOUR = r"^#[0-9a-fA-F]{6}$"
 
 
 class Room(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending (waiting on the customer)"
+        SNOOZED = "snoozed", "Snoozed"
+        RESOLVED = "resolved", "Resolved"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     phone = models.CharField(
         max_length=20,
@@ -43,14 +50,47 @@ class Room(models.Model):
     message_count = models.PositiveIntegerField(default=0)
     # The customer's latest inbound message opens WhatsApp's 24-hour service window.
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A snoozed room opens again by itself at this time."
+    )
+    team = models.ForeignKey(
+        "rooms.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="rooms"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Who changed what, when (admin history page); the room list's fields change with every
+    # message and are not history.
+    history = HistoricalRecords(
+        table_name="rooms_history",
+        excluded_fields=[
+            "last_message_text",
+            "last_message_type",
+            "last_message_at",
+            "message_count",
+            "last_customer_message_at",
+            "updated_at",
+        ],
+    )
 
     class Meta:
         db_table = "rooms"
         ordering = ["-last_message_at"]
         indexes = [
             models.Index(fields=["-last_message_at", "-id"], name="rooms_latest_idx"),
+            # The room list by status (?status=open, the inbox's default view).
+            models.Index(
+                fields=["status", "-last_message_at", "-id"], name="rooms_status_latest_idx"
+            ),
+            # The snooze wake-up finds due rooms without a scan.
+            models.Index(
+                fields=["snoozed_until"],
+                name="rooms_snoozed_idx",
+                condition=models.Q(status="snoozed"),
+            ),
+            # A team's queue: its unassigned rooms, oldest first.
+            models.Index(fields=["team", "status", "created_at"], name="rooms_team_queue_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -188,3 +228,124 @@ class RoomParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.room}"
+
+
+class Team(models.Model):
+    """A group of agents (sales, collection) that rooms are routed to, and how the team
+    hands its rooms out: by hand, round robin, or to the agent with the fewest open rooms."""
+
+    class Mode(models.TextChoices):
+        MANUAL = "manual", "Manual (agents claim rooms from the team queue)"
+        ROUND_ROBIN = "round_robin", "Round robin"
+        BALANCED = "balanced", "Balanced (fewest open rooms)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.MANUAL)
+    is_default = models.BooleanField(
+        default=False, help_text="Rooms no routing rule matches go to this team."
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams", blank=True
+    )
+    # Round robin's cursor: the member who got the team's last room (fair across restarts
+    # and processes: it lives in the row that assignment locks).
+    last_assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "teams"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "team_memberships"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="team_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class RoutingRule(models.Model):
+    """Rooms whose lead matches go to `team`; rules are tried by `position`, the first
+    match wins; a room no rule matches goes to the default team (if any)."""
+
+    position = models.PositiveIntegerField(default=0)
+    loan_type = models.CharField(
+        max_length=100, blank=True, help_text="The lead's loan_type; empty matches any."
+    )
+    leads_status = models.CharField(
+        max_length=50, blank=True, help_text="The lead's leads_status; empty matches any."
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
+
+    class Meta:
+        db_table = "routing_rules"
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        what = " and ".join(
+            f"{name}={value}"
+            for name, value in (("loan_type", self.loan_type), ("leads_status", self.leads_status))
+            if value
+        )
+        return f"{what or 'any lead'} -> {self.team}"
+
+
+class RoomActivity(models.Model):
+    """One line of a room's timeline: who changed its status, assignment, team, lead or
+    labels, when (the room's audit trail, with Room's simple-history records)."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status changed"
+        ASSIGNED = "assigned", "Assignment changed"
+        TEAM = "team", "Team changed"
+        LEAD = "lead", "Lead linked"
+        LABELS = "labels", "Labels changed"
+
+    id = models.BigAutoField(primary_key=True)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="activity")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty: the customer or the system (data.by says which).",
+    )
+    data = models.JSONField(default=dict)
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "room_activity"
+        indexes = [models.Index(fields=["room", "created_at", "id"], name="room_activity_idx")]
+        verbose_name_plural = "room activity"
+
+    def __str__(self) -> str:
+        return self.text

@@ -26,7 +26,8 @@ def home(request):
 @require_GET
 def inbox(request, room_id=None):
     user = request.user
-    rooms = room_list(user=user, limit=50)
+    # The inbox opens on its Open tab (static/inbox: state.status).
+    rooms = room_list(user=user, status="open", limit=50)
     team = list(User.objects.filter(is_active=True).order_by("username"))
     try:
         online = {str(uid) for uid in async_to_sync(online_user_ids)([u.pk for u in team])}

@@ -7,20 +7,30 @@ import uuid
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from boztell.models import User
-from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, user_group
-from rooms.models import Label, Room, RoomLabel, RoomNote, RoomParticipant
+from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, team_group, user_group
+from rooms.models import (
+    Label,
+    Room,
+    RoomActivity,
+    RoomLabel,
+    RoomNote,
+    RoomParticipant,
+    TeamMembership,
+)
 
 # --- Who may see a room: the one rule ---------------------------------------------
 #
 # Supervisors see every room; an agent sees the rooms assigned to them and the rooms
-# assigned to no one. A room's assigned agents are its participants with `is_assigned`
-# (False unless an assignment set it). Everything that decides who sees a room or hears
-# about it (REST, search, GET /events catch-up, sockets, event fan-out, the bulk webhook
-# statements) calls this section; tests/test_visibility.py fails on a second spelling.
+# assigned to no one that are in one of their teams or in no team (issue 15: an
+# unassigned room waits in its team's queue). A room's assigned agents are its
+# participants with `is_assigned` (False unless an assignment set it). Everything that
+# decides who sees a room or hears about it (REST, search, GET /events catch-up, sockets,
+# event fan-out, the bulk webhook statements) calls this section; tests/test_visibility.py
+# fails on a second spelling.
 
 
 def assigned_participants() -> QuerySet[RoomParticipant]:
@@ -38,8 +48,11 @@ def assigned_user_ids_of(participants) -> list:
 
 
 def _mine_or_nobodys(user: User, room_ref) -> Q:
+    """For a queryset of rooms (`room_ref` is the room's pk)."""
     assigned = assigned_participants().filter(room=room_ref)
-    return Q(Exists(assigned.filter(user=user))) | ~Q(Exists(assigned))
+    my_teams = TeamMembership.objects.filter(user=user).values("team_id")
+    in_my_queue = Q(team__isnull=True) | Q(team_id__in=my_teams)
+    return Q(Exists(assigned.filter(user=user))) | (~Q(Exists(assigned)) & in_my_queue)
 
 
 def rooms_visible_to(*, user: User) -> QuerySet[Room]:
@@ -50,28 +63,66 @@ def rooms_visible_to(*, user: User) -> QuerySet[Room]:
     return rooms.filter(_mine_or_nobodys(user, OuterRef("pk")))
 
 
-def user_event_groups(user: User) -> list[str]:
-    """The groups a user's sockets listen on: their own, and their role's."""
-    return [user_group(user.pk), SUPERVISORS_GROUP if user.is_supervisor else AGENTS_GROUP]
+# A room's *audience* is what an event carries of it from its commit: its assigned agents'
+# ids, and `team:<id>` when it has a team (room_audience; assigned_user_ids_sql in bulk).
+TEAM_MARK = "team:"
+
+
+def room_audience(*, room: Room) -> list:
+    """The room's audience now: its assigned agents' ids, and `team:<id>` if it has a team."""
+    return room_assigned_user_ids(room=room) + (
+        [f"{TEAM_MARK}{room.team_id}"] if room.team_id else []
+    )
+
+
+def _audience_split(audience) -> tuple[list[str], str | None]:
+    assigned, team_id = [], None
+    for item in audience:
+        item = str(item)
+        if item.startswith(TEAM_MARK):
+            team_id = item[len(TEAM_MARK) :]
+        else:
+            assigned.append(item)
+    return assigned, team_id
+
+
+def user_team_ids(*, user: User) -> set[str]:
+    return {
+        str(t) for t in TeamMembership.objects.filter(user=user).values_list("team_id", flat=True)
+    }
+
+
+def user_event_groups(user: User, team_ids=None) -> list[str]:
+    """The groups a user's sockets listen on: their own, their role's, and (agents) their
+    teams' (`team_ids` when the caller holds them, else read here)."""
+    if user.is_supervisor:
+        return [user_group(user.pk), SUPERVISORS_GROUP]
+    if team_ids is None:
+        team_ids = user_team_ids(user=user)
+    return [user_group(user.pk), AGENTS_GROUP, *(team_group(t) for t in sorted(team_ids))]
 
 
 def room_event_groups(*, room: Room | None = None, assigned_user_ids=None) -> list[str]:
     """Who hears about a room: its assigned agents and the supervisors; for an unassigned
-    room, every agent. A wrong list here is a security bug. Pass the assigned agents'
-    ids when they were read with the room (a bulk write reads them under its row lock)."""
+    room, its team's agents (every agent when it has no team). A wrong list here is a
+    security bug. Pass the room's audience when it was read with the room (a bulk write
+    reads it under its row lock)."""
     if assigned_user_ids is None:
-        assigned_user_ids = room_assigned_user_ids(room=room)
-    if assigned_user_ids:
-        return [*(user_group(uid) for uid in assigned_user_ids), SUPERVISORS_GROUP]
+        assigned_user_ids = room_audience(room=room)
+    assigned, team_id = _audience_split(assigned_user_ids)
+    if assigned:
+        return [*(user_group(uid) for uid in assigned), SUPERVISORS_GROUP]
+    if team_id:
+        return [team_group(team_id), SUPERVISORS_GROUP]
     return [AGENTS_GROUP, SUPERVISORS_GROUP]
 
 
-def room_visible_given(*, user: User, assigned_user_ids) -> bool:
-    """rooms_visible_to for one room whose assigned agents' ids are already known (an
-    event carries them from its commit), without a query: the user hears the room's
-    events (room_event_groups), so the two can never disagree."""
+def room_visible_given(*, user: User, assigned_user_ids, team_ids=None) -> bool:
+    """rooms_visible_to for one room whose audience is already known (an event carries it
+    from its commit): the user hears the room's events (room_event_groups), so the two can
+    never disagree. `team_ids`: the user's teams, when the caller holds them."""
     heard = room_event_groups(assigned_user_ids=list(assigned_user_ids))
-    return not set(user_event_groups(user)).isdisjoint(heard)
+    return not set(user_event_groups(user, team_ids)).isdisjoint(heard)
 
 
 def room_is_visible_to(*, room: Room, user: User) -> bool:
@@ -84,16 +135,29 @@ def assigned_user_ids_sql(room_column: str) -> str:
     assigned_user_ids_from_sql)."""
     # `room_column` is a column name from our own statements, never a value.
     ids = f"SELECT p.user_id FROM room_participants p WHERE p.room_id = {room_column}"  # noqa: S608
+    # issue 15: the room's audience (room_audience): its team too, as `team:<id>`.
+    team = f"SELECT 'team:' || t.team_id FROM rooms t WHERE t.id = {room_column}"  # noqa: S608
     if connection.vendor == "postgresql":
-        return f"ARRAY({ids} AND p.is_assigned ORDER BY p.user_id)"
-    return f"(SELECT json_group_array(user_id) FROM ({ids} AND p.is_assigned))"  # noqa: S608
+        return (
+            f"(ARRAY(SELECT p.user_id::text FROM ({ids} AND p.is_assigned) p ORDER BY 1)"  # noqa: S608
+            f" || ARRAY({team} AND t.team_id IS NOT NULL))"
+        )
+    return (
+        f"(SELECT json_group_array(x) FROM (SELECT user_id AS x FROM ({ids} AND p.is_assigned)"  # noqa: S608
+        f" UNION ALL {team} AND t.team_id IS NOT NULL))"
+    )
 
 
 def assigned_user_ids_from_sql(value) -> list:
-    """What assigned_user_ids_sql read, as room_assigned_user_ids gives it."""
-    if isinstance(value, str):
-        return sorted(uuid.UUID(uid) for uid in json.loads(value))
-    return value
+    """What assigned_user_ids_sql read, as room_audience gives it."""
+    items = json.loads(value) if isinstance(value, str) else value
+    audience, team = [], []
+    for item in items:
+        if str(item).startswith(TEAM_MARK):
+            team.append(f"{TEAM_MARK}{uuid.UUID(str(item)[len(TEAM_MARK) :])}")
+        else:
+            audience.append(uuid.UUID(str(item)))
+    return sorted(audience) + team
 
 
 def room_view_filter(view: str, user: User) -> Q | None:
@@ -151,6 +215,7 @@ def counts_as_unread(message) -> bool:
 
 
 ROOM_FILTERS = ("all", "mine", "unassigned", "unread")
+ROOM_STATUSES = tuple(Room.Status.values)
 
 
 def room_filter_fields(*, assigned_user_ids, user: User) -> dict:
@@ -172,6 +237,7 @@ def room_list(
     *,
     user: User,
     view: str = "all",
+    status: str | None = None,
     query: str = "",
     label: str = "",
     after: tuple | None = None,
@@ -186,6 +252,8 @@ def room_list(
     by_view = room_view_filter(view, user)
     if by_view is not None:
         rooms = rooms.filter(by_view)
+    if status:
+        rooms = rooms.filter(status=status)  # served by rooms_status_latest_idx
     if query:
         rooms = rooms.filter(_room_search(query))
     if label:
@@ -209,6 +277,50 @@ def room_list(
     return list(
         rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")[:limit]
     )
+
+
+def room_status_counts(*, user: User, view: str = "all") -> dict[str, int]:
+    """How many of the caller's rooms (those the room list shows) are in each status. An
+    agent's rooms are counted as two disjoint parts, theirs and the visible unassigned
+    ones: as one query the planner's estimate crossed PostgreSQL's JIT threshold and JIT
+    alone cost 15 ms (bench/rooms.py)."""
+    from django.db.models import Count
+
+    counts = dict.fromkeys(ROOM_STATUSES, 0)
+    listed = Room.objects.exclude(last_message_at__isnull=True)
+    parts = []
+    if user.is_supervisor and view == "all":
+        parts.append(listed.values("status").annotate(n=Count("pk")))
+    else:
+        assigned = assigned_participants().filter(room=OuterRef("pk"))
+        if view in ("all", "mine"):
+            parts.append(
+                assigned_participants()
+                .filter(user=user, room__last_message_at__isnull=False)
+                .values(status=F("room__status"))
+                .annotate(n=Count("room_id"))
+            )
+        if view in ("all", "unassigned"):
+            unassigned = listed.filter(~Exists(assigned))
+            if not user.is_supervisor:
+                my_teams = TeamMembership.objects.filter(user=user).values("team_id")
+                unassigned = unassigned.filter(Q(team__isnull=True) | Q(team_id__in=my_teams))
+            parts.append(unassigned.values("status").annotate(n=Count("pk")))
+    for part in parts:
+        for row in part.order_by():
+            counts[row["status"]] += row["n"]
+    return counts
+
+
+def room_activity(*, room: Room, before: int | None = None, limit: int = 50) -> list:
+    """One page of a room's timeline lines (status, assignment, team, lead), oldest to
+    newest; `before` (an activity id) pages back."""
+    rows = RoomActivity.objects.filter(room=room).select_related("actor")
+    if before:
+        rows = rows.filter(id__lt=before)
+    page = list(rows.order_by("-id")[:limit])
+    page.reverse()
+    return page
 
 
 def _room_search(query: str) -> Q:

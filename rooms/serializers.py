@@ -49,6 +49,13 @@ class RoomFieldsSerializer(OutputSerializer):
     last_message_timestamp = serializers.DateTimeField(source="last_message_at", allow_null=True)
     last_message_type = serializers.CharField(allow_null=True)
     message_count = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Room.Status.choices)
+    snoozed_until = serializers.DateTimeField(
+        allow_null=True, help_text="A snoozed room opens again by itself at this time."
+    )
+    team_id = serializers.UUIDField(
+        allow_null=True, help_text="The team the room is routed to, if any."
+    )
     labels = serializers.SerializerMethodField()
     window_open = serializers.SerializerMethodField(
         help_text="Whether free-form messages may be sent now (the 24-hour window, by the "

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from boztell.errors import BoztellError
+from boztell.models import User
 from leads.models import Lead
 from rooms.models import Room
 
@@ -73,16 +74,29 @@ def room_get_or_create(*, phone: str, title: str = "") -> tuple[Room, bool]:
 
 
 def _room_create(*, phone, user_id, username, title) -> Room | None:
+    from rooms.assignment import team_for_lead
+
     lead = Lead.objects.filter(phone=phone).first() if phone else None
+    # The team is chosen with the room, so its first event reaches that team only.
+    team = team_for_lead(lead=lead)
     try:
         with transaction.atomic():
-            return Room.objects.create(
+            room = Room.objects.create(
                 phone=phone,
                 user_id=user_id,
                 username=(username or "")[:100],
                 title=((lead.name if lead else "") or title or phone or "")[:200],
                 lead=lead,
+                team=team,
             )
+            if team is not None:
+                room_activity_add(
+                    room=room,
+                    kind="team",
+                    text=f"Routed to team {team.name}",
+                    data={"team_id": str(team.pk), "by": "system"},
+                )
+            return room
     except IntegrityError:
         return None
 
@@ -242,7 +256,17 @@ def room_lead_set(*, room: Room, lead: Lead | None, by) -> Room:
     with transaction.atomic():
         room = Room.objects.select_for_update().get(pk=room.pk)
         room.lead = lead
+        room._history_user = by
         room.save(update_fields=["lead", "updated_at"])
+        room_activity_add(
+            room=room,
+            kind="lead",
+            text=f"{by.name} linked the lead {lead.name}"
+            if lead
+            else f"{by.name} unlinked the lead",
+            actor=by,
+            data={"lead_id": str(lead.pk) if lead else None},
+        )
         emit_room_lead_changed(room=room, by=by)
     return Room.objects.select_related("lead").get(pk=room.pk)
 
@@ -274,8 +298,29 @@ def room_assign(*, room: Room, agent, by) -> Room:
         participant.assigned_at = timezone.now()
         participant.assigned_by = by
         participant.save()
-        emit_room_assigned(room=room, previous_user_ids=previous, by=by)
+        activity = room_activity_add(
+            room=room,
+            kind="assigned",
+            text=(
+                f"{by.name} took the conversation"
+                if agent.pk == by.pk
+                else f"{by.name} assigned the conversation to {agent.name}"
+            ),
+            actor=by,
+            data={"to": str(agent.pk), "from": [str(uid) for uid in previous]},
+        )
+        emit_room_assigned(room=room, previous_user_ids=previous, by=by, activity=activity)
+        _capacity_freed(room=room, user_ids=[uid for uid in previous if uid != agent.pk])
     return room
+
+
+def _capacity_freed(*, room: Room, user_ids) -> None:
+    """Agents who lost an open room have room for the next in their teams' queues."""
+    from rooms.assignment import teams_hand_out_on_commit
+
+    if room.status == Room.Status.OPEN:
+        for user_id in user_ids:
+            teams_hand_out_on_commit(user_id=user_id)
 
 
 def room_unassign(*, room: Room, by) -> Room:
@@ -299,7 +344,22 @@ def room_unassign(*, room: Room, by) -> Room:
             )
         if previous:
             assigned.update(is_assigned=False)
-            emit_room_assigned(room=room, previous_user_ids=previous, by=by)
+            names = ", ".join(
+                u.name for u in User.objects.filter(pk__in=previous).order_by("username")
+            )
+            activity = room_activity_add(
+                room=room,
+                kind="assigned",
+                text=(
+                    f"{by.name} released the conversation"
+                    if previous == [by.pk]
+                    else f"{by.name} unassigned {names}"
+                ),
+                actor=by,
+                data={"to": None, "from": [str(uid) for uid in previous]},
+            )
+            emit_room_assigned(room=room, previous_user_ids=previous, by=by, activity=activity)
+            _capacity_freed(room=room, user_ids=previous)
     return room
 
 
@@ -369,6 +429,15 @@ def phones_renormalise(*, write=lambda line: None) -> dict:
     return dict(counts)
 
 
+def room_activity_add(*, room: Room, kind: str, text: str, actor=None, data=None):
+    """One line in the room's timeline (rooms.RoomActivity), in the caller's transaction."""
+    from rooms.models import RoomActivity
+
+    return RoomActivity.objects.create(
+        room=room, kind=kind, text=text[:300], actor=actor, data=data or {}
+    )
+
+
 def room_labels_set(*, room: Room, names: list[str], by) -> Room:
     """Give the room exactly these labels (by name); unknown names are refused before
     anything changes. A change is one `room_labels_changed` event; no change, no event."""
@@ -396,6 +465,14 @@ def room_labels_set(*, room: Room, names: list[str], by) -> Room:
             [RoomLabel(room=room, label=labels[name], added_by=by) for name in added]
         )
         if added or removed:
+            changes = [f"+{n}" for n in sorted(added)] + [f"-{n}" for n in removed]
+            room_activity_add(
+                room=room,
+                kind="labels",
+                text=f"{by.name} changed the labels: {', '.join(changes)}",
+                actor=by,
+                data={"added": sorted(added), "removed": removed},
+            )
             emit_room_labels_changed(room=room, added=sorted(added), removed=removed, by=by)
     logger.info("room %s labels +%d -%d", room.pk, len(added), len(removed))
     return room

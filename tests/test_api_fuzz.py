@@ -151,6 +151,10 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
         ("/rooms/{room_id}/labels", "PUT", room_path, {}, {"labels": ["vip"]}),
         ("/rooms/{room_id}/notes", "POST", room_path, {}, {"text": "Janji bayar Jumat"}),
         ("/rooms/{room_id}/notes", "GET", room_path, {}, None),
+        ("/rooms/", "GET", {}, {"status": "open"}, None),
+        ("/rooms/counts", "GET", {}, {}, None),
+        ("/rooms/{room_id}/status", "POST", room_path, {}, {"status": "pending"}),
+        ("/rooms/{room_id}/activity", "GET", room_path, {}, None),
         ("/quick-replies/", "GET", {}, {"q": "tag"}, None),
         ("/quick-replies/{reply_id}/render", "GET", {"reply_id": str(reply.pk)}, room_path, None),
         ("/leads/", "GET", {}, {"segment": str(segment.pk)}, None),
@@ -185,7 +189,8 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
         ("/messages/mark-read", "POST", {}, {}, {"room_id": str(room.pk)}),
     ]
     seen = set()
-    for path, method, path_parameters, query, body in calls:
+
+    def call(path, method, path_parameters, query, body):
         case = schema[path][method].Case(
             path_parameters=path_parameters,
             query=query,
@@ -196,6 +201,36 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
         )
         assert response.status_code < 300, (method, path, response.text[:500])
         seen.add((path, method))
+        return response
+
+    for path, method, path_parameters, query, body in calls:
+        call(path, method, path_parameters, query, body)
+
+    # A campaign's life: created, edited, previewed, started, paused, resumed, cancelled.
+    from tests.campaign_helpers import REMINDER, REMINDER_PARAMS, make_template
+
+    make_template(REMINDER)
+    created = call(
+        "/campaigns/",
+        "POST",
+        {},
+        {},
+        {
+            "name": "Reminder",
+            "template_name": "cicilan_reminder",
+            "language": "id",
+            "parameters": REMINDER_PARAMS,
+            "recipients": [
+                {"to": "0812-1111-0001", "name": "Budi", "amount": "1500000", "due": "2026-12-05"}
+            ],
+        },
+    )
+    campaign = {"campaign_id": created.json()["id"]}
+    call("/campaigns/", "GET", {}, {}, None)
+    call("/campaigns/{campaign_id}", "GET", campaign, {}, None)
+    call("/campaigns/{campaign_id}", "PATCH", campaign, {}, {"name": "Reminder Desember"})
+    for action in ("preview", "start", "pause", "resume", "cancel"):
+        call(f"/campaigns/{{campaign_id}}/{action}", "POST", campaign, {}, None)
     documented = {
         (path, method.upper()) for path, ops in _spec()["paths"].items() for method in ops
     }
@@ -207,6 +242,8 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
         ("/leads/export", "GET"),
         ("/leads/imports/{import_id}/report.csv", "GET"),
         ("/leads/import", "POST"),
+        ("/campaigns/{campaign_id}/audience", "POST"),
+        ("/campaigns/{campaign_id}/recipients.csv", "GET"),
     }
     assert documented - untested == seen
 

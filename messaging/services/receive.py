@@ -105,6 +105,9 @@ def message_receive(*, inbound: InboundMessage) -> Outcome:
             inbound_listeners_notify([message])
             if room_created:
                 room = Room.objects.select_related("lead").get(pk=room.pk)
+                from rooms.assignment import room_route_on_commit
+
+                room_route_on_commit(room_id=room.pk)  # issue 15: a new room goes to a team
             emit_message_created(room=room, message=message, room_created=room_created)
             # After the message's own event: a fetch that runs at the commit (tasks inline,
             # the embedded default) announces the file after the message, not before it.

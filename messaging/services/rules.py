@@ -95,7 +95,10 @@ _ROOM_LIST = """
         title = CASE WHEN r.lead_id IS NULL AND v.profile <> ''
                           AND (r.title = '' OR r.title = r.phone)
                      THEN v.profile ELSE r.title END,
-        username = CASE WHEN v.username <> '' THEN v.username ELSE r.username END
+        username = CASE WHEN v.username <> '' THEN v.username ELSE r.username END,
+        -- issue 15: the customer writing reopens the room (rooms.status)
+        status = CASE WHEN v.customer THEN 'open' ELSE r.status END,
+        snoozed_until = CASE WHEN v.customer THEN NULL ELSE r.snoozed_until END
     FROM {rows}
     WHERE r.id = v.id
 """
@@ -144,4 +147,20 @@ def rooms_record(rows: list[RoomListRow]) -> None:
             for r in rows
         ],
     )
+    # issue 15: the rooms a customer message reopens (pending, snoozed, resolved), read
+    # before the statement opens them; their timeline line and event follow.
+    from rooms.models import Room
+    from rooms.status import rooms_reopened_by_customer
+
+    customer_rooms = [r.room_id for r in rows if r.from_customer]
+    reopened = (
+        list(
+            Room.objects.filter(pk__in=customer_rooms)
+            .exclude(status=Room.Status.OPEN)
+            .values_list("pk", "status")
+        )
+        if customer_rooms
+        else []
+    )
     execute(_ROOM_LIST.format(rows=from_rows), params)
+    rooms_reopened_by_customer(reopened=reopened)
