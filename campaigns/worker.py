@@ -388,6 +388,10 @@ class CampaignRun:
                         user_id=None if r.phone else r.user_id,
                         title=((lead.name if lead else "") or r.phone or "")[:200],
                         lead=lead,
+                        # Waiting on the customer: a reply reopens the room, and a reopened
+                        # unassigned room goes to its team (rooms/status.py), so thousands of
+                        # reminders do not leave their replies in nobody's queue.
+                        status=Room.Status.PENDING,
                     )
                 )
             created = set(insert_returning_ids(new, ignore_conflicts=True))

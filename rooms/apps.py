@@ -5,3 +5,12 @@ class RoomsConfig(AppConfig):
     name = "rooms"
     verbose_name = "Rooms"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Segments of leads by their room's labels and team: rooms knows rooms, leads
+        # asks through its filter registry (leads must not import rooms).
+        from leads.selectors import register_lead_filter
+        from rooms.selectors import lead_filter_room_label, lead_filter_team
+
+        register_lead_filter("room_label", lead_filter_room_label)
+        register_lead_filter("team", lead_filter_team)

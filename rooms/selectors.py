@@ -387,3 +387,25 @@ def room_notes(*, room: Room, before: tuple | None = None, limit: int = 50) -> l
     page = list(notes.prefetch_related("mentions").order_by("-created_at", "-id")[:limit])
     page.reverse()
     return page
+
+
+# --- Segments by what the lead's room carries (leads.selectors.register_lead_filter) ---------
+
+
+def _names(value) -> list[str]:
+    items = value if isinstance(value, list | tuple) else [value]
+    return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+
+
+def lead_filter_room_label(value) -> Q:
+    """Leads whose room carries any of these labels (names, comma-separated)."""
+    from rooms.models import RoomLabel
+
+    labelled = RoomLabel.objects.filter(room__lead=OuterRef("pk"), label__name__in=_names(value))
+    return Q(Exists(labelled))
+
+
+def lead_filter_team(value) -> Q:
+    """Leads whose room belongs to any of these teams (names, comma-separated)."""
+    in_team = Room.objects.filter(lead=OuterRef("pk"), team__name__in=_names(value))
+    return Q(Exists(in_team))

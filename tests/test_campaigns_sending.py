@@ -488,3 +488,36 @@ def test_a_template_meta_pauses_pauses_its_campaigns_through_the_webhook(
     services.campaign_resume(campaign=campaign, by=supervisor)
     assert _run() == "done"
     assert len(fake_graph.messages_sent()) == 2
+
+
+def test_a_reply_to_a_campaign_reopens_its_new_room_and_routes_it_to_a_team_agent(
+    fake_graph, supervisor, client
+):
+    """Issue 17.7: a campaign makes the room of a new customer waiting on them (pending);
+    their reply reopens it, and a reopened unassigned room goes to its team's agent."""
+    from asgiref.sync import async_to_sync
+
+    from boztell import presence
+    from rooms.models import Room, RoomParticipant, Team, TeamMembership
+    from tests.factories import UserFactory
+
+    agent = UserFactory(username="collector", max_open_rooms=5)
+    team = Team.objects.create(name="Collection", mode=Team.Mode.ROUND_ROBIN, is_default=True)
+    TeamMembership.objects.create(team=team, user=agent)
+    async_to_sync(presence.presence_connect)(agent.pk, "test-collector")
+    try:
+        make_template(REMINDER)
+        campaign = started_campaign(supervisor, rows(2))
+        assert _run() == "done"
+        recipient = campaign.recipients.select_related("message__room").get(line=1)
+        room = recipient.message.room
+        assert room.status == Room.Status.PENDING
+        assert not RoomParticipant.objects.filter(room=room, is_assigned=True).exists()
+        reply = text_webhook(recipient.identity, "wamid.REPLY-ROUTED", "Baik, saya bayar")
+        assert signed_post(client, reply).status_code == 200
+        room.refresh_from_db()
+        assert room.status == Room.Status.OPEN
+        assigned = RoomParticipant.objects.filter(room=room, is_assigned=True)
+        assert list(assigned.values_list("user_id", flat=True)) == [agent.pk]
+    finally:
+        async_to_sync(presence.presence_disconnect)(agent.pk, "test-collector")

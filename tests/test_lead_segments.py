@@ -256,3 +256,29 @@ async def test_export_streams_under_asgi_without_draining_into_memory(supervisor
     text = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 3000 and rows[0]["name"] == "Nasabah 00000"
+
+
+def test_segments_by_the_rooms_label_and_team(supervisor_api):
+    from leads.models import Segment
+    from rooms.models import Label, RoomLabel, Team
+    from tests.factories import LeadFactory, RoomFactory
+
+    promised = LeadFactory(name="Janji Bayar", phone="6281234500001")
+    other = LeadFactory(name="Lain", phone="6281234500002")
+    LeadFactory(name="Tanpa Room", phone="6281234500003")
+    collection = Team.objects.create(name="Collection")
+    room = RoomFactory(phone=promised.phone, lead=promised, team=collection)
+    RoomFactory(phone=other.phone, lead=other)
+    RoomLabel.objects.create(room=room, label=Label.objects.create(name="janji-bayar"))
+
+    def names(query):
+        response = supervisor_api.get(f"/leads/?{query}")
+        assert response.status_code == 200, response.content
+        return sorted(lead["name"] for lead in response.json()["results"])
+
+    assert names("room_label=janji-bayar") == ["Janji Bayar"]
+    assert names("room_label=janji-bayar,nothing") == ["Janji Bayar"]
+    assert names("team=Collection") == ["Janji Bayar"]
+    assert names("room_label=nothing") == []
+    segment = Segment.objects.create(name="Promised", filters={"room_label": "janji-bayar"})
+    assert names(f"segment={segment.pk}") == ["Janji Bayar"]
