@@ -17,6 +17,7 @@ from rooms.payloads import room_row
 from rooms.selectors import (
     ROOM_FILTERS,
     ROOM_STATUSES,
+    labels_all,
     room_activity,
     room_detail,
     room_list,
@@ -25,7 +26,7 @@ from rooms.selectors import (
     room_status_counts,
     rooms_visible_to,
 )
-from rooms.serializers import RoomSerializer
+from rooms.serializers import LabelSerializer, RoomSerializer
 from rooms.services import (
     NOTE_LIMIT,
     room_assign,
@@ -256,6 +257,16 @@ class RoomLeadApi(APIView):
         )
 
     patch = post
+
+
+class LabelListApi(APIView):
+    @extend_schema(
+        responses={200: inline_serializer("LabelList", {"results": LabelSerializer(many=True)})},
+        summary="Every label a room may carry (supervisors define them in admin), by name",
+        operation_id="rooms_labels_list",
+    )
+    def get(self, request):
+        return Response({"results": LabelSerializer.render_many(labels_all())})
 
 
 class RoomCountsApi(APIView):

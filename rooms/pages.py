@@ -13,7 +13,8 @@ from boztell.realtime import to_wire
 from boztell.selectors import events_pruned_through
 from messaging.models import MessageTemplate
 from rooms.payloads import room_row
-from rooms.selectors import room_list
+from rooms.selectors import labels_all, room_list
+from rooms.serializers import LabelSerializer
 
 
 @require_GET
@@ -25,7 +26,8 @@ def home(request):
 @require_GET
 def inbox(request, room_id=None):
     user = request.user
-    rooms = room_list(user=user, limit=50)
+    # The inbox opens on its Open tab (static/inbox: state.status).
+    rooms = room_list(user=user, status="open", limit=50)
     team = list(User.objects.filter(is_active=True).order_by("username"))
     try:
         online = {str(uid) for uid in async_to_sync(online_user_ids)([u.pk for u in team])}
@@ -56,8 +58,16 @@ def inbox(request, room_id=None):
             for t in MessageTemplate.objects.filter(status=MessageTemplate.Status.APPROVED)
         ],
         "team": [
-            {"id": u.pk, "name": u.name, "role": u.role, "online": str(u.pk) in online}
+            {
+                "id": u.pk,
+                "name": u.name,
+                "username": u.username,
+                "role": u.role,
+                "online": str(u.pk) in online,
+            }
             for u in team
         ],
+        # What the label editor and the room list's label filter offer (GET /rooms/labels).
+        "labels": LabelSerializer.render_many(labels_all()),
     }
     return render(request, "inbox/inbox.html", {"boot": to_wire(boot)})

@@ -228,6 +228,11 @@ def room_filter_fields(*, assigned_user_ids, user: User) -> dict:
     }
 
 
+def labels_all() -> list[Label]:
+    """Every label supervisors defined (admin), by name: what the inbox offers on a room."""
+    return list(Label.objects.order_by("name"))
+
+
 def room_list(
     *,
     user: User,

@@ -6,6 +6,7 @@ from rooms import api
 
 urlpatterns = [
     path("", api.RoomListApi.as_view(), name="room-list"),
+    path("labels", api.LabelListApi.as_view(), name="label-list"),
     path("counts", api.RoomCountsApi.as_view(), name="room-counts"),
     path("<uuid:room_id>", api.RoomDetailApi.as_view(), name="room-detail"),
     path("<uuid:room_id>/messages", api.RoomMessagesApi.as_view(), name="room-messages"),

@@ -148,6 +148,7 @@ def test_every_operation_answers_real_data_in_the_shape_its_schema_documents(tok
         ("/rooms/{room_id}/lead", "PATCH", room_path, {}, {"lead_id": str(lead.pk)}),
         ("/leads/{lead_id}", "PATCH", {"lead_id": str(lead.pk)}, {}, {"leads_status": "hot"}),
         ("/leads/{lead_id}/history", "GET", {"lead_id": str(lead.pk)}, {}, None),
+        ("/rooms/labels", "GET", {}, {}, None),
         ("/rooms/{room_id}/labels", "PUT", room_path, {}, {"labels": ["vip"]}),
         ("/rooms/{room_id}/notes", "POST", room_path, {}, {"text": "Janji bayar Jumat"}),
         ("/rooms/{room_id}/notes", "GET", room_path, {}, None),

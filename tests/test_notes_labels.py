@@ -288,3 +288,17 @@ def test_supervisors_define_labels_in_admin_with_a_valid_colour(client, supervis
         assert page.status_code == 200  # the form again, with the error
     assert list(Label.objects.values_list("name", "colour")) == [("janji-bayar", "#16a34a")]
     assert "janji-bayar" in client.get("/admin/rooms/label/").content.decode()
+
+
+def test_every_label_is_listed_for_the_inbox_and_only_to_signed_in_users(agent_api, labels):
+    from rest_framework.test import APIClient
+
+    response = agent_api.get("/rooms/labels")
+    assert response.status_code == 200
+    assert response.json() == {
+        "results": [
+            {"name": "janji-bayar", "colour": "#16a34a"},
+            {"name": "vip", "colour": "#DC2626"},
+        ]
+    }
+    assert APIClient().get("/rooms/labels").status_code in (401, 403)

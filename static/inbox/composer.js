@@ -1,20 +1,42 @@
 // The composer: text (Enter sends), replies, media upload with a progress bar, templates,
 // typing, and what the 24-hour window allows, as the server says (room.window_open).
+// Two modes: Reply (a WhatsApp message; "/" opens quick replies) and Private note (only
+// the team sees it; "@" mentions a colleague; the window does not apply).
 import { $, el } from "./dom.js";
 import { api, csrf } from "./api.js";
 import { openRoomRow, state } from "./state.js";
-import { addMessage, refreshOpenRoom } from "./messages.js";
+import { addMessage, addNote, refreshOpenRoom } from "./messages.js";
+import { mentionInput } from "./mentions.js";
+import { clearQuickReply, quickReplyInput, quickReplyKey, showUnfilled } from "./quick-replies.js";
 import { socketSend } from "./socket.js";
+import { hideSuggestions, suggestKey } from "./suggest.js";
 import { toast } from "./toasts.js";
 
-// Free-form text and media while the window is open; else only a template.
+const noteMode = () => state.composeMode === "note";
+
+// Free-form text and media while the window is open; else only a template. A note is
+// never sent to WhatsApp: the window does not apply to it.
 export function showWindow(room) {
   const open = Boolean(room && room.window_open);
-  $("#window-closed").hidden = open;
-  $("#text").disabled = !open;
-  $("#send").disabled = !open;
-  $("#file").disabled = !open;
-  $("#text").placeholder = open ? "Type a message" : "Window closed: send a template";
+  const note = noteMode();
+  $("#window-closed").hidden = open || note;
+  $("#text").disabled = !open && !note;
+  $("#send").disabled = !open && !note;
+  $("#file").disabled = !open || note;
+  $("#composer").classList.toggle("note-mode", note);
+  $("#send").textContent = note ? "Add note" : "Send";
+  $("#compose-hint").textContent = note ? "Only your team sees notes · @ mentions" : "Type / for quick replies";
+  $("#text").placeholder = note ? "Private note for your team (@name to mention)" : open ? "Type a message" : "Window closed: send a template";
+  $("#text").setAttribute("aria-label", note ? "Private note (Enter adds it; not sent to the customer)" : "Message (Enter sends, Shift+Enter for a new line)");
+}
+
+export function setComposeMode(mode) {
+  state.composeMode = mode === "note" ? "note" : "reply";
+  for (const b of document.querySelectorAll(".compose-mode button")) b.setAttribute("aria-selected", String(b.dataset.mode === state.composeMode));
+  hideSuggestions();
+  clearQuickReply();
+  showWindow(openRoomRow());
+  $("#text").focus();
 }
 
 function autosize() {
@@ -36,10 +58,33 @@ function setReply(m) {
   $("#text").focus();
 }
 
+async function addPrivateNote(text) {
+  const input = $("#text");
+  const roomId = state.roomId;
+  input.value = "";
+  autosize();
+  $("#send").disabled = true;
+  try {
+    const note = await api("POST", `/rooms/${roomId}/notes`, { text });
+    if (note.room_id === state.roomId) addNote(note);
+    if (note.not_notified && note.not_notified.length) {
+      toast(`Not notified (no such colleague, or they cannot see this room): ${note.not_notified.map((n) => `@${n}`).join(", ")}`);
+    }
+  } catch (err) {
+    toast(err.message, "error");
+    input.value = text;
+  } finally {
+    $("#send").disabled = false;
+    input.focus();
+  }
+}
+
 async function send() {
   const input = $("#text");
   const text = input.value.trim();
   if (!text || !state.roomId) return;
+  hideSuggestions();
+  if (noteMode()) { addPrivateNote(text); return; }
   const room = openRoomRow();
   const body = { room_id: room.room_id, text };
   if (state.replyTo) body.reply_to = state.replyTo.wa_message_id;
@@ -50,14 +95,21 @@ async function send() {
   try {
     const message = await api("POST", "/messages/send", body);
     clearReply();
+    clearQuickReply();
     if (message.room_id === state.roomId) addMessage(message);
   } catch (err) {
     toast(err.message, "error");
-    if (err.data && err.data.error && err.data.error.details && err.data.error.details.message_id) refreshOpenRoom();
-    else input.value = text;
+    const details = (err.data && err.data.error && err.data.error.details) || {};
+    if (details.message_id) refreshOpenRoom();
+    else {
+      input.value = text;
+      autosize();
+      // The server would not send a quick reply's placeholder: select it to fill.
+      if (err.code === "unfilled_placeholder") showUnfilled(details.placeholders);
+    }
   } finally {
     $("#send").disabled = !(openRoomRow() || {}).window_open;
-    input.focus();
+    if (document.activeElement !== input) input.focus();
   }
 }
 
@@ -172,9 +224,16 @@ export function showTyping(data) {
 export function wireComposer() {
   $("#composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
   $("#text").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+    if (e.isComposing || suggestKey(e) || quickReplyKey(e)) return;
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send(); }
   });
-  $("#text").addEventListener("input", () => { autosize(); typed(); });
+  $("#text").addEventListener("input", () => {
+    autosize();
+    if (noteMode()) mentionInput();
+    else { typed(); quickReplyInput(); }
+  });
+  $("#text").addEventListener("blur", () => hideSuggestions());
+  for (const b of document.querySelectorAll(".compose-mode button")) b.addEventListener("click", () => setComposeMode(b.dataset.mode));
   $("#file").addEventListener("change", (e) => { upload(e.target.files[0]); e.target.value = ""; });
   $("#template-button").addEventListener("click", openTemplates);
   $("#window-template").addEventListener("click", openTemplates);

@@ -6,9 +6,10 @@ import { preview } from "./format.js";
 import { removeRoom, state, upsertRoom } from "./state.js";
 import { showTyping } from "./composer.js";
 import { renderLeadPanel, showPresence } from "./lead-panel.js";
-import { addMessage, refreshOpenRoom, renderMessages } from "./messages.js";
+import { addActivity, addMessage, addNote, refreshOpenRoom, renderMessages } from "./messages.js";
 import { refreshRoomRow, renderRoomList } from "./room-list.js";
 import { markRead, openRoom, renderRoomHeader } from "./room-view.js";
+import { refreshCounts } from "./status.js";
 import { notify, toast } from "./toasts.js";
 
 const WINDOW_FIELDS = ["window_open", "window_closes_at"];
@@ -16,12 +17,14 @@ const WINDOW_FIELDS = ["window_open", "window_closes_at"];
 // The server took the room from this user: drop it here too.
 export function roomLost(roomId) {
   removeRoom(roomId);
+  refreshCounts();
   renderRoomList();
   if (roomId === state.roomId) toast("This room was reassigned to another agent.");
 }
 
 function newRoom(data) {
   const exists = state.rooms.has(data.room_id);
+  refreshCounts();
   upsertRoom(data, { toTop: true });
   renderRoomList();
   if (!exists) notify(`New chat: ${data.room_title || data.room_phone}`, () => openRoom(data.room_id));
@@ -69,6 +72,8 @@ function messageChanged(event, data) {
 }
 
 function roomAssigned(data) {
+  if (data.activity && data.room_id === state.roomId) addActivity(data.activity);
+  refreshCounts();
   refreshRoomRow(data.room_id).then((row) => {
     if (row.room_id === state.roomId) renderLeadPanel();
   }).catch(() => roomLost(data.room_id));
@@ -98,6 +103,42 @@ function roomMerged(data) {
   else if (state.roomId === data.into_room_id) { renderRoomHeader(); refreshOpenRoom(); }
 }
 
+// A colleague @mentioned this user in a private note: a toast that opens the room.
+function noteMention(data) {
+  const who = (data.author || {}).display_name || "A colleague";
+  const room = data.room_title || (state.rooms.get(data.room_id) || {}).room_title || "a conversation";
+  toast(`${who} mentioned you in ${room}: ${data.text}`, "mention", () => openRoom(data.room_id), 12000);
+}
+
+// A room's status changed (an agent here or elsewhere, the customer wrote, a snooze
+// ended): the list's tabs follow; a room this page did not hold is asked for.
+function statusChanged(data) {
+  const room = state.rooms.get(data.room_id);
+  const isOpen = data.room_id === state.roomId;
+  if (room) {
+    room.status = data.status;
+    room.snoozed_until = data.snoozed_until || null;
+  }
+  if (room && state.order.includes(data.room_id)) renderRoomList();
+  else {
+    // Not in the list this page loaded (another tab's rooms): the server's row for it.
+    refreshRoomRow(data.room_id).then(() => { if (isOpen) renderRoomHeader(); }).catch(() => {});
+  }
+  if (isOpen) {
+    renderRoomHeader();
+    if (data.activity) addActivity(data.activity);
+  }
+  refreshCounts();
+}
+
+function labelsChanged(data) {
+  const room = state.rooms.get(data.room_id);
+  if (!room) return;
+  room.labels = data.labels;
+  renderRoomList();
+  if (data.room_id === state.roomId) renderRoomHeader();
+}
+
 export function applyEvent(event, data, cursor) {
   if (cursor) state.cursor = Math.max(state.cursor, cursor);
   switch (event) {
@@ -119,6 +160,10 @@ export function applyEvent(event, data, cursor) {
     }
     case "lead_updated": leadUpdated(data); break;
     case "room_merged": roomMerged(data); break;
+    case "room_note_created": if (data.room_id === state.roomId) addNote(data); break;
+    case "note_mention": noteMention(data); break;
+    case "room_labels_changed": labelsChanged(data); break;
+    case "room_status_changed": statusChanged(data); break;
     default: break;
   }
 }

@@ -7,10 +7,12 @@ import { $, setView } from "./dom.js";
 import { syncClock } from "./clock.js";
 import { boot, state, upsertRoom } from "./state.js";
 import { wireComposer } from "./composer.js";
+import { wireLabels } from "./labels.js";
+import { refreshCounts, wireStatus } from "./status.js";
 import { applyEvent, roomLost } from "./events.js";
 import { loadOlder, refreshOpenRoom } from "./messages.js";
 import { reloadRooms, renderRoomList } from "./room-list.js";
-import { closeRoom, markRead, openRoom } from "./room-view.js";
+import { closeRoom, markRead, openRoom, renderRoomHeader } from "./room-view.js";
 import { connect } from "./socket.js";
 import { toast } from "./toasts.js";
 
@@ -30,8 +32,22 @@ for (const button of document.querySelectorAll(".filters button")) {
     state.filter = button.dataset.filter;
     for (const b of document.querySelectorAll(".filters button")) b.setAttribute("aria-selected", String(b === button));
     reloadRooms().catch((err) => toast(err.message, "error"));
+    refreshCounts();
   });
 }
+// A label ticked in the editor (the room's row as the server answered) or the label
+// filter changed (the list again from the server).
+wireLabels((row, { reload = false } = {}) => {
+  if (reload) { reloadRooms().catch((err) => toast(err.message, "error")); return; }
+  renderRoomList();
+  if (row && row.room_id === state.roomId) renderRoomHeader();
+});
+// A status set here (the room's row as the server answered) or a status tab chosen.
+wireStatus((row, { reload = false } = {}) => {
+  if (reload) { reloadRooms().catch((err) => toast(err.message, "error")); return; }
+  renderRoomList();
+  if (row && row.room_id === state.roomId) renderRoomHeader();
+});
 let searchTimer = null;
 $("#room-search").addEventListener("input", (e) => {
   clearTimeout(searchTimer);
@@ -42,4 +58,5 @@ window.addEventListener("focus", () => { if (state.roomId) markRead(); });
 for (const row of boot.rooms) upsertRoom(row);
 renderRoomList();
 connect({ onEvent: applyEvent, onReconnected: refreshOpenRoom, onRoomLost: roomLost });
+refreshCounts();
 if (boot.room_id) openRoom(boot.room_id);

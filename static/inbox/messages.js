@@ -1,4 +1,5 @@
-// The open room's timeline: rendering, older pages, reactions, retry and forward.
+// The open room's timeline: messages, private notes and activity lines merged by time;
+// rendering, older pages, reactions, retry and forward.
 import { $, el } from "./dom.js";
 import { api } from "./api.js";
 import { dayFmt, dayKey, size, timeFmt } from "./format.js";
@@ -97,23 +98,74 @@ function renderMessage(m, wamids) {
   return node;
 }
 
+// Each stream (messages, notes, …) is loaded back to its own oldest item; the timeline shows
+// everything down to the newest of those points, so a stream with older pages left never
+// leaves a gap among the others (scrolling up loads the older pages of every stream).
+const STREAM_PATHS = {
+  notes: (roomId) => `/rooms/${roomId}/notes`,
+  // A server without conversation status (rows with no `status`) has no activity stream.
+  activity: (roomId) => ("status" in (state.rooms.get(roomId) || {}) ? `/rooms/${roomId}/activity` : null),
+};
+const at = (x) => Date.parse(x.created_at);
+
+function timeline() {
+  let floor = -Infinity;
+  const consider = (items, cursor) => { if (cursor && items.length) floor = Math.max(floor, at(items[0])); };
+  consider(state.messages, state.olderCursor);
+  const entries = state.messages.map((m) => ({ kind: "message", item: m }));
+  for (const [kind, stream] of Object.entries(state.streams)) {
+    consider(stream.items, stream.cursor);
+    for (const item of stream.items) entries.push({ kind, item });
+  }
+  return entries
+    .filter((e) => at(e.item) >= floor)
+    .map((e, i) => ({ ...e, i }))
+    .sort((a, b) => at(a.item) - at(b.item) || a.i - b.i);
+}
+
+const hasOlder = () => Boolean(state.olderCursor) || Object.values(state.streams).some((s) => s.cursor);
+
+// "@name" in a note's plain text: the people it notified stand out.
+function noteText(note) {
+  const notified = new Set((note.mentions || []).map((u) => u.username.toLowerCase()));
+  return note.text.split(/(@[\w.-]+)/).map((part) => (
+    part.startsWith("@") && notified.has(part.slice(1).toLowerCase()) ? el("span", { class: "mention", text: part }) : part
+  ));
+}
+
+function renderNote(note) {
+  return el("div", { class: "note", "data-note-id": note.id, role: "note", "aria-label": "Private note" },
+    el("div", { class: "note-head" },
+      el("span", { class: "note-tag", text: "🔒 Private note" }),
+      el("span", { class: "note-author", text: (note.author || {}).display_name || "Agent" })),
+    el("div", { class: "text" }, ...noteText(note)),
+    el("div", { class: "meta" }, el("time", { datetime: note.created_at, text: timeFmt.format(new Date(note.created_at)) })));
+}
+
+function renderActivity(line) {
+  return el("div", { class: "activity", "data-activity-id": String(line.id), "data-kind": line.kind },
+    el("span", {}, line.text, " · ", el("time", { datetime: line.created_at, text: timeFmt.format(new Date(line.created_at)) })));
+}
+
 export function renderMessages({ scroll = "keep" } = {}) {
   const box = $("#messages");
   const before = box.scrollHeight - box.scrollTop;
   const wamids = byWamid();
   box.replaceChildren();
-  if (state.olderCursor) box.append(el("p", { class: "empty", text: "Scroll up for older messages" }));
+  if (hasOlder()) box.append(el("p", { class: "empty", text: "Scroll up for older messages" }));
   let lastDay = null;
-  for (const m of state.messages) {
-    const day = dayKey(new Date(m.created_at));
-    if (day !== lastDay && m.content_type !== "reaction") {
-      box.append(el("div", { class: "day" }, el("span", { text: dayFmt.format(new Date(m.created_at)) })));
+  let shown = 0;
+  for (const { kind, item } of timeline()) {
+    if (kind === "message" && item.content_type === "reaction") continue;
+    const day = dayKey(new Date(item.created_at));
+    if (day !== lastDay) {
+      box.append(el("div", { class: "day" }, el("span", { text: dayFmt.format(new Date(item.created_at)) })));
       lastDay = day;
     }
-    const node = renderMessage(m, wamids);
-    if (node) box.append(node);
+    const node = kind === "message" ? renderMessage(item, wamids) : kind === "notes" ? renderNote(item) : renderActivity(item);
+    if (node) { box.append(node); shown += 1; }
   }
-  if (!state.messages.length) box.append(el("p", { class: "empty", text: "No messages yet." }));
+  if (!shown) box.append(el("p", { class: "empty", text: "No messages yet." }));
   if (scroll === "bottom") box.scrollTop = box.scrollHeight;
   else box.scrollTop = box.scrollHeight - before;
 }
@@ -123,26 +175,56 @@ function nearBottom() {
   return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
 }
 
-// The open room's newest page of messages (a new room opened).
+const emptyStreams = () => Object.fromEntries(Object.keys(STREAM_PATHS).map((k) => [k, { items: [], cursor: null }]));
+
+// A stream's newest page; a stream the server does not answer stays empty (the messages
+// still show).
+async function streamPage(kind, roomId, before) {
+  const query = before ? `?before=${encodeURIComponent(before)}` : "";
+  const path = STREAM_PATHS[kind](roomId);
+  if (!path) return { results: [], older_cursor: null };
+  try { return await api("GET", `${path}${query}`); } catch (err) { return { results: [], older_cursor: null }; }
+}
+
+function mergeById(older, newer) {
+  const known = new Map(older.map((x) => [x.id, x]));
+  for (const x of newer) known.set(x.id, { ...(known.get(x.id) || {}), ...x });
+  return [...known.values()].sort((a, b) => at(a) - at(b));
+}
+
+// The open room's newest page of messages and of each other stream (a new room opened).
 export async function loadMessages(roomId) {
   $("#messages").replaceChildren(el("p", { class: "empty", text: "Loading messages…" }));
-  const page = await api("GET", `/rooms/${roomId}/messages`);
+  const kinds = Object.keys(STREAM_PATHS);
+  const [page, ...pages] = await Promise.all([api("GET", `/rooms/${roomId}/messages`), ...kinds.map((k) => streamPage(k, roomId))]);
   if (state.roomId !== roomId) return false;
   state.messages = page.results;
   state.olderCursor = page.older_cursor;
+  state.streams = emptyStreams();
+  kinds.forEach((k, i) => { state.streams[k] = { items: pages[i].results, cursor: pages[i].older_cursor }; });
   renderMessages({ scroll: "bottom" });
   return true;
 }
 
 export async function loadOlder() {
-  if (!state.olderCursor || state.loadingOlder) return;
+  if (!hasOlder() || state.loadingOlder) return;
   state.loadingOlder = true;
   const roomId = state.roomId;
   try {
-    const page = await api("GET", `/rooms/${roomId}/messages?before=${encodeURIComponent(state.olderCursor)}`);
+    const kinds = Object.keys(state.streams).filter((k) => state.streams[k].cursor);
+    const [page, ...pages] = await Promise.all([
+      state.olderCursor ? api("GET", `/rooms/${roomId}/messages?before=${encodeURIComponent(state.olderCursor)}`) : null,
+      ...kinds.map((k) => streamPage(k, roomId, state.streams[k].cursor)),
+    ]);
     if (roomId !== state.roomId) return;
-    state.messages = [...page.results, ...state.messages];
-    state.olderCursor = page.older_cursor;
+    if (page) {
+      state.messages = [...page.results, ...state.messages];
+      state.olderCursor = page.older_cursor;
+    }
+    kinds.forEach((k, i) => {
+      const stream = state.streams[k];
+      state.streams[k] = { items: mergeById(pages[i].results, stream.items), cursor: pages[i].older_cursor };
+    });
     renderMessages({ scroll: "keep" });
   } finally {
     state.loadingOlder = false;
@@ -157,17 +239,29 @@ export function addMessage(m) {
   renderMessages({ scroll: stick ? "bottom" : "keep" });
 }
 
-// The open room's newest messages again, merged into what is shown (after a reconnect,
-// a merge, or a send whose outcome is unknown).
+// A private note or an activity line of the open room (live event or own action).
+function addToStream(kind, item, mine) {
+  const stream = state.streams[kind];
+  if (!stream) return;
+  const stick = nearBottom() || mine;
+  stream.items = mergeById(stream.items, [item]);
+  renderMessages({ scroll: stick ? "bottom" : "keep" });
+}
+
+export const addNote = (note) => addToStream("notes", note, (note.author || {}).user_id === me.id);
+export const addActivity = (line) => addToStream("activity", line, line.actor_id === me.id);
+
+// The open room's newest messages (and other streams) again, merged into what is shown
+// (after a reconnect, a merge, or a send whose outcome is unknown).
 export async function refreshOpenRoom() {
   if (!state.roomId) return;
   const roomId = state.roomId;
   const last = state.messages[state.messages.length - 1];
-  const page = await api("GET", `/rooms/${roomId}/messages`);
+  const kinds = Object.keys(state.streams);
+  const [page, ...pages] = await Promise.all([api("GET", `/rooms/${roomId}/messages`), ...kinds.map((k) => streamPage(k, roomId))]);
   if (roomId !== state.roomId) return;
-  const known = new Map(state.messages.map((m) => [m.id, m]));
-  for (const m of page.results) known.set(m.id, m);
-  state.messages = [...known.values()].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  state.messages = mergeById(state.messages, page.results);
+  kinds.forEach((k, i) => { state.streams[k].items = mergeById(state.streams[k].items, pages[i].results); });
   renderMessages({ scroll: last ? "keep" : "bottom" });
 }
 

@@ -3,9 +3,15 @@
 import { $, el, pageFocused } from "./dom.js";
 import { api } from "./api.js";
 import { contactLine, preview, shortTime } from "./format.js";
+import { labelChips } from "./labels.js";
 import { state, upsertRoom } from "./state.js";
+import { statusChip } from "./status.js";
 
 function roomMatchesFilter(room) {
+  // The status tab (the server's ?status=): a resolved room leaves Open, a reopened one comes back.
+  if (state.status !== "all" && room.status && room.status !== state.status) return false;
+  // The label filter (the server's ?label=): a room whose labels changed leaves or joins.
+  if (state.label && !(room.labels || []).some((l) => l.name === state.label)) return false;
   if (state.filter === "mine") return room.assigned_to_me === true;
   if (state.filter === "unassigned") return room.unassigned === true;
   if (state.filter === "unread") return (room.unread_count || 0) > 0;
@@ -27,7 +33,8 @@ export function renderRoomList() {
     el("span", { class: "time", text: shortTime(room.last_message_timestamp) }),
     el("span", { class: "preview", text: preview(room.last_message_type, room.last_message_text) }),
     el("span", { class: "badge", "data-count": String(unread), text: unread > 99 ? "99+" : String(unread) }),
-    el("span", { class: "phone", text: contactLine(room) })));
+    el("span", { class: "phone", text: contactLine(room) }, state.status === "all" ? statusChip(room) : null),
+    (room.labels || []).length ? labelChips(room.labels, { cls: "labels row-labels" }) : null));
   }
   $("#rooms-empty").hidden = rooms.length > 0;
 }
@@ -35,10 +42,15 @@ export function renderRoomList() {
 export async function reloadRooms() {
   const params = new URLSearchParams({ filter: state.filter });
   if (state.query) params.set("q", state.query);
+  if (state.label) params.set("label", state.label);
+  if (state.status !== "all") params.set("status", state.status);
   const data = await api("GET", `/rooms/?${params}`);
+  // The open room stays known (its header, its events) even when this list leaves it out.
+  const open = state.rooms.get(state.roomId);
   state.rooms = new Map();
   state.order = [];
   for (const row of data.results) upsertRoom(row);
+  if (open && !state.rooms.has(open.room_id)) state.rooms.set(open.room_id, open);
   renderRoomList();
 }
 

@@ -6,6 +6,8 @@ import { msUntil } from "./clock.js";
 import { contactLine, moment } from "./format.js";
 import { openRoomRow, state, upsertRoom } from "./state.js";
 import { clearReply, showWindow } from "./composer.js";
+import { renderHeaderLabels } from "./labels.js";
+import { renderStatusActions } from "./status.js";
 import { renderLeadPanel } from "./lead-panel.js";
 import { loadMessages } from "./messages.js";
 import { refreshRoomRow, renderRoomList } from "./room-list.js";
@@ -39,12 +41,23 @@ export function closeRoom() {
 
 // The window closes at the time the server said (by the server's clock): then the page
 // asks the server again, which decides (a new customer message may have reopened it).
+// An hour before it closes, the header warns: the page redraws it then (timed by the
+// server's clock, at the server's closing time).
+const LAST_HOUR = 60 * 60 * 1000;
 let windowTimer = null;
+let warnTimer = null;
+const closingSoon = (room) => Boolean(room.window_open && room.window_closes_at && msUntil(room.window_closes_at) <= LAST_HOUR);
 function scheduleWindowCheck(room) {
   clearTimeout(windowTimer);
+  clearTimeout(warnTimer);
   windowTimer = null;
+  warnTimer = null;
   if (!room || !room.window_open || !room.window_closes_at) return;
   const roomId = room.room_id;
+  if (!closingSoon(room)) {
+    const untilWarning = Math.min(Math.max(msUntil(room.window_closes_at) - LAST_HOUR + 500, 500), 2 ** 31 - 1);
+    warnTimer = setTimeout(() => { if (roomId === state.roomId) renderRoomHeader(); }, untilWarning);
+  }
   const wait = Math.min(Math.max(msUntil(room.window_closes_at) + 1000, 1000), 2 ** 31 - 1);
   windowTimer = setTimeout(() => {
     refreshRoomRow(roomId).then(() => { if (roomId === state.roomId) renderRoomHeader(); }).catch(() => {});
@@ -54,6 +67,7 @@ function scheduleWindowCheck(room) {
 function windowLine(room) {
   const closes = room.window_closes_at;
   if (!closes) return "The customer has not written yet: only a template";
+  if (closingSoon(room)) return `⚠ Window closes at ${moment(closes)}: under an hour left for free-form replies`;
   return room.window_open ? `Free-form replies until ${moment(closes)}` : `Window closed ${moment(closes)}: only a template`;
 }
 
@@ -65,6 +79,9 @@ export function renderRoomHeader() {
   const status = $("#window-status");
   status.textContent = windowLine(room);
   status.dataset.open = String(Boolean(room.window_open));
+  status.dataset.closingSoon = String(closingSoon(room));
+  renderHeaderLabels(room);
+  renderStatusActions(room);
   if (room.window_closes_at) status.setAttribute("datetime", room.window_closes_at);
   else status.removeAttribute("datetime");
   showWindow(room);

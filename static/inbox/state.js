@@ -8,15 +8,22 @@ export const state = {
   rooms: new Map(),        // room_id -> room row (the server's fields, see docs/messages-api.md)
   order: [],               // room ids, latest first
   filter: "all",
+  status: "open",          // the room list's status tab (GET /rooms/?status=), "all" for any
+  label: "",               // the room list's label filter (GET /rooms/?label=), "" for any
   query: "",
   roomId: null,
   messages: [],            // the open room's messages, oldest first
   olderCursor: null,
+  // The open room's other timeline streams, each paged back on its own (oldest first):
+  // private notes (GET /rooms/{id}/notes) and activity lines (GET /rooms/{id}/activity).
+  streams: { notes: { items: [], cursor: null }, activity: { items: [], cursor: null } },
   loadingOlder: false,
   replyTo: null,
   cursor: boot.cursor || 0,
   team: new Map(boot.team.map((u) => [u.id, u])),
   templates: boot.templates,
+  labels: boot.labels || [], // every label there is ({name, colour}), GET /rooms/labels
+  composeMode: "reply",      // "reply" (WhatsApp) or "note" (private note)
   typingTimer: null,
 };
 window.boztell = { state, sounds: 0, toasts: 0, socketState: "connecting" };

@@ -1,12 +1,12 @@
 // Feedback: toasts, and a sound plus a toast for news while the page is not in front.
 import { $, el, pageFocused } from "./dom.js";
 
-export function toast(text, kind = "", onclick = null) {
+export function toast(text, kind = "", onclick = null, ms = 5000) {
   const node = el("div", { class: `toast ${kind}`, role: "status", text });
   node.addEventListener("click", () => { node.remove(); if (onclick) onclick(); });
   $("#toasts").append(node);
   window.boztell.toasts += 1;
-  setTimeout(() => node.remove(), 5000);
+  setTimeout(() => node.remove(), ms);
 }
 
 let audio = null;

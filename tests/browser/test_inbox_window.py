@@ -56,6 +56,8 @@ def test_the_composer_stays_open_while_the_server_says_so_then_switches_to_templ
     expect(status).to_have_attribute("data-open", "true")
     expect(status).to_have_attribute("datetime", closes.strftime("%Y-%m-%dT%H:%M:%SZ"))
     expect(status).to_have_text(_local_time(closes))
+    # Its last hour: the header warns.
+    expect(status).to_have_attribute("data-closing-soon", "true")
     expect(page.locator("#text")).to_be_enabled()
     expect(page.locator("#window-closed")).to_be_hidden()
 
