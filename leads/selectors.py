@@ -17,6 +17,27 @@ def format_idr(amount: Decimal | int | None) -> str:
     return f"{sign}Rp {abs(int(value)):,}".replace(",", ".")
 
 
+MONTHS_ID = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+
+def format_date_id(day) -> str:
+    """A date as Indonesians write it: 5 Desember 2026."""
+    return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
+
+
 def lead_import_report(record, *, issues_limit: int | None = None) -> dict:
     """An import's report as the API, the admin and the command show it."""
     issues = record.issues if issues_limit is None else record.issues[:issues_limit]
@@ -293,20 +314,6 @@ LEAD_PLACEHOLDER_FIELDS = (
     "leads_status",
     "contact_status",
 )
-MONTHS_ID = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 def lead_placeholder_names() -> set[str]:
@@ -331,7 +338,7 @@ def _attribute_text(value, type_: str) -> str:
             day = dt.date.fromisoformat(str(value))
         except ValueError:
             return str(value)
-        return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
+        return format_date_id(day)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
