@@ -507,8 +507,14 @@ def test_supervisor_reassigns_a_room_and_logs_out(open_inbox, supervisor, other_
     expect(inbox.page.locator(".toast", has_text="Room reassigned")).to_be_visible()
     assert RoomParticipant.objects.get(is_assigned=True).user == other_agent
     expect(inbox.page.locator("#lead-panel")).to_contain_text(other_agent.name)
+    before = len(inbox.errors)
     inbox.page.click("text=Log out")
     inbox.page.wait_for_url("**/login/")
+    # A request still in flight when the session ended (the room list's counts, refreshed
+    # after the reassignment) is refused with 401: the answer a logged-out page must get.
+    after_logout = inbox.errors[before:]
+    assert all("status of 401" in e for e in after_logout), after_logout
+    del inbox.errors[before:]
 
 
 # --- customers with a WhatsApp username (Meta shows a BSUID, no number) --------------------
