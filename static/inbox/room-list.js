@@ -56,8 +56,18 @@ export async function reloadRooms() {
 
 // The room's row as the server sees it for this user now (per-user fields: unread count,
 // filters), e.g. after an event that could only say what is the same for everyone.
+const EVENT_FIELDS = ["last_message_text", "last_message_type", "last_message_timestamp", "unread_count", "message_count", "window_open", "window_closes_at"];
+
 export async function refreshRoomRow(roomId, options = {}) {
   const row = await api("GET", `/rooms/${roomId}`);
+  const local = state.rooms.get(roomId);
+  // Messages whose events arrived while this request was in flight are newer than the
+  // server's answer (a burst of three showed an unread count of 2): the answer brings this
+  // user's view of the room, the events keep what they already told.
+  if (local && local.last_message_timestamp && row.last_message_timestamp
+      && new Date(local.last_message_timestamp) > new Date(row.last_message_timestamp)) {
+    for (const field of EVENT_FIELDS) if (field in local) row[field] = local[field];
+  }
   upsertRoom(row, options);
   renderRoomList();
   return row;
