@@ -13,9 +13,6 @@ sent twice (the fake's record), nobody lost (every recipient ends `read`).
 """
 
 import argparse
-import hashlib
-import hmac
-import json
 import os
 import queue
 import subprocess
@@ -31,7 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bench.webhook  # noqa: E402
-from bench.loadgen import ROLES, cpu_seconds, peak_rss, print_peak_rss  # noqa: E402
+from bench.loadgen import (  # noqa: E402
+    ROLES,
+    cpu_seconds,
+    meta_envelope,
+    peak_rss,
+    print_peak_rss,
+    signed,
+)
 from bench.webhook import (  # noqa: E402
     SECRET,
     base_env,
@@ -79,29 +83,7 @@ class Playback:
                 self.post(statuses[start : start + STATUSES_PER_BODY])
 
     def post(self, statuses: list[dict]) -> None:
-        body = {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "62811",
-                                    "phone_number_id": "1",
-                                },
-                                "statuses": statuses,
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-        raw = json.dumps(body).encode()
-        signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        raw, signature = signed(meta_envelope({"statuses": statuses}), SECRET)
         try:
             response = self.session.post(
                 f"{self.url}/webhooks/whatsapp",

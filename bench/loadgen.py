@@ -67,6 +67,38 @@ def quiet_collector() -> None:
     gc.freeze()
 
 
+def meta_envelope(value: dict) -> dict:
+    """Meta's webhook body around one change value (the benches' business number)."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "62811", "phone_number_id": "1"},
+                            **value,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def signed(body: dict, secret: str) -> tuple[bytes, str]:
+    """The raw body and its X-Hub-Signature-256, as Meta signs it."""
+    import hashlib
+    import hmac
+    import json
+
+    raw = json.dumps(body).encode()
+    return raw, "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
 def percentile(values, p):
     if not values:
         return float("nan")

@@ -11,9 +11,6 @@ The load generator shares the machine's two cores with the server: read ratios.
 
 import argparse
 import asyncio
-import hashlib
-import hmac
-import json
 import os
 import shutil
 import socket
@@ -32,9 +29,11 @@ from bench.loadgen import (  # noqa: E402
     closed_loop_wrk,
     cpu_per_update,
     cpu_seconds,
+    meta_envelope,
     open_loop,
     peak_rss,
     print_peak_rss,
+    signed,
     used_roles,
 )
 
@@ -224,40 +223,21 @@ def webhook_maker(tag, count, customers=500):
     bodies = []
     for i in range(count):
         wa_id = f"62819{i % customers:07d}"
-        body = {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "62811",
-                                    "phone_number_id": "1",
-                                },
-                                "contacts": [
-                                    {"profile": {"name": f"Bench {i % customers}"}, "wa_id": wa_id}
-                                ],
-                                "messages": [
-                                    {
-                                        "from": wa_id,
-                                        "id": f"wamid.BENCH-{tag}-{i}",
-                                        "timestamp": str(int(time.time())),
-                                        "type": "text",
-                                        "text": {"body": f"bench message {i}"},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-        raw = json.dumps(body).encode()
-        sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        body = meta_envelope(
+            {
+                "contacts": [{"profile": {"name": f"Bench {i % customers}"}, "wa_id": wa_id}],
+                "messages": [
+                    {
+                        "from": wa_id,
+                        "id": f"wamid.BENCH-{tag}-{i}",
+                        "timestamp": str(int(time.time())),
+                        "type": "text",
+                        "text": {"body": f"bench message {i}"},
+                    }
+                ],
+            }
+        )
+        raw, sig = signed(body, SECRET)
         bodies.append(
             (
                 "/webhooks/whatsapp",
