@@ -144,7 +144,9 @@ def _fingerprint_data(request):
     return data
 
 
-class SendTextSerializer(serializers.Serializer):
+# Whom a send (or its test) is for: the request fields every send shares. (A comment, not
+# a docstring: drf-spectacular would put a docstring into every send's schema.)
+class RecipientSerializer(serializers.Serializer):
     to = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -153,6 +155,9 @@ class SendTextSerializer(serializers.Serializer):
     room_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
     )
+
+
+class SendTextSerializer(RecipientSerializer):
     text = serializers.CharField(max_length=4096, trim_whitespace=False)
     user_id = serializers.UUIDField(required=False, allow_null=True)
     reply_to = serializers.CharField(
@@ -189,15 +194,7 @@ class SendTextApi(IdempotentSendMixin, APIView):
         )
 
 
-class SendTemplateSerializer(serializers.Serializer):
-    to = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text="The customer: a phone number in any spelling, or a BSUID (ID.20819...).",
-    )
-    room_id = serializers.UUIDField(
-        required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
-    )
+class SendTemplateSerializer(RecipientSerializer):
     templateName = serializers.CharField()
     languageCode = serializers.CharField(default="en_US")
     user_id = serializers.UUIDField(required=False, allow_null=True)
@@ -244,16 +241,8 @@ class SendTemplateApi(IdempotentSendMixin, APIView):
         )
 
 
-class SendMediaSerializer(serializers.Serializer):
+class SendMediaSerializer(RecipientSerializer):
     media = serializers.FileField()
-    to = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text="The customer: a phone number in any spelling, or a BSUID (ID.20819...).",
-    )
-    room_id = serializers.UUIDField(
-        required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
-    )
     caption = serializers.CharField(required=False, allow_blank=True, max_length=1024)
     user_id = serializers.UUIDField(required=False, allow_null=True)
     type = serializers.ChoiceField(
@@ -291,15 +280,7 @@ class SendMediaApi(IdempotentSendMixin, APIView):
         )
 
 
-class TestSerializer(serializers.Serializer):
-    to = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text="The customer: a phone number in any spelling, or a BSUID (ID.20819...).",
-    )
-    room_id = serializers.UUIDField(
-        required=False, allow_null=True, help_text="Or the customer's room (instead of `to`)."
-    )
+class TestSerializer(RecipientSerializer):
     text = serializers.CharField(required=False, allow_blank=True)
     templateName = serializers.CharField(required=False)
     languageCode = serializers.CharField(required=False, default="en_US")
