@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 
 import requests
@@ -32,6 +32,7 @@ from bench.loadgen import (  # noqa: E402
     ROLES,
     cpu_seconds,
     meta_envelope,
+    own_processes_only,
     peak_rss,
     print_peak_rss,
     signed,
@@ -45,17 +46,41 @@ from bench.webhook import (  # noqa: E402
 )
 
 ROLES.setdefault("campaign_worker", lambda cmd, pid: "campaign_worker" in cmd)
-# Its own database: bench/webhook.py's is dropped and made afresh by each run.
-bench.webhook.DB = "boztell_bench_campaign"
+# Its own database: bench/webhook.py's is dropped and made afresh by each run
+# (BENCH_CAMPAIGN_DB: one of your own when several checkouts share one PostgreSQL).
+bench.webhook.DB = os.environ.get("BENCH_CAMPAIGN_DB", "boztell_bench_campaign")
+own_processes_only(bench.webhook.DB)
 PLAYBACK_EVERY = 0.1
 STATUSES_PER_BODY = 999  # Meta batches up to 1,000 updates
 
 
-class Playback:
-    """What Meta does after each send: `sent`, `delivered`, `read` webhooks, batched."""
+STATUSES = ("sent", "delivered", "read")
+# Meta's per-message pricing (since July 2025): `sent` and `delivered` carry the pricing
+# and the conversation, `read` neither.
+PRICING = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
 
-    def __init__(self, url: str):
+
+def _status(wamid: str, to: str, status: str, now: int) -> dict:
+    """One status as Meta words it (the statuses webhook reference)."""
+    out = {"id": wamid, "status": status, "timestamp": str(now), "recipient_id": to}
+    if status != "read":
+        conversation = {"id": f"conv-{to}", "origin": {"type": "utility"}}
+        if status == "sent":
+            conversation["expiration_timestamp"] = str(now + 86_400)
+        out["conversation"] = conversation
+        out["pricing"] = PRICING
+    return out
+
+
+class Playback:
+    """What Meta does after each send: `sent`, `delivered`, `read` webhooks, batched, each
+    `delay` seconds after the send (Meta's statuses come after its answer, within a
+    second or so; one that overtakes the answer is kept and applied later, which the tests
+    cover, and which costs a row per status)."""
+
+    def __init__(self, url: str, delay: float):
         self.url = url
+        self.delay = delay
         self.waiting: queue.Queue = queue.Queue()
         self.posted = 0
         self.errors = 0
@@ -65,19 +90,22 @@ class Playback:
         self.thread.start()
 
     def on_send(self, payload: dict, wamid: str) -> None:
-        self.waiting.put((wamid, payload.get("to") or payload.get("recipient")))
+        address = payload.get("to") or payload.get("recipient")
+        self.waiting.put((time.monotonic() + self.delay, wamid, address))
 
     def run(self):
-        while not self.stop.is_set() or not self.waiting.empty():
+        held: deque = deque()
+        while not self.stop.is_set() or not self.waiting.empty() or held:
             time.sleep(PLAYBACK_EVERY)
-            sends = []
             while not self.waiting.empty():
-                sends.append(self.waiting.get_nowait())
-            now = str(int(time.time()))
+                held.append(self.waiting.get_nowait())
+            sends, due = [], time.monotonic()
+            while held and (held[0][0] <= due or self.stop.is_set()):
+                _, wamid, to = held.popleft()
+                sends.append((wamid, to))
+            now = int(time.time())
             statuses = [
-                {"id": wamid, "status": status, "timestamp": now, "recipient_id": to}
-                for status in ("sent", "delivered", "read")
-                for wamid, to in sends
+                _status(wamid, to, status, now) for status in STATUSES for wamid, to in sends
             ]
             for start in range(0, len(statuses), STATUSES_PER_BODY):
                 self.post(statuses[start : start + STATUSES_PER_BODY])
@@ -172,6 +200,7 @@ def phase(label, fake, playback, supervisor, template, n, start, *worker_args):
     from campaigns.models import CampaignRecipient
 
     campaign = make_campaign(supervisor, template, n, start, label)
+    print(f"==> {label}: {n} recipients", flush=True)
     fake.sent_at = []
     before_requests = len(fake.requests)
     cpu_before = cpu_seconds()
@@ -219,6 +248,12 @@ def main():
     parser.add_argument("--ceiling", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--skip-paced", action="store_true")
+    parser.add_argument(
+        "--status-delay",
+        type=float,
+        default=1.0,
+        help="seconds from a send to its statuses (0: they race Meta's answer)",
+    )
     parser.add_argument("--skip-ceiling", action="store_true")
     args = parser.parse_args()
 
@@ -249,7 +284,7 @@ def main():
     supervisor = SupervisorFactory(username="bench-supervisor")
 
     procs, port = start_server("gunicorn (2x4) + queue")
-    playback = Playback(f"http://127.0.0.1:{port}")
+    playback = Playback(f"http://127.0.0.1:{port}", args.status_delay)
     fake = FakeGraph(version=os.environ.get("WHATSAPP_API_VERSION", "v21.0"), prefix="B")
     fake.templates = [spec]
     fake.sent_at = []

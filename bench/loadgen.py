@@ -201,6 +201,30 @@ ROLES = {
 }
 
 
+def _ancestors(pid: int) -> set[int]:
+    seen = set()
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            break
+    return seen
+
+
+def own_processes_only(database: str) -> None:
+    """Count only this bench's own processes (its children and theirs) and PostgreSQL's
+    backends on its own database: on a shared host other checkouts run gunicorn, workers
+    and tests of their own, which would otherwise be counted as this bench's cost."""
+    me = os.getpid()
+    for role, match in list(ROLES.items()):
+        if role == "postgres":
+            ROLES[role] = lambda cmd, pid, m=match: m(cmd, pid) and f" {database} " in cmd
+        elif role not in ("client", "redis"):
+            ROLES[role] = lambda cmd, pid, m=match: m(cmd, pid) and me in _ancestors(pid)
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) used so far by each role's processes, from /proc:
     where a run's CPU went, to tell what limits it."""

@@ -75,6 +75,23 @@ def room_audience(*, room: Room) -> list:
     )
 
 
+def rooms_audience(*, room_ids) -> dict:
+    """room_audience of many rooms at once (two queries): room id -> its audience."""
+    audience: dict = {room_id: [] for room_id in room_ids}
+    for room_id, user_id in (
+        assigned_participants()
+        .filter(room_id__in=list(audience))
+        .order_by("user_id")
+        .values_list("room_id", "user_id")
+    ):
+        audience[room_id].append(user_id)
+    for room_id, team_id in Room.objects.filter(
+        pk__in=list(audience), team__isnull=False
+    ).values_list("pk", "team_id"):
+        audience[room_id].append(f"{TEAM_MARK}{team_id}")
+    return audience
+
+
 def _audience_split(audience) -> tuple[list[str], str | None]:
     assigned, team_id = [], None
     for item in audience:

@@ -142,6 +142,13 @@ class FakeGraph:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as Graph's own front ends: a client's pooled connections are
+            # reused (every answer says its Content-Length).
+            protocol_version = "HTTP/1.1"
+            # Each answer leaves in one write (headers and body), without Nagle's delay.
+            wbufsize = -1
+            disable_nagle_algorithm = True
+
             def log_message(self, *args):
                 pass
 
