@@ -38,9 +38,9 @@ from messaging import whatsapp
 from messaging.models import Message, PendingStatus
 from messaging.services.receive import pending_statuses_sweep
 from messaging.services.rules import room_list_rows, rooms_record
-from rooms.events import emit_message_created, emit_message_statuses, emit_messages_created
+from rooms.events import emit_message_statuses, emit_messages_created, emit_rooms_created
 from rooms.models import Room
-from rooms.selectors import assigned_participants
+from rooms.selectors import rooms_audience
 from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.campaigns")
@@ -430,7 +430,8 @@ class CampaignRun:
 
         campaign = self.campaign
         messages, new = {}, []
-        retried = {m.pk: m for m in Message.objects.filter(pk__in=[r.message_id for r in rows])}
+        again = [r.message_id for r in rows if r.message_id]
+        retried = {m.pk: m for m in Message.objects.filter(pk__in=again)} if again else {}
         for i, row in enumerate(rows):
             message = retried.get(row.message_id)
             if message is not None:
@@ -472,20 +473,16 @@ class CampaignRun:
     def _emit_created(self, rows, rooms: dict, messages: dict, created: set) -> None:
         """new_room_complete for a new customer's room, new_message for the others."""
         existing = [messages[r.pk] for r in rows if rooms[r.pk].pk not in created]
-        assigned: dict = {m.room_id: [] for m in existing}
-        for room_id, user_id in (
-            assigned_participants()
-            .filter(room_id__in=list(assigned))
-            .values_list("room_id", "user_id")
-        ):
-            assigned[room_id].append(user_id)
+        assigned = rooms_audience(room_ids={m.room_id for m in existing})
         emit_messages_created(messages=existing, assigned=assigned)
         made = [r for r in rows if rooms[r.pk].pk in created]
         if made:
-            fresh = Room.objects.select_related("lead").in_bulk([rooms[r.pk].pk for r in made])
-            for row in made:
-                room = fresh[rooms[row.pk].pk]
-                emit_message_created(room=room, message=messages[row.pk], room_created=True)
+            fresh = (
+                Room.objects.select_related("lead")
+                .prefetch_related("labels")
+                .in_bulk([rooms[r.pk].pk for r in made])
+            )
+            emit_rooms_created(firsts=[(fresh[rooms[row.pk].pk], messages[row.pk]) for row in made])
 
     # Record: what Meta answered -------------------------------------------------------
 
@@ -572,13 +569,7 @@ class CampaignRun:
                     pk__in=[row.pk for rows in early.values() for row in rows]
                 ).delete()
                 status_listeners_notify([m for m in messages if m.status != "sent"])
-            assigned: dict = {m.room_id: [] for m in messages}
-            for room_id, user_id in (
-                assigned_participants()
-                .filter(room_id__in=list(assigned))
-                .values_list("room_id", "user_id")
-            ):
-                assigned[room_id].append(user_id)
+            assigned = rooms_audience(room_ids={m.room_id for m in messages})
             emit_message_statuses(payloads=payloads, assigned=assigned)
 
     def _record_failure(self, job: Job, error: Exception, now) -> None:
@@ -683,12 +674,7 @@ def _meta_template(body: dict) -> dict:
 
 def _connection_pool(size: int) -> None:
     """Keep-alive connections to Meta for every send in flight at once."""
-    from requests.adapters import HTTPAdapter
-
-    session = whatsapp._http()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(32, size))
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    whatsapp.paced_pool_size(size)
 
 
 class Worker:

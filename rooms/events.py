@@ -16,6 +16,7 @@ from rooms.selectors import (
     room_assigned_user_ids,
     room_audience,
     room_event_groups,
+    rooms_audience,
 )
 from rooms.serializers import LabelSerializer, ParticipantSerializer, RoomFieldsSerializer
 
@@ -45,7 +46,8 @@ def labels_payload(room: Room) -> list[dict]:
     return LabelSerializer.render_many(sorted(room.labels.all(), key=lambda label: label.name))
 
 
-def new_room_complete_payload(room: Room, message: Message) -> dict:
+def new_room_complete_payload(room: Room, message: Message, participants=None) -> dict:
+    """`participants`: the room's, when the caller read them (else one query)."""
     return {
         **room_fields(room),
         "last_message": {
@@ -57,7 +59,9 @@ def new_room_complete_payload(room: Room, message: Message) -> dict:
             "wa_message_id": message.wa_message_id,
         },
         "unread_count": 1 if message.user_id is None else 0,
-        "participants": participants_payload(room),
+        "participants": participants_payload(room)
+        if participants is None
+        else ParticipantSerializer.render_many(participants),
     }
 
 
@@ -101,6 +105,24 @@ def emit_message_created(*, room: Room, message: Message, room_created: bool) ->
         assigned={room.pk: room_audience(room=room)},
         last_customer_message_at={room.pk: room.last_customer_message_at},
     )
+
+
+def emit_rooms_created(*, firsts: list[tuple[Room, Message]]) -> None:
+    """new_room_complete for many new rooms at once (a campaign's new customers), as
+    emit_message_created sends it for one: their audiences and participants read in three
+    queries, not two a room. The rooms come with their lead and labels read."""
+    room_ids = [room.pk for room, _ in firsts]
+    audience = rooms_audience(room_ids=room_ids)
+    participants: dict = {room_id: [] for room_id in room_ids}
+    for participant in RoomParticipant.objects.filter(room_id__in=room_ids).select_related("user"):
+        participants[participant.room_id].append(participant)
+    for room, message in firsts:
+        broadcast_on_commit(
+            room_event_groups(assigned_user_ids=audience[room.pk]),
+            "new_room_complete",
+            new_room_complete_payload(room, message, participants[room.pk]),
+            room_id=room.pk,
+        )
 
 
 def new_message_payload(message: Message, *, last_customer_message_at=None) -> dict:
