@@ -138,6 +138,85 @@ class FakeGraph:
             r.json() for r in self.requests if r.method == "POST" and r.path.endswith("/messages")
         ]
 
+    def error_answer(self, status, code, message, kind="OAuthException", subcode=None):
+        error = {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEfGhIjK"}
+        if subcode:
+            error["error_subcode"] = subcode
+        return status, {"error": error}
+
+    def answer_post(self, path: str, headers, body: bytes) -> tuple[int, object]:
+        """A POST as Meta answers it: (HTTP status, JSON body); recorded. `headers` reads
+        case-insensitively (the HTTP handler's, or bench/campaign.py's server's)."""
+        import time as _time
+
+        self.requests.append(Recorded("POST", path, dict(headers), body))
+        if self.delay_seconds:
+            _time.sleep(self.delay_seconds)
+        if headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self.error_answer(401, 190, "Invalid OAuth access token.")
+        parts = urlparse(path).path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != self.version:
+            return self.error_answer(404, 100, "Unknown path")
+        if parts[2] == "media":
+            from email.parser import BytesParser
+            from email.policy import default
+
+            head = f"Content-Type: {headers['Content-Type']}\r\n\r\n".encode()
+            form = BytesParser(policy=default).parsebytes(head + body)
+            fields, upload = {}, None
+            for part in form.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if part.get_filename():
+                    upload = (part.get_payload(decode=True), part.get_filename())
+                else:
+                    fields[name] = part.get_content().strip()
+            if upload is None or fields.get("messaging_product") != "whatsapp":
+                return (400, self.error_body(100, "(#100) The parameter file is required."))
+            media_id = f"{9000000000000000 + len(self.uploads)}"
+            self.uploads[media_id] = (upload[0], fields.get("type"), upload[1])
+            return (200, {"id": media_id})
+        if parts[2] != "messages":
+            return self.error_answer(404, 100, "Unknown path")
+        if self.send_errors:
+            status, code, message, *rest = self.send_errors.pop(0)
+            details = rest[0] if rest else None
+            return (status, self.error_body(code, message, details))
+        payload = json.loads(body)
+        queued = self.errors_for.get(payload.get("to") or payload.get("recipient"))
+        if queued:
+            status, code, message, *rest = queued.pop(0)
+            details = rest[0] if rest else None
+            return (status, self.error_body(code, message, details))
+        if payload.get("messaging_product") != "whatsapp":
+            return (
+                400,
+                self.error_body(100, "(#100) The parameter messaging_product is required."),
+            )
+        if payload.get("status") == "read" and payload.get("message_id"):
+            return (200, {"success": True})
+        # Meta: `to` (a phone number) or `recipient` (a BSUID); `to` wins if both.
+        address = payload.get("to") or payload.get("recipient")
+        if not address or not payload.get("type"):
+            return (400, self.error_body(100, "(#100) The parameter to is required."))
+        if payload.get("type") == "template":
+            unknown = self.unknown_template(payload.get("template") or {})
+            if unknown:
+                return (404, unknown)
+        with self.lock:
+            self.sent += 1
+            wamid = f"wamid.FAKE{self.prefix}{self.sent:06d}"
+        if self.on_send is not None:
+            self.on_send(payload, wamid)
+        key = "wa_id" if payload.get("to") else "user_id"
+        return (
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": address, key: address}],
+                "messages": [{"id": wamid}],
+            },
+        )
+
     def start(self):
         fake = self
 
@@ -161,92 +240,12 @@ class FakeGraph:
                 self.wfile.write(data)
 
             def _error(self, status, code, message, kind="OAuthException", subcode=None):
-                error = {
-                    "message": message,
-                    "type": kind,
-                    "code": code,
-                    "fbtrace_id": "AbCdEfGhIjK",
-                }
-                if subcode:
-                    error["error_subcode"] = subcode
-                self._reply(status, {"error": error})
+                self._reply(*fake.error_answer(status, code, message, kind, subcode))
 
             def do_POST(self):
-                import time as _time
-
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fake.requests.append(Recorded("POST", self.path, dict(self.headers), body))
-                if fake.delay_seconds:
-                    _time.sleep(fake.delay_seconds)
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    return self._error(401, 190, "Invalid OAuth access token.")
-                parts = urlparse(self.path).path.strip("/").split("/")
-                if len(parts) != 3 or parts[0] != fake.version:
-                    return self._error(404, 100, "Unknown path")
-                if parts[2] == "media":
-                    from email.parser import BytesParser
-                    from email.policy import default
-
-                    head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
-                    form = BytesParser(policy=default).parsebytes(head + body)
-                    fields, upload = {}, None
-                    for part in form.iter_parts():
-                        name = part.get_param("name", header="content-disposition")
-                        if part.get_filename():
-                            upload = (part.get_payload(decode=True), part.get_filename())
-                        else:
-                            fields[name] = part.get_content().strip()
-                    if upload is None or fields.get("messaging_product") != "whatsapp":
-                        return self._reply(
-                            400, fake.error_body(100, "(#100) The parameter file is required.")
-                        )
-                    media_id = f"{9000000000000000 + len(fake.uploads)}"
-                    fake.uploads[media_id] = (upload[0], fields.get("type"), upload[1])
-                    return self._reply(200, {"id": media_id})
-                if parts[2] != "messages":
-                    return self._error(404, 100, "Unknown path")
-                if fake.send_errors:
-                    status, code, message, *rest = fake.send_errors.pop(0)
-                    details = rest[0] if rest else None
-                    return self._reply(status, fake.error_body(code, message, details))
-                payload = json.loads(body)
-                queued = fake.errors_for.get(payload.get("to") or payload.get("recipient"))
-                if queued:
-                    status, code, message, *rest = queued.pop(0)
-                    details = rest[0] if rest else None
-                    return self._reply(status, fake.error_body(code, message, details))
-                if payload.get("messaging_product") != "whatsapp":
-                    return self._reply(
-                        400,
-                        fake.error_body(100, "(#100) The parameter messaging_product is required."),
-                    )
-                if payload.get("status") == "read" and payload.get("message_id"):
-                    return self._reply(200, {"success": True})
-                # Meta: `to` (a phone number) or `recipient` (a BSUID); `to` wins if both.
-                address = payload.get("to") or payload.get("recipient")
-                if not address or not payload.get("type"):
-                    return self._reply(
-                        400, fake.error_body(100, "(#100) The parameter to is required.")
-                    )
-                if payload.get("type") == "template":
-                    unknown = fake.unknown_template(payload.get("template") or {})
-                    if unknown:
-                        return self._reply(404, unknown)
-                with fake.lock:
-                    fake.sent += 1
-                    wamid = f"wamid.FAKE{fake.prefix}{fake.sent:06d}"
-                if fake.on_send is not None:
-                    fake.on_send(payload, wamid)
-                key = "wa_id" if payload.get("to") else "user_id"
-                return self._reply(
-                    200,
-                    {
-                        "messaging_product": "whatsapp",
-                        "contacts": [{"input": address, key: address}],
-                        "messages": [{"id": wamid}],
-                    },
-                )
+                self._reply(*fake.answer_post(self.path, self.headers, body))
 
             def do_GET(self):
                 length = int(self.headers.get("Content-Length") or 0)
