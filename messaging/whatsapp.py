@@ -249,12 +249,17 @@ class _Answer:
         return json.loads(self.content)
 
 
+# Waits between the paced path's tries (_RETRY_WAIT's): a plain loop costs a send less.
+_PACED_WAITS = (0.5, 1.5)
+
+
 def _post_json_paced(path: str, payload: dict) -> dict:
     """_post_json(..., retry_throttled=False), the same outcomes: a connection that never
     reached Meta (refused, reset, connect timeout) is tried three times, then retryable;
     a read timeout is `whatsapp_timeout` (the message may have gone out); Meta's refusals,
     its rate limit too, come straight back."""
     import json
+    import time
 
     import urllib3
     from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
@@ -264,31 +269,23 @@ def _post_json_paced(path: str, payload: dict) -> dict:
     headers = {**_auth(), "Content-Type": "application/json"}
     timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
     no_retries = urllib3.Retry(total=0, read=False, redirect=False)
-    try:
-        for attempt in Retrying(
-            retry=retry_if_exception_type((MaxRetryError, ProtocolError)),
-            stop=stop_after_attempt(3),
-            wait=_RETRY_WAIT,
-            reraise=True,
-        ):
-            with attempt:
-                response = _pool(url).request(
-                    "POST", url, body=raw, headers=headers, timeout=timeout, retries=no_retries
-                )
-    except ReadTimeoutError as exc:
-        raise GraphError(
-            "WhatsApp did not answer in time; the message may or may not have been sent.",
-            code="whatsapp_timeout",
-            retryable=False,
-        ) from exc
-    except (MaxRetryError, ProtocolError) as exc:
-        if isinstance(getattr(exc, "reason", None), ReadTimeoutError):
-            raise GraphError(
-                "WhatsApp did not answer in time; the message may or may not have been sent.",
-                code="whatsapp_timeout",
-                retryable=False,
-            ) from exc
-        raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
+    for wait in (*_PACED_WAITS, None):
+        try:
+            response = _pool(url).request(
+                "POST", url, body=raw, headers=headers, timeout=timeout, retries=no_retries
+            )
+            break
+        except (ReadTimeoutError, MaxRetryError, ProtocolError) as exc:
+            reason = exc if isinstance(exc, ReadTimeoutError) else getattr(exc, "reason", None)
+            if isinstance(reason, ReadTimeoutError):
+                raise GraphError(
+                    "WhatsApp did not answer in time; the message may or may not have been sent.",
+                    code="whatsapp_timeout",
+                    retryable=False,
+                ) from exc
+            if wait is None:
+                raise GraphError(f"WhatsApp is unreachable: {exc}", retryable=True) from exc
+            time.sleep(wait)
     answer = _Answer(response.status, response.data)
     _raise_for_graph_error(answer)
     return answer.json()

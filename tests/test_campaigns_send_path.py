@@ -125,7 +125,7 @@ def test_an_unreachable_meta_is_tried_three_times_and_leaves_the_send_safe_to_re
     body = {"to": "6281200000000", "type": "template", "template": {"name": "x"}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(whatsapp._pool(whatsapp._url("x")), "request", request)
-        patch.setattr(whatsapp, "_RETRY_WAIT", lambda state: 0)
+        patch.setattr(whatsapp, "_PACED_WAITS", (0, 0))
         with pytest.raises(whatsapp.GraphError) as refused:
             whatsapp.send_message(body, retry_throttled=False)
     assert len(tries) == 3
