@@ -41,7 +41,11 @@ from messaging.services.receive import pending_statuses_sweep
 from messaging.services.rules import room_list_rows, rooms_record
 from rooms.events import emit_message_statuses, emit_messages_created, emit_rooms_created
 from rooms.models import Room
-from rooms.selectors import rooms_audience
+from rooms.selectors import (
+    assigned_user_ids_from_sql,
+    assigned_user_ids_sql,
+    rooms_audience,
+)
 from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.campaigns")
@@ -150,6 +154,7 @@ _UPDATE_SENT = """
     FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::jsonb[],
                 %b::timestamptz[]) AS v(id, wamid, status, at, details, now)
     WHERE m.id = v.id AND m.status = 'pending'
+    RETURNING m.room_id, {audience}
 """
 _MARK_SENDING = """
     UPDATE campaign_recipients AS r SET status = 'sending', room_id = v.room,
@@ -158,6 +163,7 @@ _MARK_SENDING = """
     FROM unnest(%b::bigint[], %b::uuid[], %b::uuid[], %b::timestamptz[])
         AS v(id, room, message, now)
     WHERE r.id = v.id
+    RETURNING v.room, {audience}
 """
 
 
@@ -367,7 +373,7 @@ class CampaignRun:
 
                 with server_cursor() as cursor:
                     cursor.execute(
-                        _MARK_SENDING,
+                        _MARK_SENDING.format(audience=assigned_user_ids_sql("v.room")),
                         [
                             [r.pk for r in ready],
                             [r.room_id for r in ready],
@@ -375,13 +381,19 @@ class CampaignRun:
                             [now] * len(ready),
                         ],
                     )
+                    # The rooms' audiences, read with the update (one trip, not three).
+                    audience = {
+                        room_id: assigned_user_ids_from_sql(users)
+                        for room_id, users in cursor.fetchall()
+                    }
             else:
                 CampaignRecipient.objects.bulk_update(
                     ready,
                     ["status", "room", "message", "attempts", "next_attempt_at", "updated_at"],
                 )
+                audience = rooms_audience(room_ids={r.room_id for r in ready})
             self._emit_created(
-                [r for r in ready if messages[r.pk].pk in new], rooms, messages, created
+                [r for r in ready if messages[r.pk].pk in new], rooms, messages, created, audience
             )
         jobs = []
         for row in ready:
@@ -517,11 +529,11 @@ class CampaignRun:
             )
         return messages, {m.pk for m in new}
 
-    def _emit_created(self, rows, rooms: dict, messages: dict, created: set) -> None:
-        """new_room_complete for a new customer's room, new_message for the others."""
+    def _emit_created(self, rows, rooms, messages, created: set, audience: dict) -> None:
+        """new_room_complete for a new customer's room, new_message for the others;
+        `audience`: each room's (room_audience)."""
         existing = [messages[r.pk] for r in rows if rooms[r.pk].pk not in created]
-        assigned = rooms_audience(room_ids={m.room_id for m in existing})
-        emit_messages_created(messages=existing, assigned=assigned)
+        emit_messages_created(messages=existing, assigned=audience)
         made = [r for r in rows if rooms[r.pk].pk in created]
         if made:
             fresh = (
@@ -589,8 +601,9 @@ class CampaignRun:
                 from psycopg.types.json import Jsonb
 
                 with server_cursor() as cursor:
+                    # The rooms' audiences come back with the update: one trip, not three.
                     cursor.execute(
-                        _UPDATE_SENT,
+                        _UPDATE_SENT.format(audience=assigned_user_ids_sql("m.room_id")),
                         [
                             [m.pk for m in messages],
                             [m.wa_message_id for m in messages],
@@ -600,7 +613,12 @@ class CampaignRun:
                             [now] * len(messages),
                         ],
                     )
+                    assigned = {
+                        room_id: assigned_user_ids_from_sql(users)
+                        for room_id, users in cursor.fetchall()
+                    }
             else:
+                assigned = {}
                 for m, extra in zip(messages, details, strict=True):
                     stored = Message.objects.get(pk=m.pk)
                     Message.objects.filter(pk=m.pk, status="pending").update(
@@ -614,7 +632,9 @@ class CampaignRun:
                     pk__in=[row.pk for rows in early.values() for row in rows]
                 ).delete()
                 status_listeners_notify([m for m in messages if m.status != "sent"])
-            assigned = rooms_audience(room_ids={m.room_id for m in messages})
+            missing = {m.room_id for m in messages} - set(assigned)
+            if missing:  # SQLite, or a message no longer pending
+                assigned.update(rooms_audience(room_ids=missing))
             emit_message_statuses(payloads=payloads, assigned=assigned)
 
     def _record_failure(self, job: Job, error: Exception, now) -> None:
