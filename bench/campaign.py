@@ -239,11 +239,30 @@ def run_worker(fake_url: str, *args: str) -> tuple[float, float]:
         cwd=ROOT,
         env=env,
     )
+    # Its peak memory from /proc while it runs: the rusage's ru_maxrss of a child started
+    # by fork and exec counts this (larger) process's memory at the fork.
+    peak = [0.0]
+    done = threading.Event()
+
+    def watch():
+        while not done.wait(0.1):
+            try:
+                with open(f"/proc/{proc.pid}/status") as f:
+                    hwm = next((line for line in f if line.startswith("VmHWM:")), None)
+            except OSError:
+                return
+            if hwm:
+                peak[0] = max(peak[0], int(hwm.split()[1]) / 1024)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    watcher.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"campaign_worker failed ({proc.returncode})")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return usage.ru_utime + usage.ru_stime, peak[0]
 
 
 def settle(campaign, n: int, seconds: float = 120) -> float:
