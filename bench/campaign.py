@@ -3,13 +3,20 @@
 Meta's sent / delivered / read statuses played back through the real webhook meanwhile.
 
     .venv/bin/python bench/campaign.py [--recipients 10000] [--rate 80]
-                                       [--ceiling 10000] [--skip-paced]
+                                       [--ceiling 10000] [--concurrency 128]
+                                       [--status-delay 1.0] [--fake asyncio|threaded]
+                                       [--skip-paced] [--skip-ceiling]
 
 Set-up: the throughput topology's HTTP side (gunicorn 2x4 gthread, queued webhooks and
 webhook_worker) receives the statuses; `manage.py campaign_worker` sends; the fake Graph
-API (tests/fake_graph.py) runs in this process and, for every send, queues its three
-statuses, posted in signed batches (as Meta batches them) every 100 ms. Checked: nobody
-sent twice (the fake's record), nobody lost (every recipient ends `read`).
+API (tests/fake_graph.py's answers, served from one asyncio thread) runs in this process
+and, for every send, queues its three statuses with Meta's fields, posted in signed
+batches (as Meta batches them, up to 999 a body) every 100 ms, a second after the send.
+Checked: nobody sent twice (the fake's record), nobody lost (every recipient ends `read`,
+so every status went through the webhook and webhook_worker onto the recipient row).
+CPU a send is counted per process: this bench's own processes and its database's
+PostgreSQL backends only (BENCH_CAMPAIGN_DB), whatever else the host runs (Redis: the one
+server, shared).
 """
 
 import argparse

@@ -5,6 +5,7 @@ Endpoints: `{base}/{version}/{phone_number_id}/messages`, `/{phone_number_id}/me
 """
 
 import logging
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -204,6 +205,7 @@ def _meta_code(response) -> int | None:
 # bench/campaign.py). The environment's proxy for Meta's host is read once per process.
 
 _pools: dict[tuple, object] = {}
+_pools_lock = threading.Lock()
 _pool_size = 32
 
 
@@ -221,10 +223,13 @@ def _pool(url: str):
     key = (parts.scheme, parts.netloc, _pool_size)
     pool = _pools.get(key)
     if pool is None:
-        proxy = requests.utils.get_environ_proxies(url).get(parts.scheme)
-        options = {"maxsize": _pool_size, "block": False, "ca_certs": certifi.where()}
-        pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-        _pools[key] = pool
+        with _pools_lock:  # the sender threads' first calls come together
+            pool = _pools.get(key)
+            if pool is None:
+                proxy = requests.utils.get_environ_proxies(url).get(parts.scheme)
+                options = {"maxsize": _pool_size, "block": False, "ca_certs": certifi.where()}
+                manager = urllib3.ProxyManager if proxy else urllib3.PoolManager
+                pool = _pools[key] = manager(proxy, **options) if proxy else manager(**options)
     return pool
 
 
