@@ -9,7 +9,6 @@ from leads.models import Lead
 from leads.serializers import LeadSerializer
 from messaging.models import Message
 from messaging.serializers import MessageSerializer
-from messaging.window import window_fields
 from rooms.models import Room, RoomActivity, RoomNote, RoomParticipant
 from rooms.selectors import (
     counts_as_unread,
@@ -18,6 +17,7 @@ from rooms.selectors import (
     room_event_groups,
 )
 from rooms.serializers import LabelSerializer, ParticipantSerializer, RoomFieldsSerializer
+from rooms.window import window_fields
 
 
 def message_payload(message: Message) -> dict:

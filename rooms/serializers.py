@@ -6,9 +6,9 @@ from rest_framework import serializers
 
 from boztell.output import OutputSerializer
 from leads.serializers import LeadSerializer
-from messaging.window import window_closes_at, window_fields
 from rooms.models import Room
 from rooms.selectors import assigned_user_ids_of, room_filter_fields
+from rooms.window import window_closes_at, window_fields
 
 
 class ParticipantSerializer(OutputSerializer):

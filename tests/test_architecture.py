@@ -40,7 +40,6 @@ DEBT = {
         "rooms/pages.py",
         "rooms/selectors.py",
         "rooms/services.py",
-        "rooms/serializers.py",
     },
 }
 

@@ -28,11 +28,11 @@ from messaging.services.receive import (
     room_record_message,
 )
 from messaging.services.templates import template_refresh
-from messaging.window import window_fields
 from rooms.events import emit_message_created, emit_message_status
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
 from rooms.services import room_for_customer
+from rooms.window import window_fields
 
 logger = logging.getLogger("boztell.send")
 
@@ -56,7 +56,7 @@ class TemplateError(BoztellError):
 
 
 def window_is_open(room: Room | None, now=None) -> bool:
-    """The 24-hour rule (messaging.window), which every payload's `window_open` also uses."""
+    """The 24-hour rule (rooms.window), which every payload's `window_open` also uses."""
     if room is None:
         return False
     return window_fields(room.last_customer_message_at, now)["window_open"]
