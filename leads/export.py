@@ -39,9 +39,9 @@ ROOM_COLUMNS = [
 def _with_room_facts(leads):
     """One query: each lead with its room's facts as correlated subqueries (a lead's room is
     the one for its phone; if several point at it, the latest)."""
-    from messaging.models import Message
+    from messaging.selectors import NEVER_READ, unread_count
     from rooms.models import Room
-    from rooms.selectors import UNREAD_CAP, _CappedCount, assigned_participants
+    from rooms.selectors import assigned_participants
 
     room = Room.objects.filter(lead=OuterRef("pk")).order_by(
         F("last_message_at").desc(nulls_last=True)
@@ -58,22 +58,13 @@ def _with_room_facts(leads):
                 _who=Coalesce(NullIf(F("user__display_name"), Value("")), F("user__username"))
             ).values("_who")[:1]
         ),
-        _read_position=Coalesce(
-            Subquery(assigned.values("last_read_at")[:1]),
-            Value(dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
-        ),
+        _read_position=Coalesce(Subquery(assigned.values("last_read_at")[:1]), NEVER_READ),
     )
-    unread = (
-        Message.objects.filter(
-            room_id=OuterRef("_room_id"),
-            user__isnull=True,
-            created_at__gt=OuterRef("_read_position"),
+    return leads.annotate(
+        _unread_count=unread_count(
+            room_ref=OuterRef("_room_id"), read_position_ref=OuterRef("_read_position")
         )
-        .exclude(content_type="reaction")
-        .order_by()
-        .values("created_at")[:UNREAD_CAP]
     )
-    return leads.annotate(_unread_count=_CappedCount(unread))
 
 
 def export_rows(leads):

@@ -11,6 +11,7 @@ from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
 from boztell.schema import ErrorSerializer
+from messaging.selectors import room_messages
 from messaging.serializers import MessageSerializer
 from rooms.events import activity_payload, note_payload
 from rooms.payloads import room_row
@@ -21,7 +22,6 @@ from rooms.selectors import (
     room_activity,
     room_detail,
     room_list,
-    room_messages,
     room_notes,
     room_status_counts,
     rooms_visible_to,

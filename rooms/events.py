@@ -8,10 +8,10 @@ from boztell.realtime import broadcast_on_commit, room_group
 from leads.models import Lead
 from leads.serializers import LeadSerializer
 from messaging.models import Message
+from messaging.selectors import counts_as_unread
 from messaging.serializers import MessageSerializer
 from rooms.models import Room, RoomActivity, RoomNote, RoomParticipant
 from rooms.selectors import (
-    counts_as_unread,
     room_assigned_user_ids,
     room_audience,
     room_event_groups,

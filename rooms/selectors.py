@@ -4,11 +4,9 @@ lives), the room list, a room's timeline."""
 import contextlib
 import json
 import uuid
-from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from boztell.models import User
 from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, team_group, user_group
@@ -173,47 +171,6 @@ def room_view_filter(view: str, user: User) -> Q | None:
 # --- The room list ------------------------------------------------------------------
 
 
-UNREAD_CAP = 100  # the inbox shows "99+"; counting further costs time for nothing
-
-
-class _CappedCount(Subquery):
-    """COUNT over a LIMITed subquery: at most UNREAD_CAP rows are read per room."""
-
-    template = "(SELECT count(*) FROM (%(subquery)s) _capped)"
-    output_field = IntegerField()
-
-
-def _unread_annotations(rooms: QuerySet[Room], user: User) -> QuerySet[Room]:
-    """unread_count: the customer's messages after the user's read position (capped at
-    UNREAD_CAP). Served by the partial index messages_customer_timeline_idx."""
-    from messaging.models import Message
-
-    read_at = RoomParticipant.objects.filter(room=OuterRef("pk"), user=user).values("last_read_at")[
-        :1
-    ]
-    epoch = Value(datetime(1970, 1, 1, tzinfo=UTC))
-    unread = (
-        Message.objects.filter(
-            room=OuterRef("pk"),
-            user__isnull=True,
-            created_at__gt=OuterRef("read_position"),
-        )
-        .exclude(content_type="reaction")
-        .order_by()
-        .values("created_at")[:UNREAD_CAP]
-    )
-    return rooms.annotate(
-        read_position=Coalesce(Subquery(read_at), epoch),
-        unread_count=_CappedCount(unread),
-    )
-
-
-def counts_as_unread(message) -> bool:
-    """Whether a new message raises its room's unread count: the rule of
-    _unread_annotations (the customer's messages, not reactions) for one message."""
-    return message.user_id is None and message.content_type != "reaction"
-
-
 ROOM_FILTERS = ("all", "mine", "unassigned", "unread")
 ROOM_STATUSES = tuple(Room.Status.values)
 
@@ -248,6 +205,8 @@ def room_list(
     `label`: only rooms carrying the label of that name (none for an unknown name)."""
     from django.db.models import Prefetch
 
+    from messaging.selectors import rooms_with_unread_counts
+
     rooms = rooms_visible_to(user=user).select_related("lead")
     by_view = room_view_filter(view, user)
     if by_view is not None:
@@ -264,7 +223,7 @@ def room_list(
         if label_id is None:
             return []
         rooms = rooms.filter(pk__in=RoomLabel.objects.filter(label_id=label_id).values("room_id"))
-    rooms = _unread_annotations(rooms, user)
+    rooms = rooms_with_unread_counts(rooms, user)
     if view == "unread":
         rooms = rooms.filter(unread_count__gt=0)
     if after:
@@ -343,8 +302,10 @@ def _room_search(query: str) -> Q:
 def room_detail(*, user: User, room_id) -> Room | None:
     from django.db.models import Prefetch
 
+    from messaging.selectors import rooms_with_unread_counts
+
     participants = RoomParticipant.objects.select_related("user").order_by("created_at")
-    rooms = _unread_annotations(rooms_visible_to(user=user).select_related("lead"), user)
+    rooms = rooms_with_unread_counts(rooms_visible_to(user=user).select_related("lead"), user)
     return (
         rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")
         .filter(pk=room_id)
@@ -352,33 +313,9 @@ def room_detail(*, user: User, room_id) -> Room | None:
     )
 
 
-def room_messages(
-    *, room: Room, before: tuple | None = None, after: tuple | None = None, limit: int = 50
-) -> list:
-    """One page of a room's timeline by keyset on (created_at, id): stable while new
-    messages arrive, and as fast at any depth. `before` pages back; `after` catches up."""
-    from messaging.models import Message
-
-    messages = Message.objects.filter(room=room)
-    # Row comparisons, so PostgreSQL walks the (room, created_at, id) index directly: an
-    # OR of two conditions made a deep page 40 times slower on a million messages.
-    if after:
-        page = messages.extra(
-            where=["(messages.created_at, messages.id) > (%s, %s)"], params=list(after)
-        ).order_by("created_at", "id")[:limit]
-        return list(page)
-    if before:
-        messages = messages.extra(
-            where=["(messages.created_at, messages.id) < (%s, %s)"], params=list(before)
-        )
-    page = list(messages.order_by("-created_at", "-id")[:limit])
-    page.reverse()
-    return page
-
-
 def room_notes(*, room: Room, before: tuple | None = None, limit: int = 50) -> list[RoomNote]:
     """One page of a room's private notes, oldest to newest; `before` pages back (keyset
-    on (created_at, id), as room_messages)."""
+    on (created_at, id), as messaging.selectors.room_messages)."""
     notes = RoomNote.objects.filter(room=room).select_related("author")
     if before:
         notes = notes.extra(
