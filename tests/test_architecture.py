@@ -36,7 +36,6 @@ DEBT = {
     ("leads", "messaging"): {"leads/export.py"},
     ("rooms", "messaging"): {
         "rooms/api.py",
-        "rooms/events.py",
         "rooms/pages.py",
         "rooms/selectors.py",
         "rooms/services.py",

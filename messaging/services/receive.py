@@ -12,6 +12,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from boztell.phones import InvalidPhone, normalize_wa_id
+from messaging.events import (
+    emit_message_created,
+    emit_message_reaction,
+    emit_message_status,
+    emit_message_updated,
+)
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.models import Message, PendingStatus
 from messaging.services.rules import (
@@ -21,12 +27,6 @@ from messaging.services.rules import (
     rooms_record,
     status_advance_in_memory,
     status_applies,
-)
-from rooms.events import (
-    emit_message_created,
-    emit_message_reaction,
-    emit_message_status,
-    emit_message_updated,
 )
 from rooms.models import Room
 from rooms.services import room_for_customer, room_identity_move

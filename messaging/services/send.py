@@ -20,6 +20,7 @@ from boztell.models import User
 from boztell.phones import is_bsuid, normalize_phone
 from messaging import whatsapp
 from messaging.errors import SendFailed, map_graph_error
+from messaging.events import emit_message_created, emit_message_status
 from messaging.media import check_size, media_extension, media_kind
 from messaging.models import Message, MessageTemplate
 from messaging.services.receive import (
@@ -28,7 +29,6 @@ from messaging.services.receive import (
     room_record_message,
 )
 from messaging.services.templates import template_refresh
-from rooms.events import emit_message_created, emit_message_status
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
 from rooms.services import room_for_customer
@@ -499,7 +499,7 @@ def message_send_reaction(*, sender: User, target: Message, emoji: str) -> Messa
             content_type="reaction",
             reaction_to_wa_message_id=target.wa_message_id,
         ).exclude(pk=message.pk).update(reaction_emoji=None)
-    from rooms.events import emit_message_reaction
+    from messaging.events import emit_message_reaction
 
     message.room = room
     with transaction.atomic():
