@@ -37,11 +37,11 @@ from campaigns.services import campaign_pause, recipients_mark_unknown
 from messaging import whatsapp
 from messaging.events import emit_message_created, emit_message_statuses, emit_messages_created
 from messaging.models import Message, PendingStatus
+from messaging.services.customers import room_for_customer
 from messaging.services.receive import pending_statuses_sweep
 from messaging.services.rules import room_list_rows, rooms_record
 from rooms.models import Room
 from rooms.selectors import assigned_participants
-from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.campaigns")
 

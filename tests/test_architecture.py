@@ -38,7 +38,6 @@ DEBT = {
         "rooms/api.py",
         "rooms/pages.py",
         "rooms/selectors.py",
-        "rooms/services.py",
     },
 }
 

@@ -20,6 +20,7 @@ from messaging.events import (
 )
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.models import Message, PendingStatus
+from messaging.services.customers import room_for_customer, room_identity_move
 from messaging.services.rules import (
     STATUS_RANK,
     media_to_fetch,
@@ -29,7 +30,6 @@ from messaging.services.rules import (
     status_applies,
 )
 from rooms.models import Room
-from rooms.services import room_for_customer, room_identity_move
 
 logger = logging.getLogger("boztell.messaging")
 

@@ -23,6 +23,7 @@ from messaging.errors import SendFailed, map_graph_error
 from messaging.events import emit_message_created, emit_message_status
 from messaging.media import check_size, media_extension, media_kind
 from messaging.models import Message, MessageTemplate
+from messaging.services.customers import room_for_customer
 from messaging.services.receive import (
     _status_advance,
     message_apply_pending_statuses,
@@ -31,7 +32,6 @@ from messaging.services.receive import (
 from messaging.services.templates import template_refresh
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
-from rooms.services import room_for_customer
 from rooms.window import window_fields
 
 logger = logging.getLogger("boztell.send")
