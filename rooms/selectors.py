@@ -1,7 +1,7 @@
 """Reads for rooms: who may see a room and who hears about it (the one place that rule
-lives), the room list, a room's timeline."""
+lives), the room list's filters and status counts, a room's activity and notes. The room
+list itself reads messages too (unread counts, search): inbox/selectors.py."""
 
-import contextlib
 import json
 import uuid
 
@@ -168,7 +168,7 @@ def room_view_filter(view: str, user: User) -> Q | None:
     return None
 
 
-# --- The room list ------------------------------------------------------------------
+# --- The room list's filters and counts (the list itself: inbox/selectors.py) ------
 
 
 ROOM_FILTERS = ("all", "mine", "unassigned", "unread")
@@ -176,9 +176,9 @@ ROOM_STATUSES = tuple(Room.Status.values)
 
 
 def room_filter_fields(*, assigned_user_ids, user: User) -> dict:
-    """Which of room_list's `mine` / `unassigned` filters a room is in for `user` (the same
-    tests room_list makes in SQL), for the payloads: the inbox files a live room by them.
-    The `unread` filter is `unread_count > 0`."""
+    """Which of the room list's `mine` / `unassigned` filters a room is in for `user` (the
+    same tests inbox.selectors.room_list makes in SQL, room_view_filter), for the payloads:
+    the inbox files a live room by them. The `unread` filter is `unread_count > 0`."""
     return {
         "assigned_to_me": user.pk in assigned_user_ids,
         "unassigned": not assigned_user_ids,
@@ -188,54 +188,6 @@ def room_filter_fields(*, assigned_user_ids, user: User) -> dict:
 def labels_all() -> list[Label]:
     """Every label supervisors defined (admin), by name: what the inbox offers on a room."""
     return list(Label.objects.order_by("name"))
-
-
-def room_list(
-    *,
-    user: User,
-    view: str = "all",
-    status: str | None = None,
-    query: str = "",
-    label: str = "",
-    after: tuple | None = None,
-    limit: int = 50,
-) -> list[Room]:
-    """The caller's rooms, latest message first, with unread counts, participants and
-    labels, in a constant number of queries (3) whatever the page or the data size.
-    `label`: only rooms carrying the label of that name (none for an unknown name)."""
-    from django.db.models import Prefetch
-
-    from messaging.selectors import rooms_with_unread_counts
-
-    rooms = rooms_visible_to(user=user).select_related("lead")
-    by_view = room_view_filter(view, user)
-    if by_view is not None:
-        rooms = rooms.filter(by_view)
-    if status:
-        rooms = rooms.filter(status=status)  # served by rooms_status_latest_idx
-    if query:
-        rooms = rooms.filter(_room_search(query))
-    if label:
-        # The label's id first, as a constant: PostgreSQL then knows how common the label is
-        # and reads a rare one's rooms from room_labels_label_idx (label_id, room_id) instead
-        # of walking the latest rooms until it has found a page (bench/rooms.py).
-        label_id = Label.objects.filter(name=label).values_list("pk", flat=True).first()
-        if label_id is None:
-            return []
-        rooms = rooms.filter(pk__in=RoomLabel.objects.filter(label_id=label_id).values("room_id"))
-    rooms = rooms_with_unread_counts(rooms, user)
-    if view == "unread":
-        rooms = rooms.filter(unread_count__gt=0)
-    if after:
-        # A row comparison, so PostgreSQL walks the (last_message_at, id) index directly.
-        rooms = rooms.extra(
-            where=["(rooms.last_message_at, rooms.id) < (%s, %s)"], params=list(after)
-        )
-    rooms = rooms.exclude(last_message_at__isnull=True).order_by("-last_message_at", "-id")
-    participants = RoomParticipant.objects.select_related("user").order_by("created_at")
-    return list(
-        rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")[:limit]
-    )
 
 
 def room_status_counts(*, user: User, view: str = "all") -> dict[str, int]:
@@ -282,37 +234,6 @@ def room_activity(*, room: Room, before: int | None = None, limit: int = 50) -> 
     return page
 
 
-def _room_search(query: str) -> Q:
-    from boztell.phones import InvalidPhone, normalize_phone
-
-    condition = (
-        Q(title__icontains=query)
-        | Q(phone__contains=query)
-        | Q(lead__name__icontains=query)
-        | Q(username__icontains=query.lstrip("@"))
-        | Q(user_id=query)
-    )
-    with contextlib.suppress(InvalidPhone):
-        condition |= Q(phone=normalize_phone(query))
-    from messaging.selectors import messages_matching
-
-    return condition | Q(pk__in=messages_matching(query).values("room_id"))
-
-
-def room_detail(*, user: User, room_id) -> Room | None:
-    from django.db.models import Prefetch
-
-    from messaging.selectors import rooms_with_unread_counts
-
-    participants = RoomParticipant.objects.select_related("user").order_by("created_at")
-    rooms = rooms_with_unread_counts(rooms_visible_to(user=user).select_related("lead"), user)
-    return (
-        rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")
-        .filter(pk=room_id)
-        .first()
-    )
-
-
 def room_notes(*, room: Room, before: tuple | None = None, limit: int = 50) -> list[RoomNote]:
     """One page of a room's private notes, oldest to newest; `before` pages back (keyset
     on (created_at, id), as messaging.selectors.room_messages)."""
@@ -336,7 +257,6 @@ def _names(value) -> list[str]:
 
 def lead_filter_room_label(value) -> Q:
     """Leads whose room carries any of these labels (names, comma-separated)."""
-    from rooms.models import RoomLabel
 
     labelled = RoomLabel.objects.filter(room__lead=OuterRef("pk"), label__name__in=_names(value))
     return Q(Exists(labelled))

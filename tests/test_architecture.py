@@ -11,7 +11,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Lower first. `boztell` is the core (users, the event publisher, errors, phones); its
 # wiring modules (URLs, socket routing, health, event catch-up, demo data) sit on top.
-LAYERS = ["boztell", "leads", "rooms", "replies", "messaging", "hours", "webhooks", "campaigns"]
+LAYERS = [
+    "boztell",
+    "leads",
+    "rooms",
+    "replies",
+    "messaging",
+    "inbox",
+    "hours",
+    "webhooks",
+    "campaigns",
+]
 WIRING = {
     "boztell/urls.py",
     "boztell/routing.py",
@@ -34,11 +44,6 @@ DEBT = {
         "leads/services.py",
     },
     ("leads", "messaging"): {"leads/export.py"},
-    ("rooms", "messaging"): {
-        "rooms/api.py",
-        "rooms/pages.py",
-        "rooms/selectors.py",
-    },
 }
 
 

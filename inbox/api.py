@@ -1,4 +1,5 @@
-"""The rooms API: the caller's room list, one room, its messages, assignment."""
+"""The rooms API (/rooms/...): the caller's room list, one room, its messages, and the
+room's doors (assignment, lead, status, labels, activity, notes)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,6 +12,7 @@ from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
 from boztell.schema import ErrorSerializer
+from inbox.selectors import room_detail, room_list
 from messaging.selectors import room_messages
 from messaging.serializers import MessageSerializer
 from rooms.events import activity_payload, note_payload
@@ -20,8 +22,6 @@ from rooms.selectors import (
     ROOM_STATUSES,
     labels_all,
     room_activity,
-    room_detail,
-    room_list,
     room_notes,
     room_status_counts,
     rooms_visible_to,
