@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from boztell.models import User
 from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, team_group, user_group
+from leads.selectors import lead_filter_moment
 from rooms.models import (
     Label,
     Room,
@@ -266,3 +267,26 @@ def lead_filter_team(value) -> Q:
     """Leads whose room belongs to any of these teams (names, comma-separated)."""
     in_team = Room.objects.filter(lead=OuterRef("pk"), team__name__in=_names(value))
     return Q(Exists(in_team))
+
+
+CUSTOMER_MESSAGE_FILTERS = ("last_customer_message_after", "last_customer_message_before")
+
+
+def lead_filter_customer_message_clean(value, name: str) -> str:
+    """A date or ISO time (refused with invalid_filter otherwise), stored as given."""
+    lead_filter_moment(value, name)
+    return str(value).strip()
+
+
+def lead_filter_customer_message(values: dict) -> Q:
+    """Leads with a room whose customer last wrote at or after
+    `last_customer_message_after` and before `last_customer_message_before` (the same
+    room for both)."""
+    rooms = Room.objects.filter(lead=OuterRef("pk"))
+    if after := values.get("last_customer_message_after"):
+        moment = lead_filter_moment(after, "last_customer_message_after")
+        rooms = rooms.filter(last_customer_message_at__gte=moment)
+    if before := values.get("last_customer_message_before"):
+        moment = lead_filter_moment(before, "last_customer_message_before")
+        rooms = rooms.filter(last_customer_message_at__lt=moment)
+    return Q(Exists(rooms))

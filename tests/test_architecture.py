@@ -40,7 +40,6 @@ DEBT = {
     ("leads", "rooms"): {
         "leads/api.py",
         "leads/export.py",
-        "leads/selectors.py",
         "leads/services.py",
     },
     ("leads", "messaging"): {"leads/export.py"},
