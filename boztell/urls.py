@@ -21,6 +21,7 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("rooms/", include("inbox.urls")),
     path("leads/", include("leads.urls")),
+    path("leads/", include("inbox.lead_urls")),
     path("quick-replies/", include("replies.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("", include("inbox.page_urls")),

@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from boztell.models import User
 from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, team_group, user_group
+from leads.models import Lead
 from leads.selectors import lead_filter_moment
 from rooms.models import (
     Label,
@@ -126,6 +127,12 @@ def room_visible_given(*, user: User, assigned_user_ids, team_ids=None) -> bool:
 
 def room_is_visible_to(*, room: Room, user: User) -> bool:
     return rooms_visible_to(user=user).filter(pk=room.pk).exists()
+
+
+def leads_visible_to(*, user: User) -> QuerySet[Lead]:
+    """The leads `user` may see from the inbox: a lead is visible when one of its rooms is
+    (for supervisors too, a lead with a room)."""
+    return Lead.objects.filter(Exists(rooms_visible_to(user=user).filter(lead=OuterRef("pk"))))
 
 
 def assigned_user_ids_sql(room_column: str) -> str:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from boztell.errors import BoztellError
 from boztell.models import User
+from leads import services as lead_services
 from leads.models import Lead
 from rooms.models import Room
 
@@ -391,4 +392,48 @@ def room_link_leads(*, phones: list[str]) -> int:
         Room.objects.filter(phone__in=phones, lead__isnull=True)
         .filter(Exists(same_phone))
         .update(lead_id=Subquery(same_phone.values("pk")[:1]))
+    )
+
+
+# --- Leads and their rooms -------------------------------------------------------------
+#
+# A lead written by any door (API, admin, import) is linked to the room its phone already
+# has, and whoever sees the lead's rooms hears `lead_updated`: rooms' part of a lead write.
+# The lead's own part is leads.services; doors call these.
+
+
+def lead_create(**fields) -> Lead:
+    """leads.services.lead_create, and the room that already exists for the phone now shows
+    the lead (room_link_lead)."""
+    with transaction.atomic():
+        lead = lead_services.lead_create(**fields)
+        room_link_lead(lead=lead)
+    return lead
+
+
+def lead_update(*, lead: Lead, by, **changes) -> Lead:
+    """leads.services.lead_update; then a new phone links the room with that phone (if it
+    has no lead) and everyone who sees one of the lead's rooms hears `lead_updated`."""
+    from rooms.events import emit_lead_updated
+
+    with transaction.atomic():
+        lead = lead_services.lead_update(lead=lead, by=by, **changes)
+        if changes:
+            if "phone" in changes:
+                room_link_lead(lead=lead)
+            emit_lead_updated(lead=lead, by=by)
+    return lead
+
+
+def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None) -> Lead:
+    """Change a lead's statuses (see lead_update)."""
+    changes = {"leads_status": leads_status, "contact_status": contact_status}
+    return lead_update(lead=lead, by=by, **{k: v for k, v in changes.items() if v is not None})
+
+
+def lead_import(**options):
+    """leads.services.lead_import (same options), each batch linking the rooms of the
+    phones it stored, in the batch's transaction (room_link_leads)."""
+    return lead_services.lead_import(
+        **options, stored=lambda phones: room_link_leads(phones=phones)
     )
