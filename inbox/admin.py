@@ -9,7 +9,8 @@ from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from boztell.phones import InvalidPhone, normalize_phone
-from leads.export import FORMATS, export_response
+from inbox.lead_export import lead_export_response
+from leads.export import FORMATS
 from leads.models import LEAD_FIELDS, Lead, Segment
 from leads.selectors import format_idr, segment_leads
 
@@ -75,11 +76,11 @@ class LeadAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Export selected leads as CSV")
     def export_csv(self, request, queryset):
-        return export_response(queryset, format="csv", request=request)
+        return lead_export_response(queryset, format="csv", request=request)
 
     @admin.action(description="Export selected leads as XLSX")
     def export_xlsx(self, request, queryset):
-        return export_response(queryset, format="xlsx", request=request)
+        return lead_export_response(queryset, format="xlsx", request=request)
 
     def save_model(self, request, obj, form, change):
         """Through the services the API uses: a new lead links its customer's room, an edit
@@ -121,10 +122,10 @@ def export_view(model_admin, request):
     segment_id = request.GET.get("segment")
     if segment_id:
         segment = get_object_or_404(Segment, pk=segment_id)
-        return export_response(
+        return lead_export_response(
             segment_leads(segment), format=format, name=segment.name, request=request
         )
     request.GET = request.GET.copy()
     request.GET.pop("format", None)
     changelist = model_admin.get_changelist_instance(request)
-    return export_response(changelist.get_queryset(request), format=format, request=request)
+    return lead_export_response(changelist.get_queryset(request), format=format, request=request)

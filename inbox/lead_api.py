@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from boztell.errors import BoztellError
 from boztell.realtime import to_wire
+from inbox.lead_export import lead_export_response
 from leads.api import (
     FILTER_PARAMETERS,
     CanImportLeads,
@@ -29,7 +30,7 @@ from leads.api import (
     filtered_leads,
     report_body,
 )
-from leads.export import FORMATS, export_response
+from leads.export import FORMATS
 from leads.models import Lead, LeadImport, Segment
 from leads.selectors import lead_history
 from leads.serializers import LeadSerializer
@@ -187,7 +188,7 @@ class LeadExportApi(APIView):
         leads = filtered_leads(request)
         segment = request.query_params.get("segment")
         name = Segment.objects.get(pk=segment).name if segment else "leads"
-        return export_response(leads, format=format, name=name, request=request)
+        return lead_export_response(leads, format=format, name=name, request=request)
 
     # DRF's content negotiation would refuse ?format=xlsx (its own format suffix).
     def get_renderers(self):

@@ -1,18 +1,26 @@
 """Reads for the inbox: what people see of rooms and their messages together. The room
 list (a page of the caller's rooms, latest message first, with unread counts, filters,
-labels and search over names, phones and message text) and one room as its reader sees
-it. Who may see a room is rooms' rule (rooms.selectors, "Who may see a room"); the unread
-count is messaging's (messaging.selectors, "Unread")."""
+labels and search over names, phones and message text), one room as its reader sees it,
+and each lead with its room's facts (the lead export). Who may see a room is rooms' rule
+(rooms.selectors, "Who may see a room"); the unread count is messaging's
+(messaging.selectors, "Unread")."""
 
 import contextlib
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 
 from boztell.models import User
 from boztell.phones import InvalidPhone, normalize_phone
-from messaging.selectors import messages_matching, rooms_with_unread_counts
+from leads.models import Lead
+from messaging.selectors import (
+    NEVER_READ,
+    messages_matching,
+    rooms_with_unread_counts,
+    unread_count,
+)
 from rooms.models import Label, Room, RoomLabel, RoomParticipant
-from rooms.selectors import room_view_filter, rooms_visible_to
+from rooms.selectors import assigned_participants, room_view_filter, rooms_visible_to
 
 
 def room_list(
@@ -79,4 +87,43 @@ def room_detail(*, user: User, room_id) -> Room | None:
         rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")
         .filter(pk=room_id)
         .first()
+    )
+
+
+# --- Leads with their room's facts (the lead export) ----------------------------------
+
+# (header, annotation of leads_with_room_facts, value when the lead has no room or none)
+LEAD_ROOM_COLUMNS = (
+    ("room_status", "_room_status", ""),
+    ("assigned_agent", "_assigned_agent", None),
+    ("last_message_at", "_last_message_at", None),
+    ("last_customer_message_at", "_last_customer_message_at", None),
+    ("unread_count", "_unread_count", 0),
+)
+
+
+def leads_with_room_facts(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """One query: each lead with its room's facts as correlated subqueries (a lead's room is
+    the one for its phone; if several point at it, the latest): status, assigned agent,
+    last message times, and the unread count as the assigned agent reads it."""
+    room = Room.objects.filter(lead=OuterRef("pk")).order_by(
+        F("last_message_at").desc(nulls_last=True)
+    )
+    assigned = assigned_participants().filter(room_id=OuterRef("_room_id")).order_by("-assigned_at")
+    leads = leads.annotate(
+        _room_id=Subquery(room.values("pk")[:1]),
+        _room_status=Subquery(room.values("status")[:1]),
+        _last_message_at=Subquery(room.values("last_message_at")[:1]),
+        _last_customer_message_at=Subquery(room.values("last_customer_message_at")[:1]),
+        _assigned_agent=Subquery(
+            assigned.annotate(
+                _who=Coalesce(NullIf(F("user__display_name"), Value("")), F("user__username"))
+            ).values("_who")[:1]
+        ),
+        _read_position=Coalesce(Subquery(assigned.values("last_read_at")[:1]), NEVER_READ),
+    )
+    return leads.annotate(
+        _unread_count=unread_count(
+            room_ref=OuterRef("_room_id"), read_position_ref=OuterRef("_read_position")
+        )
     )
