@@ -7,7 +7,12 @@ from leads.models import Lead
 from leads.serializers import LeadSerializer
 from rooms.models import Room, RoomActivity, RoomNote, RoomParticipant
 from rooms.selectors import room_assigned_user_ids, room_event_groups
-from rooms.serializers import LabelSerializer, ParticipantSerializer, RoomFieldsSerializer
+from rooms.serializers import (
+    LabelSerializer,
+    NoteSerializer,
+    ParticipantSerializer,
+    RoomFieldsSerializer,
+)
 
 
 def leads_info(lead: Lead | None) -> dict | None:
@@ -153,29 +158,12 @@ def emit_room_labels_changed(*, room: Room, added: list[str], removed: list[str]
     )
 
 
-def _user_ref(user) -> dict:
-    return {"user_id": user.pk, "username": user.username, "display_name": user.name}
-
-
-def note_payload(note: RoomNote) -> dict:
-    """A private note as REST and events show it. `text` is the author's plain text:
-    clients render it as text, never as HTML."""
-    return {
-        "id": note.id,
-        "room_id": note.room_id,
-        "author": _user_ref(note.author),
-        "text": note.text,
-        "mentions": [_user_ref(u) for u in sorted(note.mentions.all(), key=lambda u: u.username)],
-        "created_at": note.created_at,
-    }
-
-
 def emit_room_note_created(*, room: Room, note: RoomNote) -> None:
     """The note to whoever sees the room; `note_mention` to each mentioned user (already
     checked to see the room) on their own sockets."""
     from boztell.realtime import user_group
 
-    payload = note_payload(note)
+    payload = NoteSerializer.render(note)
     broadcast_on_commit(room_event_groups(room=room), "room_note_created", payload, room_id=room.pk)
     for user in note.mentions.all():
         broadcast_on_commit(
