@@ -50,12 +50,13 @@ Update = InboundMessage | InboundStatus
 
 
 def _lock_rooms_sql(phones: list, user_ids: list):
-    """The rooms of these customers, locked in id order, with their assigned agents."""
+    """The rooms of these customers, locked in id order, with their assigned agents and
+    their status (what a customer message reopens, read under the same lock)."""
     by_phone, phone_params = any_of("r.phone", phones)
     by_user_id, user_id_params = any_of("r.user_id", user_ids)
     # Only column names and placeholders go into the text; values are parameters.
     return (
-        f"SELECT r.id, r.phone, r.user_id, r.username, {assigned_user_ids_sql('r.id')} "  # noqa: S608
+        f"SELECT r.id, r.phone, r.user_id, r.username, {assigned_user_ids_sql('r.id')}, r.status "  # noqa: S608
         f"FROM rooms r WHERE {by_phone} OR {by_user_id} ORDER BY r.id{lock_of('r')}"
     ), [*phone_params, *user_id_params]
 
@@ -152,12 +153,16 @@ def _messages_receive(run: list[InboundMessage]) -> list[Outcome]:
     """A run of customer messages in order: existing rooms in bulk; a message whose room
     does not exist yet alone (it makes the room and its `new_room_complete`), then on."""
     outcomes: list[Outcome] = []
+    # Each sender's phone is parsed once for the run: re-parsing the rest of the run after
+    # every new customer made a burst of new customers quadratic (500 of them: 125,000
+    # parses, 20 s of CPU).
+    phones = [_phone(inbound) for inbound in run]
     while run:
-        stored, run = _messages_store_in_existing_rooms(run)
+        stored, run, phones = _messages_store_in_existing_rooms(run, phones)
         outcomes += stored
         if run:
             outcomes.append(_update_process(run[0]))
-            run = run[1:]
+            run, phones = run[1:], phones[1:]
     return outcomes
 
 
@@ -178,12 +183,12 @@ def _settled_room(by_user_id: dict, by_phone: dict, phone: str | None, user_id: 
 
 
 def _messages_store_in_existing_rooms(
-    run: list[InboundMessage],
-) -> tuple[list[Outcome], list[InboundMessage]]:
-    """Store the longest prefix of `run` whose rooms exist and already know the sender's
-    every id; return its outcomes and the rest (which starts with a message for a new
-    room, one that teaches a room an id, or a bad sender)."""
-    phones = [_phone(inbound) for inbound in run]
+    run: list[InboundMessage], phones: list[str | None]
+) -> tuple[list[Outcome], list[InboundMessage], list[str | None]]:
+    """Store the longest prefix of `run` (its senders' phones in `phones`) whose rooms
+    exist and already know the sender's every id; return its outcomes and the rest, with
+    their phones (the rest starts with a message for a new room, one that teaches a room
+    an id, or a bad sender)."""
     # Inside the worker's batch transaction no savepoint: a failure here fails the batch,
     # which the worker then does body by body.
     with transaction.atomic(savepoint=False):
@@ -196,7 +201,7 @@ def _messages_store_in_existing_rooms(
             )
             room_id = Message.room.field.to_python
             locked = [
-                (room_id(row[0]), *row[1:4], assigned_user_ids_from_sql(row[4]))
+                (room_id(row[0]), *row[1:4], assigned_user_ids_from_sql(row[4]), row[5])
                 for row in cursor.fetchall()
             ]
             by_user_id = {row[2]: row for row in locked if row[2]}
@@ -207,7 +212,7 @@ def _messages_store_in_existing_rooms(
             ]
             size = next((i for i, row in enumerate(targets) if row is None), len(run))
             if size == 0:
-                return [], run
+                return [], run, phones
             rooms = {row[0]: (row[0], row[4]) for row in targets[:size]}
             messages = [
                 message_from_inbound(inbound, room_id=row[0])
@@ -220,7 +225,8 @@ def _messages_store_in_existing_rooms(
             profiles = {
                 i.wa_message_id: (i.profile_name or "", i.username or "") for i in run[:size]
             }
-            rooms_record(room_list_rows(stored, profiles))
+            statuses = {row[0]: row[5] for row in targets[:size]}
+            rooms_record(room_list_rows(stored, profiles), statuses=statuses)
             if stored:
                 inbound_listeners_notify(stored)
         assigned = {room_id: ids for room_id, ids in rooms.values()}
@@ -229,9 +235,10 @@ def _messages_store_in_existing_rooms(
         )
         for message in stored:  # after their events (see receive.message_receive)
             media_fetch_if_needed(message)
-    return [
+    outcomes = [
         Outcome("created", m) if m.pk in inserted else Outcome("duplicate") for m in messages
-    ], run[size:]
+    ]
+    return outcomes, run[size:], phones[size:]
 
 
 def _stamp(messages: list[Message]) -> None:
