@@ -1,6 +1,7 @@
 """Writes for leads."""
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -60,6 +61,36 @@ def lead_update(*, lead: Lead, by, **changes) -> Lead:
             lead._history_user = by  # the lead's admin history names who changed it
             lead.save(update_fields=[*changes, "updated_at"])
     return lead
+
+
+def leads_phones_renormalise(*, write=lambda line: None) -> Counter:
+    """Stored leads' phones in today's phone rule (boztell/phones.py); a number that is not
+    one, or that another lead already has, is left. Each change is reported through
+    `write`; the counts come back. (messaging.services.customers.phones_renormalise does the
+    rooms after it.)"""
+    from boztell.phones import normalize_wa_id
+
+    counts: Counter = Counter()
+    for lead in Lead.objects.order_by("created_at", "id"):
+        try:
+            phone = normalize_wa_id(lead.phone)
+        except InvalidPhone:
+            write(f"lead {lead.pk} ({lead.name}): '{lead.phone}' is not a phone number; left")
+            counts["leads_invalid"] += 1
+            continue
+        if phone == lead.phone:
+            continue
+        if Lead.objects.filter(phone=phone).exclude(pk=lead.pk).exists():
+            write(
+                f"lead {lead.pk} ({lead.name}): '{lead.phone}' is {phone}, "
+                "which another lead has; left"
+            )
+            counts["leads_duplicate"] += 1
+            continue
+        Lead.objects.filter(pk=lead.pk).update(phone=phone)
+        write(f"lead {lead.pk} ({lead.name}): {lead.phone} -> {phone}")
+        counts["leads_renormalised"] += 1
+    return counts
 
 
 # --- import ------------------------------------------------------------------------------

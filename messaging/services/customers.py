@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from boztell.errors import BoztellError
 from leads.models import Lead
+from leads.services import leads_phones_renormalise
 from messaging.models import Message
 from rooms.models import Room
 from rooms.services import room_create_for_customer, room_learn, room_merge
@@ -117,33 +118,13 @@ def conversation_merge(*, source: Room, into: Room) -> Room:
 
 
 def phones_renormalise(*, write=lambda line: None) -> dict:
-    """Stored leads and rooms in today's phone rule (boztell/phones.py); two rooms that
-    turn out to hold one number are one customer and are merged (conversation_merge, into the
-    older). Each change is reported through `write`; the counts come back."""
-    from collections import Counter
-
+    """Stored leads (leads.services.leads_phones_renormalise), then rooms, in today's phone
+    rule (boztell/phones.py); two rooms that turn out to hold one number are one customer and
+    are merged (conversation_merge, into the older). Each change is reported through
+    `write`; the counts come back."""
     from boztell.phones import InvalidPhone, normalize_wa_id
 
-    counts: Counter = Counter()
-    for lead in Lead.objects.order_by("created_at", "id"):
-        try:
-            phone = normalize_wa_id(lead.phone)
-        except InvalidPhone:
-            write(f"lead {lead.pk} ({lead.name}): '{lead.phone}' is not a phone number; left")
-            counts["leads_invalid"] += 1
-            continue
-        if phone == lead.phone:
-            continue
-        if Lead.objects.filter(phone=phone).exclude(pk=lead.pk).exists():
-            write(
-                f"lead {lead.pk} ({lead.name}): '{lead.phone}' is {phone}, "
-                "which another lead has; left"
-            )
-            counts["leads_duplicate"] += 1
-            continue
-        Lead.objects.filter(pk=lead.pk).update(phone=phone)
-        write(f"lead {lead.pk} ({lead.name}): {lead.phone} -> {phone}")
-        counts["leads_renormalised"] += 1
+    counts = leads_phones_renormalise(write=write)
     for room_id in list(
         Room.objects.filter(phone__isnull=False)
         .order_by("created_at", "id")
