@@ -15,7 +15,7 @@ batches (as Meta batches them, up to 999 a body) every 100 ms, a second after th
 Checked: nobody sent twice (the fake's record), nobody lost (every recipient ends `read`,
 so every status went through the webhook and webhook_worker onto the recipient row).
 CPU a send is counted per process: this bench's own processes and its database's
-PostgreSQL backends only (BENCH_CAMPAIGN_DB), whatever else the host runs (Redis: the one
+PostgreSQL backends only (BENCH_DB + _campaign), whatever else the host runs (Redis: the one
 server, shared).
 """
 
@@ -56,9 +56,9 @@ from bench.webhook import (  # noqa: E402
 )
 
 ROLES.setdefault("campaign_worker", lambda cmd, pid: "campaign_worker" in cmd)
-# Its own database: bench/webhook.py's is dropped and made afresh by each run
-# (BENCH_CAMPAIGN_DB: one of your own when several checkouts share one PostgreSQL).
-bench.webhook.DB = os.environ.get("BENCH_CAMPAIGN_DB", "boztell_bench_campaign")
+# Its own database: bench/webhook.py's is dropped and made afresh by each run (BENCH_DB
+# names one of your own when several checkouts share one PostgreSQL).
+bench.webhook.DB += "_campaign"
 own_processes_only(bench.webhook.DB)
 PLAYBACK_EVERY = 0.1
 STATUSES_PER_BODY = 999  # Meta batches up to 1,000 updates

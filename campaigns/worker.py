@@ -36,17 +36,17 @@ from campaigns.events import emit_campaign_progress
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.services import campaign_pause, recipients_mark_unknown
 from messaging import whatsapp
+from messaging.events import emit_message_statuses, emit_messages_created, emit_rooms_created
 from messaging.models import Message, PendingStatus
+from messaging.services.customers import room_for_customer
 from messaging.services.receive import pending_statuses_sweep
 from messaging.services.rules import room_list_rows, rooms_record
-from rooms.events import emit_message_statuses, emit_messages_created, emit_rooms_created
 from rooms.models import Room
 from rooms.selectors import (
     assigned_user_ids_from_sql,
     assigned_user_ids_sql,
     rooms_audience,
 )
-from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.campaigns")
 
@@ -565,12 +565,12 @@ class CampaignRun:
         Meta reported before its answer reached us (kept in pending_statuses), in order,
         one event per step, as message_apply_pending_statuses does, in bulk."""
         from boztell.bulk import server_cursor
+        from messaging.events import status_payload
         from messaging.services.receive import (
             STATUS_RANK,
             status_advance_in_memory,
             status_listeners_notify,
         )
-        from rooms.events import status_payload
 
         self.sent += len(ok)
         wamids = [result.wa_message_id for _, result in ok]
