@@ -152,7 +152,8 @@ class GraphServer:
         def run():
             asyncio.set_event_loop(self.loop)
             self.server = self.loop.run_until_complete(
-                asyncio.start_server(self.serve, "127.0.0.1", 0)
+                # Every send in flight may connect at once: no connection dropped.
+                asyncio.start_server(self.serve, "127.0.0.1", 0, backlog=1024)
             )
             self.fake.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
             ready.set()

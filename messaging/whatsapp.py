@@ -259,10 +259,11 @@ _PACED_WAITS = (0.5, 1.5)
 
 
 def _post_json_paced(path: str, payload: dict) -> dict:
-    """_post_json(..., retry_throttled=False), the same outcomes: a connection that never
-    reached Meta (refused, reset, connect timeout) is tried three times, then retryable;
-    a read timeout is `whatsapp_timeout` (the message may have gone out); Meta's refusals,
-    its rate limit too, come straight back."""
+    """_post_json(..., retry_throttled=False) for sends that must go out at most once
+    (campaigns): a connection that never reached Meta (refused, connect timeout) is tried
+    three times, then retryable; a read timeout, or a connection lost once the request was
+    on it, is `whatsapp_timeout` (the message may have gone out: never tried again);
+    Meta's refusals, its rate limit too, come straight back."""
     import json
     import time
 
@@ -281,10 +282,11 @@ def _post_json_paced(path: str, payload: dict) -> dict:
             )
             break
         except (ReadTimeoutError, MaxRetryError, ProtocolError) as exc:
-            reason = exc if isinstance(exc, ReadTimeoutError) else getattr(exc, "reason", None)
-            if isinstance(reason, ReadTimeoutError):
+            reason = exc.reason if isinstance(exc, MaxRetryError) else exc
+            if isinstance(reason, ReadTimeoutError | ProtocolError):
                 raise GraphError(
-                    "WhatsApp did not answer in time; the message may or may not have been sent.",
+                    "WhatsApp did not answer (timeout, or the connection was lost); the "
+                    "message may or may not have been sent.",
                     code="whatsapp_timeout",
                     retryable=False,
                 ) from exc

@@ -304,7 +304,13 @@ class FakeGraph:
                     )
                 return self._error(404, 100, "Unknown path")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # socketserver's backlog of 5 drops connections opened together (a worker's
+            # pool filling up); the kernel then resets them after the request went out,
+            # which a campaign must count as maybe sent. Meta's front ends take them all.
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -1,7 +1,8 @@
 """The campaign worker's send path in batches, against the fake Graph API: a worker that
 dies after a batch is claimed (committed `sending`) and before any of it is sent leaves
 that whole batch `unknown` and sends none of it later; Meta's slow answer makes a
-recipient `unknown`, an unreachable Meta leaves it queued; a room routed to a team hears
+recipient `unknown`, a connection lost after the request went out is never tried again,
+an unreachable Meta leaves the send safe to retry; a room routed to a team hears
 its campaign message on the team's group, not every agent's."""
 
 from collections import Counter
@@ -131,6 +132,43 @@ def test_an_unreachable_meta_is_tried_three_times_and_leaves_the_send_safe_to_re
     assert len(tries) == 3
     assert refused.value.retryable and refused.value.http_status is None
     assert refused.value.code != "whatsapp_timeout"
+
+
+def test_a_connection_lost_after_the_request_went_out_is_not_tried_again(settings):
+    """At most once: Meta may have taken a send whose answer never came back."""
+    import socket
+    import threading
+
+    from messaging import whatsapp
+    from tests.fake_graph import TOKEN
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    received = []
+
+    def take_and_hang_up():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                received.append(data)  # the request reached "Meta"; no answer
+
+    threading.Thread(target=take_and_hang_up, daemon=True).start()
+    settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    settings.WHATSAPP_ACCESS_TOKEN = TOKEN
+    settings.WHATSAPP_BACKEND = "messaging.whatsapp.GraphClient"
+    body = {"to": "6281200000000", "type": "template", "template": {"name": "x"}}
+    try:
+        with pytest.raises(whatsapp.GraphError) as lost:
+            whatsapp.send_message(body, retry_throttled=False)
+    finally:
+        listener.close()
+    assert lost.value.code == "whatsapp_timeout" and not lost.value.retryable
+    assert len(received) == 1  # sent once, never again
 
 
 def test_metas_refusal_on_the_paced_path_keeps_metas_error(fake_graph):
