@@ -521,3 +521,57 @@ def test_a_reply_to_a_campaign_reopens_its_new_room_and_routes_it_to_a_team_agen
         assert list(assigned.values_list("user_id", flat=True)) == [agent.pk]
     finally:
         async_to_sync(presence.presence_disconnect)(agent.pk, "test-collector")
+
+
+async def test_an_opt_out_tells_every_socket_that_sees_the_lead_live(
+    fake_graph, supervisor, agent, other_agent
+):
+    """STOP through the webhook: the lead is do-not-contact, and the lead panels open on
+    its room hear `lead_updated` (the documented schema, signed by the system user) after
+    the commit, without a reload; a socket that may not see the room hears nothing."""
+    from asgiref.sync import sync_to_async
+
+    from boztell.services import system_user
+    from leads.models import Lead
+    from rooms.models import Room
+    from tests.factories import LeadFactory, RoomParticipantFactory
+    from tests.test_socket import connect, webhook
+
+    phone = "6281200000001"
+
+    def set_up():
+        LeadFactory(name="Bu Sari", phone=phone)
+        started_campaign(supervisor, rows(2))
+        assert _run() == "done"
+        room = Room.objects.get(phone=phone)
+        RoomParticipantFactory(room=room, user=agent)  # assigned to agent A only
+        return room
+
+    room = await sync_to_async(set_up)()
+    boss, mine, theirs = (
+        await connect(supervisor),
+        await connect(agent),
+        await connect(other_agent),
+    )
+    await webhook(text_webhook(phone, "wamid.OPTOUT-LIVE", "STOP"))
+
+    system = await sync_to_async(system_user)()
+    for socket in (boss, mine):
+        frames = [f for f in await socket.events() if f["event"] == "lead_updated"]
+        assert len(frames) == 1, frames
+        data = frames[0]["data"]
+        assert data["room_id"] == str(room.pk)
+        assert data["leads_info"]["do_not_contact"] is True
+        assert data["leads_info"]["name"] == "Bu Sari"
+        assert data["updated_by"] == str(system.pk)
+    assert "lead_updated" not in [f["event"] for f in await theirs.events()]
+    lead = await sync_to_async(Lead.objects.get)(phone=phone)
+    assert lead.do_not_contact is True
+    changed_by = await sync_to_async(lambda: lead.history.first().history_user_id)()
+    assert changed_by == system.pk  # the lead's history says who: the customer, by STOP
+
+    # A second STOP changes nothing: no second event.
+    await webhook(text_webhook(phone, "wamid.OPTOUT-LIVE-2", "BERHENTI"))
+    assert "lead_updated" not in [f["event"] for f in await boss.events()]
+    for socket in (boss, mine, theirs):
+        await socket.close()
