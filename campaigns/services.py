@@ -479,3 +479,38 @@ def recipients_mark_unknown(*, campaign: Campaign) -> int:
         reason="worker_stopped_in_flight",
         updated_at=timezone.now(),
     )
+
+
+def campaigns_reopen_for_retries(*, now=None) -> list:
+    """A campaign that was done when Meta's 131049 (marketing frequency cap) came in by a
+    failed status runs again when that recipient's retry time comes (tracking.py set it,
+    only where the campaign allows retries and nothing was delivered); the worker sends
+    the recipient once more and the campaign is done again. A cancelled campaign never
+    sends again. The ids of the campaigns reopened."""
+    now = now or timezone.now()
+    due = (
+        CampaignRecipient.objects.filter(
+            campaign__status=Campaign.Status.DONE,
+            campaign__retry_frequency_capped_hours__isnull=False,
+            status=CampaignRecipient.Status.FAILED,
+            reason="meta_131049",
+            next_attempt_at__lte=now,
+        )
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    reopened = []
+    for campaign_id in list(due):
+        with transaction.atomic():
+            moved = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.DONE).update(
+                status=Campaign.Status.RUNNING,
+                status_reason="retrying recipients Meta held back (131049)",
+                finished_at=None,
+                updated_at=now,
+            )
+            if moved:
+                campaign = Campaign.objects.light().get(pk=campaign_id)
+                emit_campaign_progress(campaign=campaign)
+                reopened.append(campaign_id)
+                logger.info("campaign running again id=%s: 131049 retries due", campaign_id)
+    return reopened

@@ -33,7 +33,11 @@ from django.utils import timezone
 from campaigns import pacing
 from campaigns.events import emit_campaign_progress
 from campaigns.models import Campaign, CampaignRecipient
-from campaigns.services import campaign_pause, recipients_mark_unknown
+from campaigns.services import (
+    campaign_pause,
+    campaigns_reopen_for_retries,
+    recipients_mark_unknown,
+)
 from messaging import whatsapp
 from messaging.models import Message, PendingStatus
 from messaging.services.receive import pending_statuses_sweep
@@ -424,13 +428,19 @@ class CampaignRun:
         )
 
     def _store_messages(self, rows, rooms: dict, now) -> tuple[dict, set]:
-        """The pending message of each recipient (a retry keeps its own message); and the
-        ids of the messages made now."""
+        """The pending message of each recipient (a retry keeps its own message when Meta
+        never took it; a message Meta took and later failed, a late 131049, stays in the
+        room as it is and the retry is a new message); and the ids of the messages made."""
         from boztell.bulk import insert_returning_ids
 
         campaign = self.campaign
         messages, new = {}, []
-        retried = {m.pk: m for m in Message.objects.filter(pk__in=[r.message_id for r in rows])}
+        retried = {
+            m.pk: m
+            for m in Message.objects.filter(
+                pk__in=[r.message_id for r in rows if r.message_id], wa_message_id__isnull=True
+            )
+        }
         for i, row in enumerate(rows):
             message = retried.get(row.message_id)
             if message is not None:
@@ -707,8 +717,10 @@ class Worker:
         self.locks.close()
 
     def start_due(self) -> None:
-        """Scheduled campaigns whose start time has come begin running."""
+        """Scheduled campaigns whose start time has come begin running; done campaigns run
+        again for recipients whose 131049 retry is due (campaigns_reopen_for_retries)."""
         now = timezone.now()
+        campaigns_reopen_for_retries(now=now)
         for campaign in Campaign.objects.light().filter(
             status=Campaign.Status.SCHEDULED, start_at__lte=now
         ):

@@ -575,3 +575,25 @@ async def test_an_opt_out_tells_every_socket_that_sees_the_lead_live(
     assert "lead_updated" not in [f["event"] for f in await boss.events()]
     for socket in (boss, mine, theirs):
         await socket.close()
+
+
+def test_a_late_131049_is_retried_in_process_on_either_database(fake_graph, supervisor, client):
+    """The same rule as the worker-process test, in this process, so the SQLite pass can
+    run it (tracking's one-row-at-a-time spelling): scheduled by the failed status, sent
+    again once when due, not before."""
+    from django.utils import timezone
+
+    campaign = started_campaign(supervisor, rows(1), retry_frequency_capped_hours=6)
+    assert _run() == "done"
+    recipient = campaign.recipients.select_related("message").get()
+    error = {"code": 131049, "title": "Not delivered", "message": "Not delivered"}
+    body = _status(recipient.message.wa_message_id, recipient.identity, "failed", [error])
+    assert signed_post(client, body).status_code == 200
+    recipient.refresh_from_db()
+    assert recipient.status == "failed" and recipient.next_attempt_at > timezone.now()
+    assert _run() is None  # not due: nothing runs
+    campaign.recipients.update(next_attempt_at=timezone.now())
+    assert _run() == "done"
+    assert _run() is None
+    assert _addresses(fake_graph) == {recipient.identity: 2}
+    assert campaign.recipients.get().status == "sent"

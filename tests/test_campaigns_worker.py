@@ -149,3 +149,79 @@ def test_a_pause_stops_the_sending_and_a_resume_finishes_it(fake_graph, supervis
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=20)
+
+
+def _failed_131049(wamid: str, to: str) -> dict:
+    from webhooks.sandbox import status_body
+
+    body = status_body(wamid, to, "failed")
+    body["entry"][0]["changes"][0]["value"]["statuses"][0]["errors"] = [
+        {
+            "code": 131049,
+            "title": "This message was not delivered to maintain healthy ecosystem engagement.",
+            "message": "This message was not delivered to maintain healthy ecosystem engagement.",
+            "error_data": {"details": "In order to maintain a healthy ecosystem engagement..."},
+        }
+    ]
+    return body
+
+
+def test_a_late_131049_by_webhook_is_sent_again_once_when_its_time_comes(
+    fake_graph, supervisor, tmp_path, client
+):
+    """Meta took the send, then a failed status says 131049: nothing was delivered, so the
+    recipient is sent again (one new message) at the campaign's retry time, by the worker
+    process; a recipient whose message was delivered is never sent a second one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.models import CampaignRecipient
+    from messaging.models import Message
+    from tests.helpers import signed_post
+    from webhooks.sandbox import status_body
+
+    campaign = started_campaign(supervisor, rows(3), retry_frequency_capped_hours=24)
+    first = start_worker(tmp_path, fake_graph, "first", "--once", "--rate", "300")
+    wait_exit(first, tmp_path, "first")
+    got = {r.line: r for r in campaign.recipients.select_related("message")}
+    capped, delivered = got[1], got[2]
+    old_message = capped.message
+    for body in (
+        _failed_131049(old_message.wa_message_id, capped.identity),
+        status_body(delivered.message.wa_message_id, delivered.identity, "delivered"),
+        _failed_131049(delivered.message.wa_message_id, delivered.identity),
+    ):
+        assert signed_post(client, body).status_code == 200
+    row = CampaignRecipient.objects.get(pk=capped.pk)
+    assert (row.status, row.reason) == ("failed", "meta_131049")
+    assert row.next_attempt_at > timezone.now() + timedelta(hours=23)
+    other = CampaignRecipient.objects.get(pk=delivered.pk)
+    assert (other.status, other.reason, other.next_attempt_at) == ("failed", "meta_131049", None)
+    # Redelivered, the failure schedules nothing new.
+    assert signed_post(client, _failed_131049(old_message.wa_message_id, capped.identity))
+    assert CampaignRecipient.objects.get(pk=capped.pk).next_attempt_at == row.next_attempt_at
+
+    # Not due yet: a worker sends nothing and the campaign stays done.
+    early = start_worker(tmp_path, fake_graph, "early", "--once")
+    wait_exit(early, tmp_path, "early")
+    assert sum(sent_to(fake_graph).values()) == 3
+    campaign.refresh_from_db()
+    assert campaign.status == "done"
+
+    CampaignRecipient.objects.filter(pk=capped.pk).update(next_attempt_at=timezone.now())
+    for name in ("day-later", "again"):  # the second finds nothing more to send
+        proc = start_worker(tmp_path, fake_graph, name, "--once", "--rate", "300")
+        wait_exit(proc, tmp_path, name)
+    counts = sent_to(fake_graph)
+    assert counts == {capped.identity: 2, delivered.identity: 1, got[3].identity: 1}, counts
+    row = CampaignRecipient.objects.select_related("message").get(pk=capped.pk)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert row.message_id != old_message.pk and row.message.room_id == old_message.room_id
+    assert row.message.wa_message_id != old_message.wa_message_id
+    old_message.refresh_from_db()
+    assert old_message.status == "failed" and old_message.metadata["error"]["code"] == 131049
+    assert Message.objects.filter(room_id=old_message.room_id, user__isnull=False).count() == 2
+    campaign.refresh_from_db()
+    assert campaign.status == "done" and campaign.finished_at is not None
+    assert "running again" in (tmp_path / "day-later.log").read_text()
