@@ -62,8 +62,8 @@ def seed_agents(count, customers):
             key = uuid.uuid4().hex
             conn.execute(
                 "INSERT INTO users (id, password, username, display_name, email, role, "
-                "is_active, is_superuser, date_joined, updated_at) VALUES "
-                "(%s, '!', %s, %s, '', 'agent', true, false, now(), now())",
+                "is_active, is_superuser, max_open_rooms, date_joined, updated_at) VALUES "
+                "(%s, '!', %s, %s, '', 'agent', true, false, 10, now(), now())",
                 [uid, f"bench-agent-{i}", f"Agent {i}"],
             )
             conn.execute(
@@ -75,9 +75,9 @@ def seed_agents(count, customers):
         for c in range(customers):
             rid = uuid.uuid4()
             conn.execute(
-                "INSERT INTO rooms (id, phone, title, username, last_message_at, message_count, "
-                "last_customer_message_at, created_at, updated_at) VALUES "
-                "(%s, %s, %s, '', now(), 0, now(), now(), now())",
+                "INSERT INTO rooms (id, phone, title, username, status, last_message_at, "
+                "message_count, last_customer_message_at, created_at, updated_at) VALUES "
+                "(%s, %s, %s, '', 'open', now(), 0, now(), now(), now())",
                 [rid, f"62818{c:07d}", f"Customer {c}"],
             )
             conn.execute(
