@@ -11,9 +11,10 @@ Sent once (DESIGN.md invariant 14):
 - a worker that takes a campaign first marks rows left `sending` as `unknown`: their
   send may or may not have reached Meta, so they are shown and never sent by themselves.
 
-Paced (campaigns/pacing.py): a token bucket per business number, Meta's pair rate per
-customer, growing back-off after 130429/131056. The campaign's status is re-read every
-0.2 s, so pause, resume and cancel take effect within a second.
+Paced (campaigns/pacing.py): a token bucket per business number, shared by every worker
+process through Redis; Meta's pair rate per customer; growing back-off after
+130429/131056. The campaign's status is re-read every 0.2 s, so pause, resume and cancel
+take effect within a second.
 """
 
 import contextlib
@@ -151,7 +152,7 @@ class CampaignRun:
         self.pool = pool
         self.concurrency = concurrency
         self.stopping = stopping
-        self.bucket = pacing.TokenBucket(rate or pacing.rate_for(campaign.phone_number_id))
+        self.bucket = pacing.bucket_for(campaign.phone_number_id, rate)
         self.pair = timedelta(seconds=settings.CAMPAIGN_PAIR_RATE_SECONDS)
         self.in_flight: dict[Future, Job] = {}
         self.template = {
@@ -204,7 +205,7 @@ class CampaignRun:
                 n = self.bucket.take(min(free, MAX_BATCH))
                 if n:
                     jobs = self._claim(n)
-                    self.bucket.tokens += n - len(jobs)  # unused tokens go back
+                    self.bucket.give_back(n - len(jobs))  # unused tokens go back
                     for job in jobs:
                         self.in_flight[self.pool.submit(_send, job.payload)] = job
                     if not jobs and not self.in_flight:

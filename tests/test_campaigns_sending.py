@@ -597,3 +597,18 @@ def test_a_late_131049_is_retried_in_process_on_either_database(fake_graph, supe
     assert _run() is None
     assert _addresses(fake_graph) == {recipient.identity: 2}
     assert campaign.recipients.get().status == "sent"
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis://127.0.0.1:9/0"], ids=["none", "down"])
+def test_without_redis_a_worker_paces_itself(fake_graph, supervisor, settings, redis_url):
+    """The embedded default has no Redis: the number's bucket is the worker's own. A Redis
+    that cannot be reached does not stop a campaign either: the worker paces alone."""
+    from campaigns import pacing
+
+    settings.REDIS_URL = redis_url
+    bucket = pacing.bucket_for("123", 500)
+    assert isinstance(bucket, pacing.TokenBucket if not redis_url else pacing.SharedTokenBucket)
+    campaign = started_campaign(supervisor, rows(5))
+    assert _run() == "done"
+    assert set(campaign.recipients.values_list("status", flat=True)) == {"sent"}
+    assert set(_addresses(fake_graph).values()) == {1}
