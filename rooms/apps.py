@@ -14,3 +14,11 @@ class RoomsConfig(AppConfig):
 
         register_lead_filter("room_label", lead_filter_room_label)
         register_lead_filter("team", lead_filter_team)
+
+        # A supervisor raised an agent's capacity in admin: the agent's team queues are
+        # handed out after that commit (boztell's users admin calls the service).
+        from boztell.services import CAPACITY_LISTENERS
+        from rooms.assignment import teams_hand_out_on_commit
+
+        if teams_hand_out_on_commit not in CAPACITY_LISTENERS:
+            CAPACITY_LISTENERS.append(teams_hand_out_on_commit)
