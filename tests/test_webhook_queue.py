@@ -89,6 +89,25 @@ def test_statuses_and_new_customers_go_through_the_queue_too(client, agent):
     assert Room.objects.get(phone="6281299990000").title == "Sari"
 
 
+def test_a_burst_of_new_customers_parses_each_sender_once_not_once_per_new_room(
+    client, monkeypatch
+):
+    """Each new customer's message is stored alone (it makes a room); the rest of the run
+    must not be worked out again after each one, or a burst of new customers costs the
+    square of its size (500 new customers once took 125,000 phone parses)."""
+    from messaging.services import updates
+
+    parses = []
+    real = updates.customer_phone
+    monkeypatch.setattr(updates, "customer_phone", lambda i: parses.append(1) or real(i))
+    for i in range(40):
+        signed_post(client, text_webhook(f"62812990{i:05d}", f"wamid.BURST-{i}", f"hi {i}"))
+    _work()
+    assert Room.objects.filter(phone__startswith="62812990").count() == 40
+    assert Message.objects.filter(wa_message_id__startswith="wamid.BURST-").count() == 40
+    assert len(parses) == 40
+
+
 def test_bad_signature_or_body_is_refused_and_nothing_is_queued(client):
     raw = json.dumps(load_fixture("text")).encode()
     response = client.post(
