@@ -443,18 +443,41 @@ def _require_approved(campaign: Campaign) -> None:
 
 
 def campaign_cancel(*, campaign: Campaign, by: User) -> Campaign:
-    """No more sends; recipients still queued stay queued (never sent) and are shown."""
-    return _transition(
-        campaign,
-        (
-            Campaign.Status.DRAFT,
-            Campaign.Status.SCHEDULED,
-            Campaign.Status.RUNNING,
-            Campaign.Status.PAUSED,
-        ),
-        Campaign.Status.CANCELLED,
-        "cancelled by a supervisor",
+    """No more sends; recipients still queued stay queued (never sent) and are shown. A
+    done campaign whose 131049 retries are still waiting can be cancelled too: they are
+    never sent."""
+    allowed = (
+        Campaign.Status.DRAFT,
+        Campaign.Status.SCHEDULED,
+        Campaign.Status.RUNNING,
+        Campaign.Status.PAUSED,
     )
+    if _retries_waiting(campaign).exists():
+        allowed += (Campaign.Status.DONE,)
+    return _transition(campaign, allowed, Campaign.Status.CANCELLED, "cancelled by a supervisor")
+
+
+def _retries_waiting(campaign: Campaign):
+    return CampaignRecipient.objects.filter(
+        campaign=campaign,
+        status=CampaignRecipient.Status.FAILED,
+        reason="meta_131049",
+        next_attempt_at__isnull=False,
+    )
+
+
+def retries_waiting_reason(*, campaign: Campaign) -> str:
+    """What a done campaign still waits for, in its status reason: recipients Meta held
+    back (131049) to send again, and when the first is due (Jakarta time)."""
+    waiting = _retries_waiting(campaign).order_by("next_attempt_at")
+    first = waiting.values_list("next_attempt_at", flat=True).first()
+    if first is None:
+        return ""
+    at = timezone.localtime(first, ZoneInfo(settings.BUSINESS_TIME_ZONE))
+    return (
+        f"{waiting.count()} held back by Meta (131049) to send again from "
+        f"{at:%Y-%m-%d %H:%M} (cancel to drop them)"
+    )[:200]
 
 
 def campaigns_pause_for_template(*, template: MessageTemplate, reason: str) -> int:

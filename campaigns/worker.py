@@ -38,6 +38,7 @@ from campaigns.services import (
     campaign_pause,
     campaigns_reopen_for_retries,
     recipients_mark_unknown,
+    retries_waiting_reason,
 )
 from messaging import whatsapp
 from messaging.models import Message, PendingStatus
@@ -251,9 +252,12 @@ class CampaignRun:
         pending_statuses_sweep()
 
     def _finished(self) -> bool:
+        """Nothing left to send now. A 131049 retry hours away does not hold the campaign
+        (nor this worker, which other campaigns may need): it is done, and runs again when
+        the retry is due (campaigns_reopen_for_retries)."""
         waiting = CampaignRecipient.objects.filter(campaign=self.campaign).filter(
             Q(status__in=(R.QUEUED, R.SENDING))
-            | Q(status=R.FAILED, reason="meta_131049", next_attempt_at__isnull=False)
+            | Q(status=R.FAILED, reason="meta_131049", next_attempt_at__lte=timezone.now())
         )
         return not waiting.exists()
 
@@ -262,7 +266,11 @@ class CampaignRun:
         with transaction.atomic():
             updated = Campaign.objects.filter(
                 pk=self.campaign.pk, status=Campaign.Status.RUNNING
-            ).update(status=Campaign.Status.DONE, finished_at=timezone.now(), status_reason="")
+            ).update(
+                status=Campaign.Status.DONE,
+                finished_at=timezone.now(),
+                status_reason=retries_waiting_reason(campaign=self.campaign),
+            )
             self.campaign.refresh_from_db(fields=LIVE_FIELDS)
             emit_campaign_progress(campaign=self.campaign)
         logger.info("campaign done id=%s sent=%d", self.campaign.pk, self.sent)

@@ -5,7 +5,6 @@ the pair rate holds; statuses and replies arrive through the real webhook and re
 recipient rows; an opt-out keyword or button marks the customer and is confirmed."""
 
 import json
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -103,34 +102,53 @@ def test_metas_refusals_fail_one_recipient_each_and_throttling_is_retried(fake_g
 
 
 def test_the_frequency_cap_is_retried_later_only_when_the_campaign_allows(fake_graph, supervisor):
+    """131049 at once: the campaign is done (its worker is free for other campaigns), says
+    what waits, and runs again for the recipient when the retry time comes."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from campaigns.models import CampaignRecipient
-    from campaigns.worker import Worker
 
     campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=24)
     fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
-    worker = Worker(concurrency=4, rate=500)
-    runner = threading.Thread(target=worker.run_once)
-    runner.start()
+    assert _run() == "done"
     capped = CampaignRecipient.objects.filter(campaign=campaign, identity="6281200000001")
-    while not capped.filter(status="failed").exists():
-        runner.join(0.05)
-    worker.stopping.set()  # the campaign waits for the retry time: it is not done
-    runner.join()
-    worker.close()
     row = capped.get()
     assert row.reason == "meta_131049" and row.next_attempt_at > timezone.now() + timedelta(
         hours=23
     )
     campaign.refresh_from_db()
-    assert campaign.status == "running"
+    assert campaign.status == "done"
+    assert campaign.status_reason.startswith("1 held back by Meta (131049) to send again from")
+    assert _run() is None  # not due: nothing runs
     capped.update(next_attempt_at=timezone.now())  # a day later
     assert _run() == "done"
     assert capped.get().status == "sent"
     assert _addresses(fake_graph)["6281200000001"] == 2
+    campaign.refresh_from_db()
+    assert campaign.status_reason == ""
+
+
+def test_a_done_campaign_whose_131049_retries_wait_can_be_cancelled(
+    fake_graph, supervisor, supervisor_api
+):
+    from django.utils import timezone
+
+    campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=1)
+    fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
+    assert _run() == "done"
+    response = supervisor_api.post(f"/campaigns/{campaign.pk}/cancel")
+    assert response.status_code == 200, response.content
+    campaign.recipients.filter(status="failed").update(next_attempt_at=timezone.now())
+    assert _run() is None
+    assert _addresses(fake_graph)["6281200000001"] == 1
+    campaign.refresh_from_db()
+    assert campaign.status == "cancelled"
+    # Without retries waiting, a done campaign stays done.
+    other = started_campaign(supervisor, rows(1, start=50), name="Other")
+    assert _run() == "done"
+    assert supervisor_api.post(f"/campaigns/{other.pk}/cancel").status_code == 409
 
 
 def test_an_expired_token_pauses_the_campaign_and_tells_supervisors(fake_graph, supervisor, tap):
