@@ -46,7 +46,7 @@ from bench.webhook import (  # noqa: E402
 
 ROLES.setdefault("campaign_worker", lambda cmd, pid: "campaign_worker" in cmd)
 # Its own database: bench/webhook.py's is dropped and made afresh by each run.
-bench.webhook.DB = "boztell_bench_campaign"
+bench.webhook.DB += "_campaign"
 PLAYBACK_EVERY = 0.1
 STATUSES_PER_BODY = 999  # Meta batches up to 1,000 updates
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "boztell_bench_leads"
+# BENCH_DB (bench/webhook.py) names a database of your own; this bench adds "_leads".
+DB = os.environ.get("BENCH_DB", "boztell_bench") + "_leads"
 BRANCHES = ["Jakarta", "Bandung", "Surabaya", "Medan", "Makassar"]
 HEADER = [
     "Nama Nasabah",

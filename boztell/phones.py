@@ -13,6 +13,7 @@ business-scoped user ID (BSUID): an ISO 3166 alpha-2 country code, a period, the
 country code (`US.ENT.11815799212886844830`).
 """
 
+import functools
 import re
 
 import phonenumbers
@@ -84,7 +85,15 @@ def normalize_wa_id(raw) -> str:
     digits = text[1:] if text.startswith("+") else text
     if not digits.isdigit() or not 6 <= len(digits) <= MAX_DIGITS:
         raise InvalidPhone(f"'{raw}' is not a WhatsApp id.")
+    return _possible_wa_id(digits) or normalize_phone(digits)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _possible_wa_id(digits: str) -> str | None:
+    """The stored form of a possible international number, else None. Remembered: the same
+    customers write again and again, and libphonenumber's parse was a quarter of the
+    webhook worker's CPU for a customer text (bench/worker.py)."""
     number = _parse("+" + digits, None)
     if number is not None and phonenumbers.is_possible_number(number):
         return _wa_id(number)
-    return normalize_phone(digits)
+    return None

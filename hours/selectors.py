@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 HORIZON_DAYS = 370  # how far next_opening / closed_period_start look
@@ -103,3 +104,12 @@ def closed_period_start(
     at: datetime | None = None, *, schedule: Schedule | None = None
 ) -> datetime | None:
     return (schedule or business_schedule()).closed_period_start(at or timezone.now())
+
+
+def away_message_on() -> bool:
+    """Whether the away message is switched on with a text. Asked after every run of
+    customer messages on the webhook path, so one plain statement rather than an ORM query
+    (its compiling cost the worker more than the answer)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM away_message WHERE id = 1 AND enabled AND text <> ''")
+        return cursor.fetchone() is not None

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hours.models import AwayMessage, AwayMessageSent
-from hours.selectors import business_schedule
+from hours.selectors import away_message_on, business_schedule
 
 logger = logging.getLogger("boztell.hours")
 
@@ -44,8 +44,7 @@ def away_messages_enqueue(*, messages: list) -> int:
             latest[message.room_id] = message.created_at
     if not latest:
         return 0
-    away = AwayMessage.objects.filter(pk=1, enabled=True).exclude(text="").first()
-    if away is None:
+    if not away_message_on():
         return 0
     schedule = business_schedule()
     queued = 0

@@ -66,10 +66,12 @@ def deliveries_process(*, limit: int = 500) -> Batch:
 def after_stored(outcomes) -> None:
     """What follows a body's stored customer messages: the away message while the team is
     closed, queued (never sent here; the Graph API is not called on the webhook path)."""
+    from hours.selectors import away_message_on
     from hours.services import away_messages_enqueue
 
     created = [o.message for o in outcomes if o.result == "created" and o.message is not None]
-    if not created:
+    # Off (or no text): nothing to queue, and no savepoint's two round trips either.
+    if not created or not away_message_on():
         return
     # Inside a worker's batch a savepoint keeps a failure here from breaking the batch;
     # in autocommit (the web process) there is nothing to protect: no extra round trips.

@@ -126,9 +126,10 @@ def room_list_rows(messages: list[Message], profiles: dict | None = None) -> lis
     return list(latest.values())
 
 
-def rooms_record(rows: list[RoomListRow]) -> None:
+def rooms_record(rows: list[RoomListRow], *, statuses: dict | None = None) -> None:
     """Keep the room list's fields current: one UPDATE whatever the number of rooms. Call
-    with the rooms locked (or inside the write transaction, on SQLite)."""
+    with the rooms locked (or inside the write transaction, on SQLite). `statuses`: each
+    room's status, when the caller read it under that lock (saves a query)."""
     if not rows:
         return
     from_rows, params = rows_table(
@@ -153,14 +154,15 @@ def rooms_record(rows: list[RoomListRow]) -> None:
     from rooms.status import rooms_reopened_by_customer
 
     customer_rooms = [r.room_id for r in rows if r.from_customer]
-    reopened = (
-        list(
+    if statuses is not None:
+        reopened = [(pk, statuses[pk]) for pk in customer_rooms if statuses[pk] != Room.Status.OPEN]
+    elif customer_rooms:
+        reopened = list(
             Room.objects.filter(pk__in=customer_rooms)
             .exclude(status=Room.Status.OPEN)
             .values_list("pk", "status")
         )
-        if customer_rooms
-        else []
-    )
+    else:
+        reopened = []
     execute(_ROOM_LIST.format(rows=from_rows), params)
     rooms_reopened_by_customer(reopened=reopened)

@@ -50,12 +50,13 @@ Update = InboundMessage | InboundStatus
 
 
 def _lock_rooms_sql(phones: list, user_ids: list):
-    """The rooms of these customers, locked in id order, with their assigned agents."""
+    """The rooms of these customers, locked in id order, with their assigned agents and
+    their status (what a customer message reopens, read under the same lock)."""
     by_phone, phone_params = any_of("r.phone", phones)
     by_user_id, user_id_params = any_of("r.user_id", user_ids)
     # Only column names and placeholders go into the text; values are parameters.
     return (
-        f"SELECT r.id, r.phone, r.user_id, r.username, {assigned_user_ids_sql('r.id')} "  # noqa: S608
+        f"SELECT r.id, r.phone, r.user_id, r.username, {assigned_user_ids_sql('r.id')}, r.status "  # noqa: S608
         f"FROM rooms r WHERE {by_phone} OR {by_user_id} ORDER BY r.id{lock_of('r')}"
     ), [*phone_params, *user_id_params]
 
@@ -200,7 +201,7 @@ def _messages_store_in_existing_rooms(
             )
             room_id = Message.room.field.to_python
             locked = [
-                (room_id(row[0]), *row[1:4], assigned_user_ids_from_sql(row[4]))
+                (room_id(row[0]), *row[1:4], assigned_user_ids_from_sql(row[4]), row[5])
                 for row in cursor.fetchall()
             ]
             by_user_id = {row[2]: row for row in locked if row[2]}
@@ -224,7 +225,8 @@ def _messages_store_in_existing_rooms(
             profiles = {
                 i.wa_message_id: (i.profile_name or "", i.username or "") for i in run[:size]
             }
-            rooms_record(room_list_rows(stored, profiles))
+            statuses = {row[0]: row[5] for row in targets[:size]}
+            rooms_record(room_list_rows(stored, profiles), statuses=statuses)
             if stored:
                 inbound_listeners_notify(stored)
         assigned = {room_id: ids for room_id, ids in rooms.values()}
