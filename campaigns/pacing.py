@@ -218,5 +218,10 @@ def bucket_for(phone_number_id: str, rate: float | None = None):
         client = _redis_clients[url] = redis.Redis.from_url(
             url, socket_timeout=2, socket_connect_timeout=2
         )
-    key = f"{settings.REDIS_KEY_PREFIX}:campaign-rate:{phone_number_id or 'default'}"
+    # One bucket per number per installation (its database): a benchmark or a test run on a
+    # database of its own never shares tokens with another that shares the Redis.
+    from django.db import connection
+
+    database = connection.settings_dict.get("NAME") or "default"
+    key = f"{settings.REDIS_KEY_PREFIX}:{database}:campaign-rate:{phone_number_id or 'default'}"
     return SharedTokenBucket(key, rate, client)
