@@ -24,6 +24,7 @@ from campaigns import audience as audiences
 from campaigns.events import emit_campaign_progress
 from campaigns.models import Campaign, CampaignRecipient, OptOut
 from campaigns.rendering import MissingParameter, mapping_check, recipient_parameters
+from campaigns.selectors import recipients_retry_waiting
 from messaging.models import MessageTemplate
 
 logger = logging.getLogger("boztell.campaigns")
@@ -452,24 +453,15 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> Campaign:
         Campaign.Status.RUNNING,
         Campaign.Status.PAUSED,
     )
-    if _retries_waiting(campaign).exists():
+    if recipients_retry_waiting(campaign=campaign).exists():
         allowed += (Campaign.Status.DONE,)
     return _transition(campaign, allowed, Campaign.Status.CANCELLED, "cancelled by a supervisor")
-
-
-def _retries_waiting(campaign: Campaign):
-    return CampaignRecipient.objects.filter(
-        campaign=campaign,
-        status=CampaignRecipient.Status.FAILED,
-        reason="meta_131049",
-        next_attempt_at__isnull=False,
-    )
 
 
 def retries_waiting_reason(*, campaign: Campaign) -> str:
     """What a done campaign still waits for, in its status reason: recipients Meta held
     back (131049) to send again, and when the first is due (Jakarta time)."""
-    waiting = _retries_waiting(campaign).order_by("next_attempt_at")
+    waiting = recipients_retry_waiting(campaign=campaign).order_by("next_attempt_at")
     first = waiting.values_list("next_attempt_at", flat=True).first()
     if first is None:
         return ""
@@ -515,6 +507,8 @@ def campaigns_reopen_for_retries(*, now=None) -> list:
         CampaignRecipient.objects.filter(
             campaign__status=Campaign.Status.DONE,
             campaign__retry_frequency_capped_hours__isnull=False,
+            # A template Meta paused or rejected since: nothing to send it with.
+            campaign__template__status=MessageTemplate.Status.APPROVED,
             status=CampaignRecipient.Status.FAILED,
             reason="meta_131049",
             next_attempt_at__lte=now,

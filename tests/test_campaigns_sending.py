@@ -131,13 +131,16 @@ def test_the_frequency_cap_is_retried_later_only_when_the_campaign_allows(fake_g
 
 
 def test_a_done_campaign_whose_131049_retries_wait_can_be_cancelled(
-    fake_graph, supervisor, supervisor_api
+    fake_graph, supervisor, supervisor_api, client
 ):
     from django.utils import timezone
 
     campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=1)
     fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
     assert _run() == "done"
+    client.force_login(supervisor)
+    page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    assert b"Cancel campaign" in page.content and b"held back by Meta (131049)" in page.content
     response = supervisor_api.post(f"/campaigns/{campaign.pk}/cancel")
     assert response.status_code == 200, response.content
     campaign.recipients.filter(status="failed").update(next_attempt_at=timezone.now())
@@ -149,6 +152,8 @@ def test_a_done_campaign_whose_131049_retries_wait_can_be_cancelled(
     other = started_campaign(supervisor, rows(1, start=50), name="Other")
     assert _run() == "done"
     assert supervisor_api.post(f"/campaigns/{other.pk}/cancel").status_code == 409
+    page = client.get(f"/admin/campaigns/campaign/{other.pk}/change/")
+    assert page.status_code == 200 and b"Cancel campaign" not in page.content
 
 
 def test_an_expired_token_pauses_the_campaign_and_tells_supervisors(fake_graph, supervisor, tap):
