@@ -128,14 +128,20 @@ def body_for(i, tag, customers):
 async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
     received: dict[str, float] = {}
 
+    # Handshakes in waves, as browsers reconnect with jittered back-off: a thousand at once
+    # outlast daphne's 5 s websocket_connect_timeout on two cores and are dropped.
+    handshakes = asyncio.Semaphore(50)
+
     async def listen(token, ready):
-        async with websockets.connect(
-            f"ws://127.0.0.1:{ws_port}/ws/",
-            max_queue=None,
-            additional_headers={"Authorization": f"Token {token}"},
-        ) as ws:
+        async with handshakes:
+            ws = await websockets.connect(
+                f"ws://127.0.0.1:{ws_port}/ws/",
+                max_queue=None,
+                additional_headers={"Authorization": f"Token {token}"},
+            )
             await ws.recv()  # connected
-            ready.set()
+        ready.set()
+        async with ws:
             try:
                 async for raw in ws:
                     frame = json.loads(raw)
@@ -150,7 +156,7 @@ async def run_rate(http_port, ws_port, tokens, rate, seconds, customers):
 
     readies = [asyncio.Event() for _ in tokens]
     listeners = [asyncio.create_task(listen(t, r)) for t, r in zip(tokens, readies, strict=True)]
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 300)
     await asyncio.sleep(2)  # let the connections settle before measuring
     tag = uuid.uuid4().hex[:6]
     total = int(rate * seconds)

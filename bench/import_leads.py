@@ -164,11 +164,15 @@ EXPORT_SCRIPT = """
 import sys, time
 import django
 django.setup()
+from inbox.selectors import LEAD_ROOM_COLUMNS, leads_with_room_facts
 from leads.export import csv_chunks, xlsx_chunks
 from leads.models import Lead
 fmt = sys.argv[1]
 started = time.perf_counter()
-size = sum(len(c) for c in (csv_chunks if fmt == "csv" else xlsx_chunks)(Lead.objects.all()))
+chunks = (csv_chunks if fmt == "csv" else xlsx_chunks)(
+    leads_with_room_facts(Lead.objects.all()), LEAD_ROOM_COLUMNS
+)
+size = sum(len(c) for c in chunks)
 print(f"{time.perf_counter() - started:.2f} {size}")
 """
 

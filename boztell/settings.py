@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "leads",
     "rooms",
     "messaging",
+    "inbox",
     "webhooks",
     "replies",
     "hours",

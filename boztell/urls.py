@@ -19,9 +19,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/", include("webhooks.urls")),
     path("messages/", include("messaging.urls")),
-    path("rooms/", include("rooms.urls")),
+    path("rooms/", include("inbox.urls")),
     path("leads/", include("leads.urls")),
+    path("leads/", include("inbox.lead_urls")),
     path("quick-replies/", include("replies.urls")),
     path("campaigns/", include("campaigns.urls")),
-    path("", include("rooms.page_urls")),
+    path("", include("inbox.page_urls")),
 ]

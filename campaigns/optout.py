@@ -20,7 +20,7 @@ def _lead_do_not_contact(lead_id) -> None:
     the system user signs it."""
     from boztell.services import system_user
     from leads.models import Lead
-    from leads.services import lead_update
+    from rooms.services import lead_update
 
     lead = Lead.objects.filter(pk=lead_id, do_not_contact=False).first() if lead_id else None
     if lead is not None:

@@ -41,13 +41,13 @@ from campaigns.services import (
     retries_waiting_reason,
 )
 from messaging import whatsapp
+from messaging.events import emit_message_created, emit_message_statuses, emit_messages_created
 from messaging.models import Message, PendingStatus
+from messaging.services.customers import room_for_customer
 from messaging.services.receive import pending_statuses_sweep
 from messaging.services.rules import room_list_rows, rooms_record
-from rooms.events import emit_message_created, emit_message_statuses, emit_messages_created
 from rooms.models import Room
 from rooms.selectors import assigned_participants
-from rooms.services import room_for_customer
 
 logger = logging.getLogger("boztell.campaigns")
 
@@ -527,12 +527,12 @@ class CampaignRun:
         Meta reported before its answer reached us (kept in pending_statuses), in order,
         one event per step, as message_apply_pending_statuses does, in bulk."""
         from boztell.bulk import server_cursor
+        from messaging.events import status_payload
         from messaging.services.receive import (
             STATUS_RANK,
             status_advance_in_memory,
             status_listeners_notify,
         )
-        from rooms.events import status_payload
 
         self.sent += len(ok)
         wamids = [result.wa_message_id for _, result in ok]

@@ -1,6 +1,6 @@
 """Leads out as CSV or XLSX, streamed: rows are read from the database in chunks (a
-server-side cursor on PostgreSQL) and written as they come, with the facts of each lead's
-room beside it (status if rooms have one, assigned agent, last message time, unread)."""
+server-side cursor on PostgreSQL) and written as they come, with the columns another app
+adds beside them (the export doors, inbox/lead_export.py, add each lead's room facts)."""
 
 import contextlib
 import csv
@@ -9,8 +9,6 @@ import os
 import tempfile
 from decimal import Decimal
 
-from django.db.models import F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, NullIf
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -27,65 +25,21 @@ LEAD_COLUMNS = [
     ("contact_status", "contact_status"),
     ("do_not_contact", "do_not_contact"),
 ]
-ROOM_COLUMNS = [
-    ("room_status", "_room_status"),
-    ("assigned_agent", "_assigned_agent"),
-    ("last_message_at", "_last_message_at"),
-    ("last_customer_message_at", "_last_customer_message_at"),
-    ("unread_count", "_unread_count"),
-]
 
 
-def _with_room_facts(leads):
-    """One query: each lead with its room's facts as correlated subqueries (a lead's room is
-    the one for its phone; if several point at it, the latest)."""
-    from messaging.models import Message
-    from rooms.models import Room
-    from rooms.selectors import UNREAD_CAP, _CappedCount, assigned_participants
-
-    room = Room.objects.filter(lead=OuterRef("pk")).order_by(
-        F("last_message_at").desc(nulls_last=True)
-    )
-    has_status = any(f.name == "status" for f in Room._meta.concrete_fields)
-    assigned = assigned_participants().filter(room_id=OuterRef("_room_id")).order_by("-assigned_at")
-    leads = leads.annotate(
-        _room_id=Subquery(room.values("pk")[:1]),
-        _room_status=Subquery(room.values("status")[:1]) if has_status else Value(""),
-        _last_message_at=Subquery(room.values("last_message_at")[:1]),
-        _last_customer_message_at=Subquery(room.values("last_customer_message_at")[:1]),
-        _assigned_agent=Subquery(
-            assigned.annotate(
-                _who=Coalesce(NullIf(F("user__display_name"), Value("")), F("user__username"))
-            ).values("_who")[:1]
-        ),
-        _read_position=Coalesce(
-            Subquery(assigned.values("last_read_at")[:1]),
-            Value(dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
-        ),
-    )
-    unread = (
-        Message.objects.filter(
-            room_id=OuterRef("_room_id"),
-            user__isnull=True,
-            created_at__gt=OuterRef("_read_position"),
-        )
-        .exclude(content_type="reaction")
-        .order_by()
-        .values("created_at")[:UNREAD_CAP]
-    )
-    return leads.annotate(_unread_count=_CappedCount(unread))
-
-
-def export_rows(leads):
-    """The header, then one list of typed values per lead (Decimal, date, datetime, ...)."""
+def export_rows(leads, columns=()):
+    """The header, then one list of typed values per lead (Decimal, date, datetime, ...).
+    `columns`: more columns after the lead's, as (header, annotation on `leads`, value when
+    empty): another app's facts about each lead (inbox.selectors.LEAD_ROOM_COLUMNS)."""
     attributes = list(LeadAttribute.objects.order_by("key").values_list("key", "label", "type"))
     names = [attname for _, attname in LEAD_COLUMNS] + ["attributes"]
-    names += [attname for _, attname in ROOM_COLUMNS]
+    names += [attname for _, attname, _ in columns]
     header = [label for label, _ in LEAD_COLUMNS]
     header += [key for key, _, _ in attributes]
-    header += [label for label, _ in ROOM_COLUMNS]
+    header += [label for label, _, _ in columns]
     yield header, [t for _, _, t in attributes]
-    rows = _with_room_facts(leads.order_by("name", "id")).values_list(*names)
+    empty = [value for _, _, value in columns]
+    rows = leads.order_by("name", "id").values_list(*names)
     zone = timezone.get_current_timezone()
     for values in rows.iterator(chunk_size=CHUNK_ROWS):
         lead = list(values[: len(LEAD_COLUMNS)])
@@ -101,11 +55,13 @@ def export_rows(leads):
                 value = Decimal(str(value))
             typed.append(value)
         facts = [
-            v.astimezone(zone).replace(tzinfo=None) if isinstance(v, dt.datetime) else v
-            for v in facts
+            otherwise
+            if v is None
+            else v.astimezone(zone).replace(tzinfo=None)
+            if isinstance(v, dt.datetime)
+            else v
+            for v, otherwise in zip(facts, empty, strict=True)
         ]
-        facts[0] = facts[0] or ""
-        facts[-1] = facts[-1] or 0
         yield lead + typed + facts
 
 
@@ -129,9 +85,9 @@ class _Echo:
         return value
 
 
-def csv_chunks(leads):
+def csv_chunks(leads, columns=()):
     writer = csv.writer(_Echo())
-    rows = export_rows(leads)
+    rows = export_rows(leads, columns)
     header, _ = next(rows)
     buffer = ["\ufeff" + writer.writerow(header)]
     size = 0
@@ -145,7 +101,7 @@ def csv_chunks(leads):
     yield "".join(buffer)
 
 
-def xlsx_chunks(leads):
+def xlsx_chunks(leads, columns=()):
     """Written row by row with xlsxwriter's constant_memory mode into a temporary file
     (a zip cannot be sent before it is finished), then streamed from it and removed."""
     import xlsxwriter
@@ -167,7 +123,7 @@ def xlsx_chunks(leads):
         money = workbook.add_format({"num_format": '"Rp" #,##0'})
         day = workbook.add_format({"num_format": "yyyy-mm-dd"})
         moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        rows = export_rows(leads)
+        rows = export_rows(leads, columns)
         header, attribute_types = next(rows)
         sheet.write_row(0, 0, header)
         money_columns = {2} | {
@@ -221,19 +177,19 @@ def streaming_response(chunks, *, content_type: str, request=None) -> StreamingH
 
 
 def export_response(
-    leads, *, format: str, name: str = "leads", request=None
+    leads, *, format: str, name: str = "leads", request=None, columns=()
 ) -> StreamingHttpResponse:
-    """A streamed download of these leads as CSV or XLSX."""
+    """A streamed download of these leads as CSV or XLSX (`columns`: see export_rows)."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if format == "xlsx":
         response = streaming_response(
-            xlsx_chunks(leads),
+            xlsx_chunks(leads, columns),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             request=request,
         )
     else:
         response = streaming_response(
-            csv_chunks(leads), content_type="text/csv; charset=utf-8", request=request
+            csv_chunks(leads, columns), content_type="text/csv; charset=utf-8", request=request
         )
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "leads"
     response["Content-Disposition"] = f'attachment; filename="{safe}-{stamp}.{format}"'

@@ -89,14 +89,22 @@ ATTRIBUTE_OPS = {
 }
 LIST_FILTERS = ("leads_status", "contact_status", "loan_type")
 
-# Filters other apps contribute, by name: name -> function(value) -> Q over leads. Labels of
-# a lead's room and its team (later issues) register here; the value arrives as given.
-EXTRA_LEAD_FILTERS: dict = {}
+# Filters other apps contribute: what a lead's room carries (its labels, team, the
+# customer's last message) is rooms' to read, and leads must not import rooms. Each entry
+# names its query parameters; `build` gets the value (one name) or a dict of the values
+# given (several names, one condition: the same room must satisfy them all); `clean`
+# checks a value when a filter is saved or asked for, and returns it as stored.
+EXTRA_LEAD_FILTERS: dict[tuple[str, ...], tuple] = {}
 
 
-def register_lead_filter(name: str, build) -> None:
+def register_lead_filter(names: str | tuple[str, ...], build, *, clean=None) -> None:
     """Let another app add a segment filter, e.g. register_lead_filter("room_label", fn)."""
-    EXTRA_LEAD_FILTERS[name] = build
+    names = (names,) if isinstance(names, str) else tuple(names)
+    EXTRA_LEAD_FILTERS[names] = (build, clean)
+
+
+def _extra_filter_names() -> set[str]:
+    return {name for names in EXTRA_LEAD_FILTERS for name in names}
 
 
 class InvalidFilter(BoztellError):
@@ -114,8 +122,9 @@ def _listify(value) -> list[str]:
     return out
 
 
-def _moment(value, name: str, *, end: bool = False):
-    """A date (the whole day, in the server's zone) or an ISO datetime."""
+def lead_filter_moment(value, name: str, *, end: bool = False):
+    """A filter's date (the whole day, in the server's zone) or ISO datetime; invalid_filter
+    otherwise. Also for the filters other apps register."""
     import datetime as dt
 
     from django.utils import timezone
@@ -144,8 +153,8 @@ def lead_filters_clean(raw: dict) -> dict:
     clean: dict = {}
     known = (
         {*LIST_FILTERS, "outstanding_min", "outstanding_max", "do_not_contact", "search"}
-        | {"last_customer_message_after", "last_customer_message_before", "attributes"}
-        | set(EXTRA_LEAD_FILTERS)
+        | {"attributes"}
+        | _extra_filter_names()
     )
     unknown = set(raw) - known
     if unknown:
@@ -166,10 +175,6 @@ def lead_filters_clean(raw: dict) -> dict:
         clean["do_not_contact"] = value in ("true", "1", "yes")
     if raw.get("search"):
         clean["search"] = str(raw["search"])[:100]
-    for name in ("last_customer_message_after", "last_customer_message_before"):
-        if raw.get(name) not in (None, ""):
-            _moment(raw[name], name)
-            clean[name] = str(raw[name]).strip()
     conditions = raw.get("attributes") or []
     if not isinstance(conditions, list):
         raise InvalidFilter("attributes: a list of {key, op, value}.")
@@ -200,9 +205,10 @@ def lead_filters_clean(raw: dict) -> dict:
         cleaned.append({"key": key, "op": op, "value": value})
     if cleaned:
         clean["attributes"] = cleaned
-    for name in EXTRA_LEAD_FILTERS:
-        if raw.get(name) not in (None, ""):
-            clean[name] = raw[name]
+    for names, (_build, check) in EXTRA_LEAD_FILTERS.items():
+        for name in names:
+            if raw.get(name) not in (None, ""):
+                clean[name] = check(raw[name], name) if check else raw[name]
     return clean
 
 
@@ -232,7 +238,7 @@ def leads_matching(filters: dict, leads=None):
     every condition must hold."""
     import datetime as dt
 
-    from django.db.models import Exists, OuterRef, Q
+    from django.db.models import Q
     from django.db.models.fields.json import KeyTransform
     from django.utils import timezone
 
@@ -258,18 +264,6 @@ def leads_matching(filters: dict, leads=None):
         with contextlib.suppress(InvalidPhone):
             condition |= Q(phone=normalize_phone(search))
         leads = leads.filter(condition)
-    if "last_customer_message_after" in filters or "last_customer_message_before" in filters:
-        # The room is the lead's conversation; rooms depend on leads, so imported late.
-        from rooms.models import Room
-
-        rooms = Room.objects.filter(lead=OuterRef("pk"))
-        if after := filters.get("last_customer_message_after"):
-            moment = _moment(after, "last_customer_message_after")
-            rooms = rooms.filter(last_customer_message_at__gte=moment)
-        if before := filters.get("last_customer_message_before"):
-            moment = _moment(before, "last_customer_message_before")
-            rooms = rooms.filter(last_customer_message_at__lt=moment)
-        leads = leads.filter(Exists(rooms))
     today = timezone.localdate()
     for index, condition in enumerate(filters.get("attributes", [])):
         alias = f"_attr{index}"
@@ -292,9 +286,10 @@ def leads_matching(filters: dict, leads=None):
             leads = leads.filter(**{f"{alias}__exact": value})
         else:
             leads = leads.filter(**{f"{alias}__{op}": value})
-    for name, build in EXTRA_LEAD_FILTERS.items():
-        if name in filters:
-            leads = leads.filter(build(filters[name]))
+    for names, (build, _check) in EXTRA_LEAD_FILTERS.items():
+        given = {name: filters[name] for name in names if name in filters}
+        if given:
+            leads = leads.filter(build(given[names[0]] if len(names) == 1 else given))
     return leads
 
 

@@ -1,6 +1,7 @@
 """Writes for leads."""
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,30 +26,24 @@ def lead_create(
     do_not_contact: bool = False,
     attributes: dict | None = None,
 ) -> Lead:
-    with transaction.atomic():
-        lead = Lead.objects.create(
-            name=name,
-            phone=normalize_phone(phone),
-            outstanding=Decimal(str(outstanding)),
-            loan_type=loan_type,
-            leads_status=leads_status,
-            contact_status=contact_status,
-            do_not_contact=do_not_contact,
-            attributes=attributes or {},
-        )
-        # A room that already exists for this phone now shows the lead's name.
-        from rooms.services import room_link_lead
-
-        room_link_lead(lead=lead)
-    return lead
+    """The lead alone. Doors call rooms.services.lead_create, which also links the room that
+    already exists for this phone."""
+    return Lead.objects.create(
+        name=name,
+        phone=normalize_phone(phone),
+        outstanding=Decimal(str(outstanding)),
+        loan_type=loan_type,
+        leads_status=leads_status,
+        contact_status=contact_status,
+        do_not_contact=do_not_contact,
+        attributes=attributes or {},
+    )
 
 
 def lead_update(*, lead: Lead, by, **changes) -> Lead:
-    """Change a lead's fields (any of LEAD_FIELDS); everyone who sees one of its rooms hears
-    `lead_updated`. A new phone also links the room with that phone, if it has no lead."""
-    from rooms.events import emit_lead_updated
-    from rooms.services import room_link_lead
-
+    """Change a lead's fields (any of LEAD_FIELDS), the lead alone. Doors call
+    rooms.services.lead_update, which also links a new phone's room and tells whoever sees
+    the lead's rooms (`lead_updated`)."""
     unknown = set(changes) - set(LEAD_FIELDS)
     if unknown:
         raise TypeError(f"lead_update() cannot change {', '.join(sorted(unknown))}")
@@ -65,16 +60,37 @@ def lead_update(*, lead: Lead, by, **changes) -> Lead:
                 setattr(lead, name, value)
             lead._history_user = by  # the lead's admin history names who changed it
             lead.save(update_fields=[*changes, "updated_at"])
-            if "phone" in changes:
-                room_link_lead(lead=lead)
-            emit_lead_updated(lead=lead, by=by)
     return lead
 
 
-def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None) -> Lead:
-    """Change a lead's statuses (see lead_update)."""
-    changes = {"leads_status": leads_status, "contact_status": contact_status}
-    return lead_update(lead=lead, by=by, **{k: v for k, v in changes.items() if v is not None})
+def leads_phones_renormalise(*, write=lambda line: None) -> Counter:
+    """Stored leads' phones in today's phone rule (boztell/phones.py); a number that is not
+    one, or that another lead already has, is left. Each change is reported through
+    `write`; the counts come back. (messaging.services.customers.phones_renormalise does the
+    rooms after it.)"""
+    from boztell.phones import normalize_wa_id
+
+    counts: Counter = Counter()
+    for lead in Lead.objects.order_by("created_at", "id"):
+        try:
+            phone = normalize_wa_id(lead.phone)
+        except InvalidPhone:
+            write(f"lead {lead.pk} ({lead.name}): '{lead.phone}' is not a phone number; left")
+            counts["leads_invalid"] += 1
+            continue
+        if phone == lead.phone:
+            continue
+        if Lead.objects.filter(phone=phone).exclude(pk=lead.pk).exists():
+            write(
+                f"lead {lead.pk} ({lead.name}): '{lead.phone}' is {phone}, "
+                "which another lead has; left"
+            )
+            counts["leads_duplicate"] += 1
+            continue
+        Lead.objects.filter(pk=lead.pk).update(phone=phone)
+        write(f"lead {lead.pk} ({lead.name}): {lead.phone} -> {phone}")
+        counts["leads_renormalised"] += 1
+    return counts
 
 
 # --- import ------------------------------------------------------------------------------
@@ -115,10 +131,14 @@ def lead_import(
     record: LeadImport | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     batch_size: int = IMPORT_BATCH_SIZE,
+    stored: Callable[[list[str]], object] | None = None,
 ) -> LeadImport:
     """Import a CSV/XLSX of leads: one lead per normalised phone, created or updated, in
     whole committed batches. Returns the import's record and report (`counts`, `issues`,
     `committed_through_line`); a dry run computes the same report and writes nothing.
+
+    `stored(phones)` runs in each batch's transaction with the phones it stored: doors call
+    rooms.services.lead_import, which links the rooms of those phones there.
 
     Raises UnreadableFile / InvalidMapping before anything is written. A failure half-way
     leaves the committed batches and a record with status `failed` saying where it stopped;
@@ -239,11 +259,15 @@ def lead_import(
                     _skip(record, line, problem.column, problem.reason, row)
             done += 1
             if len(batch) >= batch_size:
-                _store_batch(record, batch, overwrite=overwrite, dry_run=dry_run, line=line)
+                _store_batch(
+                    record, batch, overwrite=overwrite, dry_run=dry_run, line=line, stored=stored
+                )
                 batch = []
                 if progress:
                     progress(done, total)
-        _store_batch(record, batch, overwrite=overwrite, dry_run=dry_run, line=last_line)
+        _store_batch(
+            record, batch, overwrite=overwrite, dry_run=dry_run, line=last_line, stored=stored
+        )
         if progress:
             progress(done, total)
     except Exception as exc:
@@ -395,11 +419,16 @@ _UPDATABLE = ["name", "outstanding", "loan_type", "leads_status", "contact_statu
 
 
 def _store_batch(
-    record: LeadImport, batch: list[_Row], *, overwrite: str, dry_run: bool, line: int
+    record: LeadImport,
+    batch: list[_Row],
+    *,
+    overwrite: str,
+    dry_run: bool,
+    line: int,
+    stored: Callable[[list[str]], object] | None,
 ) -> None:
     """One batch in one transaction, with the record's progress: after a crash the
     record says exactly which rows are stored."""
-    from rooms.services import room_link_leads
 
     counts = dict(record.counts)
     issues_before = len(record.issues)
@@ -409,7 +438,7 @@ def _store_batch(
             leads = leads.select_for_update()
         existing = {lead.phone: lead for lead in leads}
         now = timezone.now()
-        creates, updates, fields, stored = [], [], set(), []
+        creates, updates, fields, phones = [], [], set(), []
         for row in batch:
             lead = existing.get(row.phone)
             if lead is None:
@@ -435,15 +464,15 @@ def _store_batch(
                     record.counts["updated"] += 1
                 else:
                     record.counts["unchanged"] += 1
-            stored.append(row.phone)
+            phones.append(row.phone)
         if dry_run:
             return
         try:
             Lead.objects.bulk_create(creates, batch_size=IMPORT_BATCH_SIZE)
             if updates:
                 _update_leads(updates, [*sorted(fields), "updated_at"])
-            if stored:
-                room_link_leads(phones=stored)
+            if phones and stored is not None:
+                stored(phones)
             record.committed_through_line = line
             record.save(update_fields=["counts", "issues", "committed_through_line"])
         except Exception:

@@ -16,7 +16,9 @@ class Message(models.Model):
         RECEIVED = "received", "Received"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="messages")
+    # PROTECT: a room is never deleted with what its customer wrote (a merge moves the
+    # messages first: messaging.services.customers.conversation_merge).
+    room = models.ForeignKey("rooms.Room", on_delete=models.PROTECT, related_name="messages")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -1,17 +1,17 @@
 """Reads for rooms: who may see a room and who hears about it (the one place that rule
-lives), the room list, a room's timeline."""
+lives), the room list's filters and status counts, a room's activity and notes. The room
+list itself reads messages too (unread counts, search): inbox/selectors.py."""
 
-import contextlib
 import json
 import uuid
-from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from boztell.models import User
 from boztell.realtime import AGENTS_GROUP, SUPERVISORS_GROUP, team_group, user_group
+from leads.models import Lead
+from leads.selectors import lead_filter_moment
 from rooms.models import (
     Label,
     Room,
@@ -129,6 +129,12 @@ def room_is_visible_to(*, room: Room, user: User) -> bool:
     return rooms_visible_to(user=user).filter(pk=room.pk).exists()
 
 
+def leads_visible_to(*, user: User) -> QuerySet[Lead]:
+    """The leads `user` may see from the inbox: a lead is visible when one of its rooms is
+    (for supervisors too, a lead with a room)."""
+    return Lead.objects.filter(Exists(rooms_visible_to(user=user).filter(lead=OuterRef("pk"))))
+
+
 def assigned_user_ids_sql(room_column: str) -> str:
     """room_assigned_user_ids inside a raw bulk statement, for the room whose id is in
     `room_column`: an array of UUIDs on PostgreSQL, JSON text on SQLite (read it back with
@@ -170,48 +176,7 @@ def room_view_filter(view: str, user: User) -> Q | None:
     return None
 
 
-# --- The room list ------------------------------------------------------------------
-
-
-UNREAD_CAP = 100  # the inbox shows "99+"; counting further costs time for nothing
-
-
-class _CappedCount(Subquery):
-    """COUNT over a LIMITed subquery: at most UNREAD_CAP rows are read per room."""
-
-    template = "(SELECT count(*) FROM (%(subquery)s) _capped)"
-    output_field = IntegerField()
-
-
-def _unread_annotations(rooms: QuerySet[Room], user: User) -> QuerySet[Room]:
-    """unread_count: the customer's messages after the user's read position (capped at
-    UNREAD_CAP). Served by the partial index messages_customer_timeline_idx."""
-    from messaging.models import Message
-
-    read_at = RoomParticipant.objects.filter(room=OuterRef("pk"), user=user).values("last_read_at")[
-        :1
-    ]
-    epoch = Value(datetime(1970, 1, 1, tzinfo=UTC))
-    unread = (
-        Message.objects.filter(
-            room=OuterRef("pk"),
-            user__isnull=True,
-            created_at__gt=OuterRef("read_position"),
-        )
-        .exclude(content_type="reaction")
-        .order_by()
-        .values("created_at")[:UNREAD_CAP]
-    )
-    return rooms.annotate(
-        read_position=Coalesce(Subquery(read_at), epoch),
-        unread_count=_CappedCount(unread),
-    )
-
-
-def counts_as_unread(message) -> bool:
-    """Whether a new message raises its room's unread count: the rule of
-    _unread_annotations (the customer's messages, not reactions) for one message."""
-    return message.user_id is None and message.content_type != "reaction"
+# --- The room list's filters and counts (the list itself: inbox/selectors.py) ------
 
 
 ROOM_FILTERS = ("all", "mine", "unassigned", "unread")
@@ -219,9 +184,9 @@ ROOM_STATUSES = tuple(Room.Status.values)
 
 
 def room_filter_fields(*, assigned_user_ids, user: User) -> dict:
-    """Which of room_list's `mine` / `unassigned` filters a room is in for `user` (the same
-    tests room_list makes in SQL), for the payloads: the inbox files a live room by them.
-    The `unread` filter is `unread_count > 0`."""
+    """Which of the room list's `mine` / `unassigned` filters a room is in for `user` (the
+    same tests inbox.selectors.room_list makes in SQL, room_view_filter), for the payloads:
+    the inbox files a live room by them. The `unread` filter is `unread_count > 0`."""
     return {
         "assigned_to_me": user.pk in assigned_user_ids,
         "unassigned": not assigned_user_ids,
@@ -231,52 +196,6 @@ def room_filter_fields(*, assigned_user_ids, user: User) -> dict:
 def labels_all() -> list[Label]:
     """Every label supervisors defined (admin), by name: what the inbox offers on a room."""
     return list(Label.objects.order_by("name"))
-
-
-def room_list(
-    *,
-    user: User,
-    view: str = "all",
-    status: str | None = None,
-    query: str = "",
-    label: str = "",
-    after: tuple | None = None,
-    limit: int = 50,
-) -> list[Room]:
-    """The caller's rooms, latest message first, with unread counts, participants and
-    labels, in a constant number of queries (3) whatever the page or the data size.
-    `label`: only rooms carrying the label of that name (none for an unknown name)."""
-    from django.db.models import Prefetch
-
-    rooms = rooms_visible_to(user=user).select_related("lead")
-    by_view = room_view_filter(view, user)
-    if by_view is not None:
-        rooms = rooms.filter(by_view)
-    if status:
-        rooms = rooms.filter(status=status)  # served by rooms_status_latest_idx
-    if query:
-        rooms = rooms.filter(_room_search(query))
-    if label:
-        # The label's id first, as a constant: PostgreSQL then knows how common the label is
-        # and reads a rare one's rooms from room_labels_label_idx (label_id, room_id) instead
-        # of walking the latest rooms until it has found a page (bench/rooms.py).
-        label_id = Label.objects.filter(name=label).values_list("pk", flat=True).first()
-        if label_id is None:
-            return []
-        rooms = rooms.filter(pk__in=RoomLabel.objects.filter(label_id=label_id).values("room_id"))
-    rooms = _unread_annotations(rooms, user)
-    if view == "unread":
-        rooms = rooms.filter(unread_count__gt=0)
-    if after:
-        # A row comparison, so PostgreSQL walks the (last_message_at, id) index directly.
-        rooms = rooms.extra(
-            where=["(rooms.last_message_at, rooms.id) < (%s, %s)"], params=list(after)
-        )
-    rooms = rooms.exclude(last_message_at__isnull=True).order_by("-last_message_at", "-id")
-    participants = RoomParticipant.objects.select_related("user").order_by("created_at")
-    return list(
-        rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")[:limit]
-    )
 
 
 def room_status_counts(*, user: User, view: str = "all") -> dict[str, int]:
@@ -323,62 +242,9 @@ def room_activity(*, room: Room, before: int | None = None, limit: int = 50) -> 
     return page
 
 
-def _room_search(query: str) -> Q:
-    from boztell.phones import InvalidPhone, normalize_phone
-
-    condition = (
-        Q(title__icontains=query)
-        | Q(phone__contains=query)
-        | Q(lead__name__icontains=query)
-        | Q(username__icontains=query.lstrip("@"))
-        | Q(user_id=query)
-    )
-    with contextlib.suppress(InvalidPhone):
-        condition |= Q(phone=normalize_phone(query))
-    from messaging.selectors import messages_matching
-
-    return condition | Q(pk__in=messages_matching(query).values("room_id"))
-
-
-def room_detail(*, user: User, room_id) -> Room | None:
-    from django.db.models import Prefetch
-
-    participants = RoomParticipant.objects.select_related("user").order_by("created_at")
-    rooms = _unread_annotations(rooms_visible_to(user=user).select_related("lead"), user)
-    return (
-        rooms.prefetch_related(Prefetch("participants", queryset=participants), "labels")
-        .filter(pk=room_id)
-        .first()
-    )
-
-
-def room_messages(
-    *, room: Room, before: tuple | None = None, after: tuple | None = None, limit: int = 50
-) -> list:
-    """One page of a room's timeline by keyset on (created_at, id): stable while new
-    messages arrive, and as fast at any depth. `before` pages back; `after` catches up."""
-    from messaging.models import Message
-
-    messages = Message.objects.filter(room=room)
-    # Row comparisons, so PostgreSQL walks the (room, created_at, id) index directly: an
-    # OR of two conditions made a deep page 40 times slower on a million messages.
-    if after:
-        page = messages.extra(
-            where=["(messages.created_at, messages.id) > (%s, %s)"], params=list(after)
-        ).order_by("created_at", "id")[:limit]
-        return list(page)
-    if before:
-        messages = messages.extra(
-            where=["(messages.created_at, messages.id) < (%s, %s)"], params=list(before)
-        )
-    page = list(messages.order_by("-created_at", "-id")[:limit])
-    page.reverse()
-    return page
-
-
 def room_notes(*, room: Room, before: tuple | None = None, limit: int = 50) -> list[RoomNote]:
     """One page of a room's private notes, oldest to newest; `before` pages back (keyset
-    on (created_at, id), as room_messages)."""
+    on (created_at, id), as messaging.selectors.room_messages)."""
     notes = RoomNote.objects.filter(room=room).select_related("author")
     if before:
         notes = notes.extra(
@@ -399,7 +265,6 @@ def _names(value) -> list[str]:
 
 def lead_filter_room_label(value) -> Q:
     """Leads whose room carries any of these labels (names, comma-separated)."""
-    from rooms.models import RoomLabel
 
     labelled = RoomLabel.objects.filter(room__lead=OuterRef("pk"), label__name__in=_names(value))
     return Q(Exists(labelled))
@@ -409,3 +274,26 @@ def lead_filter_team(value) -> Q:
     """Leads whose room belongs to any of these teams (names, comma-separated)."""
     in_team = Room.objects.filter(lead=OuterRef("pk"), team__name__in=_names(value))
     return Q(Exists(in_team))
+
+
+CUSTOMER_MESSAGE_FILTERS = ("last_customer_message_after", "last_customer_message_before")
+
+
+def lead_filter_customer_message_clean(value, name: str) -> str:
+    """A date or ISO time (refused with invalid_filter otherwise), stored as given."""
+    lead_filter_moment(value, name)
+    return str(value).strip()
+
+
+def lead_filter_customer_message(values: dict) -> Q:
+    """Leads with a room whose customer last wrote at or after
+    `last_customer_message_after` and before `last_customer_message_before` (the same
+    room for both)."""
+    rooms = Room.objects.filter(lead=OuterRef("pk"))
+    if after := values.get("last_customer_message_after"):
+        moment = lead_filter_moment(after, "last_customer_message_after")
+        rooms = rooms.filter(last_customer_message_at__gte=moment)
+    if before := values.get("last_customer_message_before"):
+        moment = lead_filter_moment(before, "last_customer_message_before")
+        rooms = rooms.filter(last_customer_message_at__lt=moment)
+    return Q(Exists(rooms))

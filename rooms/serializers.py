@@ -6,9 +6,9 @@ from rest_framework import serializers
 
 from boztell.output import OutputSerializer
 from leads.serializers import LeadSerializer
-from messaging.window import window_closes_at, window_fields
-from rooms.models import Room
+from rooms.models import Room, RoomNote
 from rooms.selectors import assigned_user_ids_of, room_filter_fields
+from rooms.window import window_closes_at, window_fields
 
 
 class ParticipantSerializer(OutputSerializer):
@@ -121,3 +121,29 @@ class RoomSerializer(RoomFieldsSerializer):
     def _filters(self, room: Room) -> dict:
         assigned = self.get_assigned_user_ids(room)
         return room_filter_fields(assigned_user_ids=assigned, user=room.seen_by)
+
+
+class UserRefSerializer(OutputSerializer):
+    """A user as a note names them (its author, its mentions)."""
+
+    user_id = serializers.UUIDField(source="pk")
+    username = serializers.CharField()
+    display_name = serializers.CharField(source="name")
+
+
+class NoteSerializer(OutputSerializer):
+    """A private note, as REST (GET and POST /rooms/{id}/notes) and the `room_note_created`
+    and `note_mention` events show it: plain text (render it as text, never as HTML)."""
+
+    id = serializers.UUIDField()
+    room_id = serializers.UUIDField()
+    author = UserRefSerializer()
+    text = serializers.CharField()
+    mentions = serializers.SerializerMethodField(
+        help_text="The @mentioned users who were notified."
+    )
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(UserRefSerializer(many=True))
+    def get_mentions(self, note: RoomNote) -> list:
+        return UserRefSerializer.render_many(sorted(note.mentions.all(), key=lambda u: u.username))

@@ -1,15 +1,17 @@
-"""Writes for rooms: find or create a customer's room (one per person), merge two rooms
-proven to be one person, link leads, assign agents."""
+"""Writes for rooms: create a customer's room and learn its ids, merge what rooms own of
+two rooms proven to be one person, link leads, assign agents, labels, notes. Which room is
+a customer's (one per person, merging with the messages) is messaging's:
+messaging/services/customers.py."""
 
 import logging
 import re
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from boztell.errors import BoztellError
 from boztell.models import User
+from leads import services as lead_services
 from leads.models import Lead
 from rooms.models import Room
 
@@ -21,59 +23,10 @@ def room_link_lead(*, lead: Lead) -> int:
     return Room.objects.filter(phone=lead.phone, lead__isnull=True).update(lead=lead)
 
 
-@dataclass
-class CustomerRoom:
-    """The room a customer's update belongs to: `created` when this call made it,
-    `merged` the ids of rooms that turned out to be the same person and went into it."""
-
-    room: Room
-    created: bool = False
-    merged: list = field(default_factory=list)
-
-
-def room_for_customer(
-    *,
-    phone: str | None = None,
-    user_id: str | None = None,
-    username: str | None = None,
-    title: str = "",
-) -> CustomerRoom:
-    """The one room of the customer Meta names by `phone` (normalised wa_id), `user_id`
-    (BSUID) or both, created at most once even under concurrency: the unique columns
-    decide, not a read-then-write check. A room known by one id learns the other; two
-    rooms holding one id each are one person and are merged into the older one. Runs in
-    the caller's transaction; the room comes back locked."""
-    if not phone and not user_id:
-        raise BoztellError("A customer needs a phone number or a BSUID.", code="invalid_request")
-    match = Q(phone=phone) if phone else Q()
-    if user_id:
-        match = match | Q(user_id=user_id) if phone else Q(user_id=user_id)
-    with transaction.atomic():
-        for _attempt in range(5):
-            rooms = list(
-                Room.objects.select_for_update().filter(match).order_by("created_at", "id")
-            )
-            if not rooms:
-                created = _room_create(phone=phone, user_id=user_id, username=username, title=title)
-                if created is None:
-                    continue  # another request made it first: read it, under its lock
-                return CustomerRoom(created, created=True)
-            into, merged = rooms[0], []
-            for other in rooms[1:]:
-                room_merge(source=other, into=into)
-                merged.append(other.pk)
-            _room_learn(into, phone=phone, user_id=user_id, username=username)
-            return CustomerRoom(into, merged=merged)
-    raise IntegrityError("could not settle the customer's room")  # pragma: no cover
-
-
-def room_get_or_create(*, phone: str, title: str = "") -> tuple[Room, bool]:
-    """The room for a normalised phone (see room_for_customer)."""
-    found = room_for_customer(phone=phone, title=title)
-    return found.room, found.created
-
-
-def _room_create(*, phone, user_id, username, title) -> Room | None:
+def room_create_for_customer(*, phone, user_id, username, title) -> Room | None:
+    """A new room for a customer, with its lead (by phone) and its team; None when another
+    transaction made the room with one of these unique ids first. Called by
+    messaging.services.customers.room_for_customer, which settles who the customer is."""
     from rooms.assignment import team_for_lead
 
     lead = Lead.objects.filter(phone=phone).first() if phone else None
@@ -101,7 +54,7 @@ def _room_create(*, phone, user_id, username, title) -> Room | None:
         return None
 
 
-def _room_learn(room: Room, *, phone, user_id, username) -> None:
+def room_learn(room: Room, *, phone, user_id, username) -> None:
     """What Meta just showed about the room's customer replaces what we knew: a number or
     BSUID seen for the first time, a new number (the old one freed), a new username."""
     changes: dict = {}
@@ -124,45 +77,15 @@ def _room_learn(room: Room, *, phone, user_id, username) -> None:
         logger.info("room %s learned %s", room.pk, ",".join(sorted(changes)))
 
 
-def room_identity_move(
-    *, room: Room, phone: str | None = None, user_id: str | None = None
-) -> CustomerRoom:
-    """Meta said the room's customer now has this number or BSUID (a user-change
-    webhook): the room keeps its history and takes the new id; a room already holding it
-    is the same person and is merged with this one (into the older)."""
-    with transaction.atomic():
-        match = Q(pk__in=[])
-        if phone:
-            match |= Q(phone=phone)
-        if user_id:
-            match |= Q(user_id=user_id)
-        others = list(
-            Room.objects.select_for_update().filter(match).exclude(pk=room.pk).order_by("id")
-        )
-        room = Room.objects.select_for_update().get(pk=room.pk)
-        merged = []
-        into = room
-        for other in others:
-            if (other.created_at, str(other.pk)) < (into.created_at, str(into.pk)):
-                room_merge(source=into, into=other)
-                merged.append(into.pk)
-                into = Room.objects.select_for_update().get(pk=other.pk)
-            else:
-                room_merge(source=other, into=into)
-                merged.append(other.pk)
-        # The old number or BSUID is no longer this customer's: it is replaced, not kept.
-        _room_learn(into, phone=phone, user_id=user_id, username=None)
-        return CustomerRoom(into, merged=merged)
-
-
 def room_merge(*, source: Room, into: Room) -> Room:
-    """Two rooms are one person: everything of `source` (messages, lead, participants
-    with their assignment and read state, the room list's fields) goes into `into`, then
-    `source` is deleted. One `room_merged` event tells every client that could see either
-    room which room went where."""
+    """Two rooms are one person: what rooms own of `source` (lead, notes, labels,
+    participants with their assignment and read state, the room list's fields) goes into
+    `into`, then `source` is deleted. One `room_merged` event tells every client that could
+    see either room which room went where. The messages are messaging's:
+    messaging.services.customers.conversation_merge moves them first, then calls this
+    (called alone, the source's messages would be deleted with it)."""
     from django.db.models import F
 
-    from messaging.models import Message
     from rooms.events import emit_room_merged
     from rooms.models import RoomParticipant
     from rooms.selectors import room_event_groups
@@ -175,7 +98,6 @@ def room_merge(*, source: Room, into: Room) -> Room:
         }
         source, into = locked[source.pk], locked[into.pk]
         groups = set(room_event_groups(room=source)) | set(room_event_groups(room=into))
-        moved = Message.objects.filter(room_id=source.pk).update(room_id=into.pk)
         _notes_and_labels_merge(source=source, into=into)
         _participants_merge(source=source, into=into, model=RoomParticipant)
         changes: dict = {"message_count": F("message_count") + source.message_count}
@@ -207,7 +129,6 @@ def room_merge(*, source: Room, into: Room) -> Room:
                 changes[name] = value
         Room.objects.filter(pk=into.pk).update(**changes)
         into.refresh_from_db()
-        logger.info("room %s merged into %s (%d messages)", source_id, into.pk, moved)
         emit_room_merged(from_room_id=source_id, into=into, groups=sorted(groups))
     return into
 
@@ -363,72 +284,6 @@ def room_unassign(*, room: Room, by) -> Room:
     return room
 
 
-def phones_renormalise(*, write=lambda line: None) -> dict:
-    """Stored leads and rooms in today's phone rule (boztell/phones.py); two rooms that
-    turn out to hold one number are one customer and are merged (room_merge, into the
-    older). Each change is reported through `write`; the counts come back."""
-    from collections import Counter
-
-    from boztell.phones import InvalidPhone, normalize_wa_id
-
-    counts: Counter = Counter()
-    for lead in Lead.objects.order_by("created_at", "id"):
-        try:
-            phone = normalize_wa_id(lead.phone)
-        except InvalidPhone:
-            write(f"lead {lead.pk} ({lead.name}): '{lead.phone}' is not a phone number; left")
-            counts["leads_invalid"] += 1
-            continue
-        if phone == lead.phone:
-            continue
-        if Lead.objects.filter(phone=phone).exclude(pk=lead.pk).exists():
-            write(
-                f"lead {lead.pk} ({lead.name}): '{lead.phone}' is {phone}, "
-                "which another lead has; left"
-            )
-            counts["leads_duplicate"] += 1
-            continue
-        Lead.objects.filter(pk=lead.pk).update(phone=phone)
-        write(f"lead {lead.pk} ({lead.name}): {lead.phone} -> {phone}")
-        counts["leads_renormalised"] += 1
-    for room_id in list(
-        Room.objects.filter(phone__isnull=False)
-        .order_by("created_at", "id")
-        .values_list("pk", flat=True)
-    ):
-        with transaction.atomic():
-            room = Room.objects.select_for_update().filter(pk=room_id).first()
-            if room is None:
-                continue  # merged away above
-            try:
-                phone = normalize_wa_id(room.phone)
-            except InvalidPhone:
-                write(f"room {room.pk}: '{room.phone}' is not a phone number; left")
-                counts["rooms_invalid"] += 1
-                continue
-            if phone == room.phone:
-                continue
-            old = room.phone
-            other = Room.objects.select_for_update().filter(phone=phone).first()
-            into = room
-            if other is not None:
-                older = (other.created_at, str(other.pk)) < (room.created_at, str(room.pk))
-                source, into = (room, other) if older else (other, room)
-                into = room_merge(source=source, into=into)
-                write(f"room {source.pk} ({old}) is customer {phone}: merged into room {into.pk}")
-                counts["rooms_merged"] += 1
-            else:
-                write(f"room {room.pk}: {old} -> {phone}")
-                counts["rooms_renormalised"] += 1
-            changes: dict = {"phone": phone}
-            if into.title in (old, into.phone):
-                changes["title"] = phone
-            if into.lead_id is None:
-                changes["lead"] = Lead.objects.filter(phone=phone).first()
-            Room.objects.filter(pk=into.pk).update(**changes)
-    return dict(counts)
-
-
 def room_activity_add(*, room: Room, kind: str, text: str, actor=None, data=None):
     """One line in the room's timeline (rooms.RoomActivity), in the caller's transaction."""
     from rooms.models import RoomActivity
@@ -537,4 +392,48 @@ def room_link_leads(*, phones: list[str]) -> int:
         Room.objects.filter(phone__in=phones, lead__isnull=True)
         .filter(Exists(same_phone))
         .update(lead_id=Subquery(same_phone.values("pk")[:1]))
+    )
+
+
+# --- Leads and their rooms -------------------------------------------------------------
+#
+# A lead written by any door (API, admin, import) is linked to the room its phone already
+# has, and whoever sees the lead's rooms hears `lead_updated`: rooms' part of a lead write.
+# The lead's own part is leads.services; doors call these.
+
+
+def lead_create(**fields) -> Lead:
+    """leads.services.lead_create, and the room that already exists for the phone now shows
+    the lead (room_link_lead)."""
+    with transaction.atomic():
+        lead = lead_services.lead_create(**fields)
+        room_link_lead(lead=lead)
+    return lead
+
+
+def lead_update(*, lead: Lead, by, **changes) -> Lead:
+    """leads.services.lead_update; then a new phone links the room with that phone (if it
+    has no lead) and everyone who sees one of the lead's rooms hears `lead_updated`."""
+    from rooms.events import emit_lead_updated
+
+    with transaction.atomic():
+        lead = lead_services.lead_update(lead=lead, by=by, **changes)
+        if changes:
+            if "phone" in changes:
+                room_link_lead(lead=lead)
+            emit_lead_updated(lead=lead, by=by)
+    return lead
+
+
+def lead_update_status(*, lead: Lead, by, leads_status=None, contact_status=None) -> Lead:
+    """Change a lead's statuses (see lead_update)."""
+    changes = {"leads_status": leads_status, "contact_status": contact_status}
+    return lead_update(lead=lead, by=by, **{k: v for k, v in changes.items() if v is not None})
+
+
+def lead_import(**options):
+    """leads.services.lead_import (same options), each batch linking the rooms of the
+    phones it stored, in the batch's transaction (room_link_leads)."""
+    return lead_services.lead_import(
+        **options, stored=lambda phones: room_link_leads(phones=phones)
     )

@@ -264,19 +264,41 @@ def test_the_room_list_filters_by_label_and_shows_labels(agent_api, labels):
 
 
 def test_labels_survive_a_room_merge_with_the_notes(agent, labels):
-    from rooms.services import room_merge
+    from messaging.services.customers import conversation_merge
 
     older, newer = _room("6281355500001"), _room("6281355500002")
     RoomLabel.objects.create(room=older, label=labels["vip"])
     RoomLabel.objects.create(room=newer, label=labels["vip"])
     RoomLabel.objects.create(room=newer, label=labels["janji-bayar"])
     RoomNote.objects.create(room=newer, author=agent, text="catatan")
-    room_merge(source=newer, into=older)
+    conversation_merge(source=newer, into=older)
     assert set(RoomLabel.objects.filter(room=older).values_list("label__name", flat=True)) == {
         "vip",
         "janji-bayar",
     }
     assert RoomNote.objects.get().room_id == older.pk
+
+
+def test_a_room_is_never_deleted_with_its_customers_messages(client, supervisor):
+    """room_merge alone (without conversation_merge moving the messages) and admin's
+    delete both stop at the messages: nothing the customer wrote goes with a room."""
+    from django.db.models import ProtectedError
+
+    from messaging.models import Message
+    from rooms.services import room_merge
+
+    older, newer = _room("6281355500011"), _room("6281355500012")
+    MessageFactory(room=newer, content_text="jangan hilang")
+    with pytest.raises(ProtectedError):
+        room_merge(source=newer, into=older)
+    assert Room.objects.filter(pk=newer.pk).exists()
+    assert Message.objects.get(content_text="jangan hilang").room_id == newer.pk
+
+    client.force_login(supervisor)
+    page = client.post(f"/admin/rooms/room/{newer.pk}/delete/", {"post": "yes"})
+    assert page.status_code in (200, 403)  # the "cannot delete" page, or no delete at all
+    assert Room.objects.filter(pk=newer.pk).exists()
+    assert Message.objects.filter(content_text="jangan hilang", room=newer).exists()
 
 
 def test_supervisors_define_labels_in_admin_with_a_valid_colour(client, supervisor):

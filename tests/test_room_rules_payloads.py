@@ -1,5 +1,5 @@
 """The rules the inbox used to work out for itself now travel in the payloads: the 24-hour
-window (`window_open`, `window_closes_at`, from messaging.window), the filters a room is in
+window (`window_open`, `window_closes_at`, from rooms.window), the filters a room is in
 for the caller (`assigned_to_me`, `unassigned`) and whether a new message counts as unread
 (`counts_as_unread`). Through HTTP, a signed webhook and the events on the channel layer."""
 

@@ -4,6 +4,8 @@
 - send.py: what agents and clients send (text, templates, media, reactions, forwards),
   read receipts and retries;
 - updates.py: a webhook body's updates in order, customer messages in bulk;
+- customers.py: a customer's one room (found or created by phone or BSUID, identity
+  moves, two rooms of one person merged with their messages, the phone re-normalisation);
 - rules.py: the inbound rules every path calls (status order, media to fetch, the room
   list's fields and title), on PostgreSQL and SQLite alike (sql.py: what they spell
   differently).

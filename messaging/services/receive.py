@@ -12,8 +12,15 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from boztell.phones import InvalidPhone, normalize_wa_id
+from messaging.events import (
+    emit_message_created,
+    emit_message_reaction,
+    emit_message_status,
+    emit_message_updated,
+)
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.models import Message, PendingStatus
+from messaging.services.customers import room_for_customer, room_identity_move
 from messaging.services.rules import (
     STATUS_RANK,
     media_to_fetch,
@@ -22,14 +29,7 @@ from messaging.services.rules import (
     status_advance_in_memory,
     status_applies,
 )
-from rooms.events import (
-    emit_message_created,
-    emit_message_reaction,
-    emit_message_status,
-    emit_message_updated,
-)
 from rooms.models import Room
-from rooms.services import room_for_customer, room_identity_move
 
 logger = logging.getLogger("boztell.messaging")
 

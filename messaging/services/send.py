@@ -20,19 +20,19 @@ from boztell.models import User
 from boztell.phones import is_bsuid, normalize_phone
 from messaging import whatsapp
 from messaging.errors import SendFailed, map_graph_error
+from messaging.events import emit_message_created, emit_message_status
 from messaging.media import check_size, media_extension, media_kind
 from messaging.models import Message, MessageTemplate
+from messaging.services.customers import room_for_customer
 from messaging.services.receive import (
     _status_advance,
     message_apply_pending_statuses,
     room_record_message,
 )
 from messaging.services.templates import template_refresh
-from messaging.window import window_fields
-from rooms.events import emit_message_created, emit_message_status
 from rooms.models import Room, RoomParticipant
 from rooms.selectors import room_is_visible_to
-from rooms.services import room_for_customer
+from rooms.window import window_fields
 
 logger = logging.getLogger("boztell.send")
 
@@ -56,7 +56,7 @@ class TemplateError(BoztellError):
 
 
 def window_is_open(room: Room | None, now=None) -> bool:
-    """The 24-hour rule (messaging.window), which every payload's `window_open` also uses."""
+    """The 24-hour rule (rooms.window), which every payload's `window_open` also uses."""
     if room is None:
         return False
     return window_fields(room.last_customer_message_at, now)["window_open"]
@@ -499,7 +499,7 @@ def message_send_reaction(*, sender: User, target: Message, emoji: str) -> Messa
             content_type="reaction",
             reaction_to_wa_message_id=target.wa_message_id,
         ).exclude(pk=message.pk).update(reaction_emoji=None)
-    from rooms.events import emit_message_reaction
+    from messaging.events import emit_message_reaction
 
     message.room = room
     with transaction.atomic():

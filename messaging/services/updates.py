@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from boztell.bulk import insert_returning_ids
 from boztell.phones import InvalidPhone
+from messaging.events import emit_message_statuses, emit_messages_created, status_payload
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.models import Message
 from messaging.services.receive import (
@@ -41,7 +42,6 @@ from messaging.services.rules import (
     status_applies,
 )
 from messaging.services.sql import Column, any_of, execute, lock_of, rows_table
-from rooms.events import emit_message_statuses, emit_messages_created, status_payload
 from rooms.selectors import assigned_user_ids_from_sql, assigned_user_ids_sql
 
 logger = logging.getLogger("boztell.messaging")

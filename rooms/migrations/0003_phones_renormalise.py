@@ -1,7 +1,7 @@
 """Data: stored leads and rooms in the libphonenumber rule (boztell/phones.py), rooms of
-one customer merged (rooms.services.room_merge), each change printed.
+one customer merged (messaging.services.customers.conversation_merge), each change printed.
 
-It runs the current service (rooms.services.phones_renormalise), so it reads the models
+It runs the current service (messaging.services.customers.phones_renormalise), so it reads the models
 as they are today: keep it the last migration that touches rooms, leads or messages
 data, or squash it away once every deployment has run it."""
 
@@ -13,7 +13,7 @@ def forwards(apps, schema_editor):
     Lead = apps.get_model("leads", "Lead")
     if not Room.objects.exists() and not Lead.objects.exists():
         return  # a new database: nothing stored yet
-    from rooms.services import phones_renormalise
+    from messaging.services.customers import phones_renormalise
 
     counts = phones_renormalise(write=lambda line: print(f"  {line}"))
     print(f"  phones_renormalise: {counts or 'nothing to do'}")

@@ -84,7 +84,9 @@ function open() {
     // with what the user may see now (or the login page).
     if (event.code === 4401) { location.href = "/login/?next=/inbox/"; return; }
     if (event.code === 4403) { location.reload(); return; }
-    setTimeout(open, retryDelay);
+    // Jittered: after a server restart every agent's page reconnects, and a whole team
+    // retrying on the same beat overruns daphne's handshake timeout again and again.
+    setTimeout(open, retryDelay * (0.5 + Math.random()));
     retryDelay = Math.min(retryDelay * 2, 10000);
   };
 }

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from boztell.models import User
 from boztell.services import user_create, user_token_issue
 from leads.models import Lead
-from leads.services import lead_create
+from rooms.services import lead_create
 
 DEMO_USERS = [
     ("supervisor", User.Role.SUPERVISOR, "Sari Supervisor", "boztell-supervisor"),

@@ -3,7 +3,7 @@ rooms that turn out to be one customer. Also run once by migration rooms 0003.""
 
 from django.core.management.base import BaseCommand
 
-from rooms.services import phones_renormalise
+from messaging.services.customers import phones_renormalise
 
 
 class Command(BaseCommand):

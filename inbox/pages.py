@@ -11,9 +11,10 @@ from boztell.models import Event, User
 from boztell.presence import online_user_ids
 from boztell.realtime import to_wire
 from boztell.selectors import events_pruned_through
+from inbox.selectors import room_list
 from messaging.models import MessageTemplate
 from rooms.payloads import room_row
-from rooms.selectors import labels_all, room_list
+from rooms.selectors import labels_all
 from rooms.serializers import LabelSerializer
 
 

@@ -1,4 +1,5 @@
-"""The rooms API: the caller's room list, one room, its messages, assignment."""
+"""The rooms API (/rooms/...): the caller's room list, one room, its messages, and the
+room's doors (assignment, lead, status, labels, activity, notes)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,22 +12,21 @@ from boztell.errors import BoztellError
 from boztell.models import User
 from boztell.realtime import to_wire
 from boztell.schema import ErrorSerializer
+from inbox.selectors import room_detail, room_list
+from messaging.selectors import room_messages
 from messaging.serializers import MessageSerializer
-from rooms.events import activity_payload, note_payload
+from rooms.events import activity_payload
 from rooms.payloads import room_row
 from rooms.selectors import (
     ROOM_FILTERS,
     ROOM_STATUSES,
     labels_all,
     room_activity,
-    room_detail,
-    room_list,
-    room_messages,
     room_notes,
     room_status_counts,
     rooms_visible_to,
 )
-from rooms.serializers import LabelSerializer, RoomSerializer
+from rooms.serializers import LabelSerializer, NoteSerializer, RoomSerializer
 from rooms.services import (
     NOTE_LIMIT,
     room_assign,
@@ -395,28 +395,9 @@ class RoomLabelsApi(APIView):
         return Response(to_wire(row))
 
 
-UserRef = inline_serializer(
-    "UserRef",
-    {
-        "user_id": serializers.UUIDField(),
-        "username": serializers.CharField(),
-        "display_name": serializers.CharField(),
-    },
-)
-
-
-class NoteSerializer(serializers.Serializer):
-    """A private note: plain text (render it as text, never as HTML)."""
-
-    id = serializers.UUIDField()
-    room_id = serializers.UUIDField()
-    author = UserRef
-    text = serializers.CharField()
-    mentions = UserRef.__class__(many=True, help_text="The @mentioned users who were notified.")
-    created_at = serializers.DateTimeField()
-
-
 class NoteCreatedSerializer(NoteSerializer):
+    """The note just left, and who it did not reach (documents the POST answer)."""
+
     not_notified = serializers.ListField(
         child=serializers.CharField(),
         help_text="@names in the text that notified nobody: no such active user, or a user "
@@ -452,7 +433,7 @@ class RoomNotesApi(APIView):
         )
         older = encode_cursor(page[0].created_at, page[0].pk) if len(page) == limit else None
         return Response(
-            {"results": [to_wire(note_payload(n)) for n in page], "older_cursor": older}
+            {"results": to_wire(NoteSerializer.render_many(page)), "older_cursor": older}
         )
 
     @extend_schema(
@@ -471,6 +452,6 @@ class RoomNotesApi(APIView):
         form.is_valid(raise_exception=True)
         created = room_note_create(room=room, author=request.user, text=form.validated_data["text"])
         return Response(
-            to_wire({**note_payload(created.note), "not_notified": created.not_notified}),
+            to_wire({**NoteSerializer.render(created.note), "not_notified": created.not_notified}),
             status=201,
         )

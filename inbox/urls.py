@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from rooms import api
+from inbox import api
 
 urlpatterns = [
     path("", api.RoomListApi.as_view(), name="room-list"),

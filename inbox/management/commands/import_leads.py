@@ -47,7 +47,7 @@ class Command(BaseCommand):
         from tqdm import tqdm
 
         from leads.selectors import lead_import_report, lead_import_report_csv
-        from leads.services import lead_import
+        from rooms.services import lead_import
 
         path = Path(options["file"])
         if not path.is_file():

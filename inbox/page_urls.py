@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from rooms import pages
+from inbox import pages
 
 urlpatterns = [
     path("", pages.home, name="home"),

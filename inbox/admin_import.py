@@ -13,7 +13,7 @@ from leads.export import streaming_response
 from leads.importing import ATTR_TYPES, IGNORE, LEAD_FIELDS, header_key
 from leads.models import LeadImport
 from leads.selectors import lead_import_report, lead_import_report_csv
-from leads.services import lead_import
+from rooms.services import lead_import
 
 OVERWRITE_LABELS = [
     ("all", "Overwrite: the file's values replace what a lead has (blank cells erase nothing)"),
