@@ -6,7 +6,12 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html
 
 from boztell.models import User
-from boztell.services import user_access_changed, user_token_issue, user_token_revoke
+from boztell.services import (
+    user_access_changed,
+    user_capacity_changed,
+    user_token_issue,
+    user_token_revoke,
+)
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -81,6 +86,8 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change and {"is_active", "role", "is_superuser"} & set(form.changed_data):
             user_access_changed(user=obj)
+        if change and "max_open_rooms" in form.changed_data:
+            user_capacity_changed(user=obj)
 
     @admin.display(boolean=True, description="API token")
     def has_token(self, obj):

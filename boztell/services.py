@@ -89,6 +89,20 @@ def events_prune(
             progress(deleted)
 
 
+# Told when a supervisor changed how many open rooms a user may hold. Rooms registers its
+# queue hand-out here (rooms/apps.py): the core must not import rooms.
+CAPACITY_LISTENERS: list[Callable[..., None]] = []
+
+
+def user_capacity_changed(*, user: User) -> None:
+    """The user's capacity (`max_open_rooms`) was changed (admin: the user's page or the
+    user list): whoever hands out rooms hears it, so a raised capacity takes rooms waiting
+    in the user's team queues at once, after the commit, not at the next room to free."""
+    logger.info("capacity changed user=%s max_open_rooms=%s", user.pk, user.max_open_rooms)
+    for listener in CAPACITY_LISTENERS:
+        listener(user_id=user.pk)
+
+
 def user_access_changed(*, user: User) -> None:
     """The user was deactivated or given another role: after the commit their open sockets,
     in every process, are told (`access_revoked`) and closed; a reconnect gets what the

@@ -192,6 +192,10 @@ else:
 
 # --- Channels --------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Our own keys in Redis (the campaigns' shared send-rate buckets) start with this.
+REDIS_KEY_PREFIX = env.str(
+    "REDIS_KEY_PREFIX", default=env.str("CHANNEL_LAYER_PREFIX", default="boztell")
+)
 if REDIS_URL:
     # Redis pub/sub by default: a group send is one PUBLISH whatever the group's size, and
     # each process fans out to its own sockets. The core layer pushes a copy per member

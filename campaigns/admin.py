@@ -16,7 +16,7 @@ from campaigns import services
 from campaigns.audience import AudienceError, audience_from_file
 from campaigns.models import Campaign, CampaignRecipient, OptOut
 from campaigns.rendering import MappingError, mapping_check
-from campaigns.selectors import campaign_progress, campaign_results_csv
+from campaigns.selectors import campaign_cancellable, campaign_progress, campaign_results_csv
 from messaging.models import MessageTemplate
 
 EXAMPLE = (
@@ -195,6 +195,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 campaign.previewed_version == campaign.version and bool(campaign.preview)
             )
             extra_context["preview"] = campaign.preview
+            extra_context["cancellable"] = campaign_cancellable(campaign=campaign)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def preview_view(self, request, pk):

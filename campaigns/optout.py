@@ -4,7 +4,6 @@ CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY), and gets one confirmation inside the windo
 
 import logging
 
-from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -14,12 +13,18 @@ from rooms.models import Room
 logger = logging.getLogger("boztell.campaigns")
 
 
-def _lead_do_not_contact(lead_id) -> bool:
-    """Mark the lead do-not-contact, when the leads app has the field (issue 16)."""
-    lead_model = apps.get_model("leads", "Lead")
-    if not lead_id or not any(f.name == "do_not_contact" for f in lead_model._meta.get_fields()):
-        return False
-    return bool(lead_model.objects.filter(pk=lead_id).update(do_not_contact=True))
+def _lead_do_not_contact(lead_id) -> None:
+    """Mark the lead do-not-contact through the one lead update service, so its history
+    names the change and everyone who sees the lead's rooms hears `lead_updated` after
+    the commit (an open lead panel shows it at once). The customer did it, not an agent:
+    the system user signs it."""
+    from boztell.services import system_user
+    from leads.models import Lead
+    from rooms.services import lead_update
+
+    lead = Lead.objects.filter(pk=lead_id, do_not_contact=False).first() if lead_id else None
+    if lead is not None:
+        lead_update(lead=lead, by=system_user(), do_not_contact=True)
 
 
 def opt_out_record(*, room_id, source: str) -> OptOut | None:

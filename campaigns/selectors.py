@@ -10,6 +10,23 @@ from campaigns.models import Campaign, CampaignRecipient
 STATUSES = [s.value for s in CampaignRecipient.Status]
 
 
+def recipients_retry_waiting(*, campaign):
+    """Recipients Meta held back (131049) whose retry is scheduled (the campaign allows)."""
+    return CampaignRecipient.objects.filter(
+        campaign=campaign,
+        status=CampaignRecipient.Status.FAILED,
+        reason="meta_131049",
+        next_attempt_at__isnull=False,
+    )
+
+
+def campaign_cancellable(*, campaign) -> bool:
+    """Not finished, or done with 131049 retries still waiting (cancelling drops them)."""
+    if campaign.status == Campaign.Status.DONE:
+        return recipients_retry_waiting(campaign=campaign).exists()
+    return campaign.status != Campaign.Status.CANCELLED
+
+
 def campaign_counts(*, campaign_id) -> dict:
     """Recipients by status, and failed / excluded / unknown by reason: two GROUP BYs."""
     counts = dict.fromkeys(STATUSES, 0)

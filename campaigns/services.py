@@ -24,6 +24,7 @@ from campaigns import audience as audiences
 from campaigns.events import emit_campaign_progress
 from campaigns.models import Campaign, CampaignRecipient, OptOut
 from campaigns.rendering import MissingParameter, mapping_check, recipient_parameters
+from campaigns.selectors import recipients_retry_waiting
 from messaging.models import MessageTemplate
 
 logger = logging.getLogger("boztell.campaigns")
@@ -443,18 +444,32 @@ def _require_approved(campaign: Campaign) -> None:
 
 
 def campaign_cancel(*, campaign: Campaign, by: User) -> Campaign:
-    """No more sends; recipients still queued stay queued (never sent) and are shown."""
-    return _transition(
-        campaign,
-        (
-            Campaign.Status.DRAFT,
-            Campaign.Status.SCHEDULED,
-            Campaign.Status.RUNNING,
-            Campaign.Status.PAUSED,
-        ),
-        Campaign.Status.CANCELLED,
-        "cancelled by a supervisor",
+    """No more sends; recipients still queued stay queued (never sent) and are shown. A
+    done campaign whose 131049 retries are still waiting can be cancelled too: they are
+    never sent."""
+    allowed = (
+        Campaign.Status.DRAFT,
+        Campaign.Status.SCHEDULED,
+        Campaign.Status.RUNNING,
+        Campaign.Status.PAUSED,
     )
+    if recipients_retry_waiting(campaign=campaign).exists():
+        allowed += (Campaign.Status.DONE,)
+    return _transition(campaign, allowed, Campaign.Status.CANCELLED, "cancelled by a supervisor")
+
+
+def retries_waiting_reason(*, campaign: Campaign) -> str:
+    """What a done campaign still waits for, in its status reason: recipients Meta held
+    back (131049) to send again, and when the first is due (Jakarta time)."""
+    waiting = recipients_retry_waiting(campaign=campaign).order_by("next_attempt_at")
+    first = waiting.values_list("next_attempt_at", flat=True).first()
+    if first is None:
+        return ""
+    at = timezone.localtime(first, ZoneInfo(settings.BUSINESS_TIME_ZONE))
+    return (
+        f"{waiting.count()} held back by Meta (131049) to send again from "
+        f"{at:%Y-%m-%d %H:%M} (cancel to drop them)"
+    )[:200]
 
 
 def campaigns_pause_for_template(*, template: MessageTemplate, reason: str) -> int:
@@ -479,3 +494,40 @@ def recipients_mark_unknown(*, campaign: Campaign) -> int:
         reason="worker_stopped_in_flight",
         updated_at=timezone.now(),
     )
+
+
+def campaigns_reopen_for_retries(*, now=None) -> list:
+    """A campaign that was done when Meta's 131049 (marketing frequency cap) came in by a
+    failed status runs again when that recipient's retry time comes (tracking.py set it,
+    only where the campaign allows retries and nothing was delivered); the worker sends
+    the recipient once more and the campaign is done again. A cancelled campaign never
+    sends again. The ids of the campaigns reopened."""
+    now = now or timezone.now()
+    due = (
+        CampaignRecipient.objects.filter(
+            campaign__status=Campaign.Status.DONE,
+            campaign__retry_frequency_capped_hours__isnull=False,
+            # A template Meta paused or rejected since: nothing to send it with.
+            campaign__template__status=MessageTemplate.Status.APPROVED,
+            status=CampaignRecipient.Status.FAILED,
+            reason="meta_131049",
+            next_attempt_at__lte=now,
+        )
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    reopened = []
+    for campaign_id in list(due):
+        with transaction.atomic():
+            moved = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.DONE).update(
+                status=Campaign.Status.RUNNING,
+                status_reason="retrying recipients Meta held back (131049)",
+                finished_at=None,
+                updated_at=now,
+            )
+            if moved:
+                campaign = Campaign.objects.light().get(pk=campaign_id)
+                emit_campaign_progress(campaign=campaign)
+                reopened.append(campaign_id)
+                logger.info("campaign running again id=%s: 131049 retries due", campaign_id)
+    return reopened

@@ -35,11 +35,17 @@ _STATUSES = """
                       THEN v.reason ELSE r.reason END,
         error = CASE WHEN v.status = 'failed' AND r.status IN ('sending','sent','delivered')
                      THEN v.error ELSE r.error END,
+        next_attempt_at = CASE WHEN v.status = 'failed' AND v.reason = 'meta_131049'
+                                AND r.status IN ('sending', 'sent') AND r.delivered_at IS NULL
+                                AND c.retry_frequency_capped_hours IS NOT NULL
+                           THEN v.at + make_interval(hours => c.retry_frequency_capped_hours)
+                           ELSE r.next_attempt_at END,
         updated_at = v.now
     FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::text[], %b::jsonb[],
                 %b::timestamptz[])
-        AS v(id, status, at, reason, error, now)
-    WHERE r.message_id = v.id
+        AS v(id, status, at, reason, error, now),
+        campaigns AS c
+    WHERE r.message_id = v.id AND c.id = r.campaign_id
       AND r.status IN ('sending', 'sent', 'delivered', 'read', 'replied')
 """
 # The latest campaign send to each room, within the reply window before the message.
@@ -125,12 +131,16 @@ def _track_statuses_orm(messages, now) -> None:
 
     order = ["sending", "sent", "delivered", "read", "replied"]
     for message in messages:
-        for r in CampaignRecipient.objects.filter(message_id=message.pk, status__in=order):
+        for r in CampaignRecipient.objects.filter(
+            message_id=message.pk, status__in=order
+        ).select_related("campaign"):
             at = message.status_timestamp or now
             if message.status == "failed":
                 if r.status in ("sending", "sent", "delivered"):
+                    retry = frequency_capped_retry_at(r, _failure(message)[0], at)
                     r.status, r.failed_at = "failed", at
                     r.reason, r.error = _failure(message)
+                    r.next_attempt_at = retry or r.next_attempt_at
             else:
                 if order.index(message.status) > order.index(r.status):
                     r.status = message.status
@@ -140,6 +150,23 @@ def _track_statuses_orm(messages, now) -> None:
                 if message.status == "read":
                     r.read_at = r.read_at or at
             r.save()
+
+
+def frequency_capped_retry_at(recipient, reason: str, at):
+    """Meta's 131049 told later by a failed status: nothing reached the customer, so the
+    recipient is sent again at `at` plus the campaign's delay, as when the send itself was
+    refused (campaigns/worker.py), if the campaign allows it. Never for a row that was
+    delivered: someone who got the first message gets no second. (The PostgreSQL spelling
+    of this rule is in _STATUSES.)"""
+    hours = recipient.campaign.retry_frequency_capped_hours
+    if (
+        reason != "meta_131049"
+        or hours is None
+        or recipient.status not in ("sending", "sent")
+        or recipient.delivered_at is not None
+    ):
+        return None
+    return at + timedelta(hours=hours)
 
 
 def recipients_track_replies(messages) -> None:

@@ -11,9 +11,10 @@ Sent once (DESIGN.md invariant 14):
 - a worker that takes a campaign first marks rows left `sending` as `unknown`: their
   send may or may not have reached Meta, so they are shown and never sent by themselves.
 
-Paced (campaigns/pacing.py): a token bucket per business number, Meta's pair rate per
-customer, growing back-off after 130429/131056. The campaign's status is re-read every
-0.2 s, so pause, resume and cancel take effect within a second.
+Paced (campaigns/pacing.py): a token bucket per business number, shared by every worker
+process through Redis; Meta's pair rate per customer; growing back-off after
+130429/131056. The campaign's status is re-read every 0.2 s, so pause, resume and cancel
+take effect within a second.
 """
 
 import contextlib
@@ -34,7 +35,12 @@ from django.utils import timezone
 from campaigns import pacing
 from campaigns.events import emit_campaign_progress
 from campaigns.models import Campaign, CampaignRecipient
-from campaigns.services import campaign_pause, recipients_mark_unknown
+from campaigns.services import (
+    campaign_pause,
+    campaigns_reopen_for_retries,
+    recipients_mark_unknown,
+    retries_waiting_reason,
+)
 from messaging import whatsapp
 from messaging.events import emit_message_statuses, emit_messages_created, emit_rooms_created
 from messaging.models import Message, PendingStatus
@@ -181,7 +187,7 @@ class CampaignRun:
         self.senders = senders
         self.concurrency = concurrency
         self.stopping = stopping
-        self.bucket = pacing.TokenBucket(rate or pacing.rate_for(campaign.phone_number_id))
+        self.bucket = pacing.bucket_for(campaign.phone_number_id, rate)
         self.pair = timedelta(seconds=settings.CAMPAIGN_PAIR_RATE_SECONDS)
         self.in_flight: dict[int, Job] = {}  # by recipient id: claimed, not yet recorded
         self.answered: list[tuple] = []  # (job, result, error) of those Meta answered
@@ -237,7 +243,7 @@ class CampaignRun:
                 n = self.bucket.take(min(free, MAX_BATCH))
                 if n:
                     jobs = self._claim(n)
-                    self.bucket.tokens += n - len(jobs)  # unused tokens go back
+                    self.bucket.give_back(n - len(jobs))  # unused tokens go back
                     for job in jobs:
                         self.in_flight[job.recipient_id] = job
                         self.senders.jobs.put(job)
@@ -302,9 +308,12 @@ class CampaignRun:
                 self.answered.append(answer)
 
     def _finished(self) -> bool:
+        """Nothing left to send now. A 131049 retry hours away does not hold the campaign
+        (nor this worker, which other campaigns may need): it is done, and runs again when
+        the retry is due (campaigns_reopen_for_retries)."""
         waiting = CampaignRecipient.objects.filter(campaign=self.campaign).filter(
             Q(status__in=(R.QUEUED, R.SENDING))
-            | Q(status=R.FAILED, reason="meta_131049", next_attempt_at__isnull=False)
+            | Q(status=R.FAILED, reason="meta_131049", next_attempt_at__lte=timezone.now())
         )
         return not waiting.exists()
 
@@ -313,7 +322,11 @@ class CampaignRun:
         with transaction.atomic():
             updated = Campaign.objects.filter(
                 pk=self.campaign.pk, status=Campaign.Status.RUNNING
-            ).update(status=Campaign.Status.DONE, finished_at=timezone.now(), status_reason="")
+            ).update(
+                status=Campaign.Status.DONE,
+                finished_at=timezone.now(),
+                status_reason=retries_waiting_reason(campaign=self.campaign),
+            )
             self.campaign.refresh_from_db(fields=LIVE_FIELDS)
             emit_campaign_progress(campaign=self.campaign)
         logger.info("campaign done id=%s sent=%d", self.campaign.pk, self.sent)
@@ -489,14 +502,19 @@ class CampaignRun:
         )
 
     def _store_messages(self, rows, rooms: dict, now) -> tuple[dict, set]:
-        """The pending message of each recipient (a retry keeps its own message); and the
-        ids of the messages made now."""
+        """The pending message of each recipient (a retry keeps its own message when Meta
+        never took it; a message Meta took and later failed, a late 131049, stays in the
+        room as it is and the retry is a new message); and the ids of the messages made."""
         from boztell.bulk import insert_returning_ids
 
         campaign = self.campaign
         messages, new = {}, []
         again = [r.message_id for r in rows if r.message_id]
-        retried = {m.pk: m for m in Message.objects.filter(pk__in=again)} if again else {}
+        retried = (
+            {m.pk: m for m in Message.objects.filter(pk__in=again, wa_message_id__isnull=True)}
+            if again
+            else {}
+        )
         for i, row in enumerate(rows):
             message = retried.get(row.message_id)
             if message is not None:
@@ -761,8 +779,10 @@ class Worker:
         self.locks.close()
 
     def start_due(self) -> None:
-        """Scheduled campaigns whose start time has come begin running."""
+        """Scheduled campaigns whose start time has come begin running; done campaigns run
+        again for recipients whose 131049 retry is due (campaigns_reopen_for_retries)."""
         now = timezone.now()
+        campaigns_reopen_for_retries(now=now)
         for campaign in Campaign.objects.light().filter(
             status=Campaign.Status.SCHEDULED, start_at__lte=now
         ):

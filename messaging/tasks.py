@@ -7,6 +7,7 @@ its fetch queued.
 
 import logging
 import tempfile
+import time
 from datetime import timedelta
 
 from django.core.files import File
@@ -107,3 +108,56 @@ def media_fetch(message_id: str, attempt: int = 1) -> str:
     message_media_stored(message_id=message_id, name=name, size=size, mime_type=mime_type)
     logger.info("media stored message=%s bytes=%s", message_id, size)
     return "stored"
+
+
+# --- kept statuses -----------------------------------------------------------------------
+
+# Seconds after a status is kept until a sweep looks, then again while young kept statuses
+# are still unmatched. A sender stores its wamid in one short transaction, so the first
+# look nearly always finds it; the later ones cover a slow commit.
+SWEEP_AFTER = (2, 10, 60)
+_sweep_queued_until = 0.0  # per process: a sweep is queued that will see what is kept now
+
+
+def pending_statuses_sweep_soon() -> None:
+    """A status was kept for a message whose wamid is not stored (yet). Its sender applies
+    it when it stores the wamid, except in one race: each transaction looked before the
+    other committed (the webhook found no wamid, the sender found no kept status). A
+    sweep queued for a little later applies it, run by `db_worker`, which both Procfiles
+    start; no campaign worker is needed. At most one is queued per process every
+    SWEEP_AFTER[0] seconds (a burst of kept statuses queues one).
+
+    Not on a queue that cannot wait (the embedded default runs tasks inline): there SQLite
+    runs one writing transaction at a time (transaction_mode IMMEDIATE), so the webhook's
+    transaction sees the sender's wamid or the sender sees the kept status: no race."""
+    global _sweep_queued_until
+    if not _transactional_queue():
+        return
+    now = time.monotonic()
+    if now < _sweep_queued_until:
+        return
+    _sweep_queued_until = now + SWEEP_AFTER[0]
+    pending_statuses_sweep_later.using(
+        run_after=timezone.now() + timedelta(seconds=SWEEP_AFTER[0])
+    ).enqueue(1)
+
+
+@task()
+def pending_statuses_sweep_later(attempt: int = 1) -> int:
+    """Apply kept statuses whose message has its wamid by now; look again later while kept
+    statuses from the last minute or so are still unmatched (a status for a message sent
+    from elsewhere never matches: it stops being looked for after the last delay)."""
+    from messaging.models import PendingStatus
+    from messaging.services.receive import pending_statuses_sweep
+
+    applied = pending_statuses_sweep()
+    horizon = timezone.now() - timedelta(seconds=sum(SWEEP_AFTER))
+    young = PendingStatus.objects.filter(created_at__gte=horizon)
+    if attempt < len(SWEEP_AFTER) and young.exists():
+        with transaction.atomic():
+            pending_statuses_sweep_later.using(
+                run_after=timezone.now() + timedelta(seconds=SWEEP_AFTER[attempt])
+            ).enqueue(attempt + 1)
+    if applied:
+        logger.info("kept statuses applied by the sweep: %d", applied)
+    return applied

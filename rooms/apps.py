@@ -26,3 +26,11 @@ class RoomsConfig(AppConfig):
             lead_filter_customer_message,
             clean=lead_filter_customer_message_clean,
         )
+
+        # A supervisor raised an agent's capacity in admin: the agent's team queues are
+        # handed out after that commit (boztell's users admin calls the service).
+        from boztell.services import CAPACITY_LISTENERS
+        from rooms.assignment import teams_hand_out_on_commit
+
+        if teams_hand_out_on_commit not in CAPACITY_LISTENERS:
+            CAPACITY_LISTENERS.append(teams_hand_out_on_commit)

@@ -381,3 +381,61 @@ async def test_status_events_of_an_unassigned_team_rooms_message_reach_that_team
     assert await o.events() == []
     for sock in (a, o):
         await sock.close()
+
+
+def _user_form(user, **changes) -> dict:
+    """The admin's user change form as a supervisor's browser posts it."""
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "role": user.role,
+        "is_active": "on" if user.is_active else "",
+        "max_open_rooms": str(user.max_open_rooms),
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        **changes,
+    }
+
+
+def test_a_capacity_raised_in_admin_hands_out_the_queue_at_once(client, supervisor, online, tap):
+    """Issue 15 leftover: the supervisor raises a full agent's capacity on the user's admin
+    page (or in the user list) and the rooms waiting in the agent's team queue come to
+    the agent at once, with their events, not at the next room that frees a place."""
+    from boztell.models import User
+
+    (agent,) = _agents(1, capacity=1)
+    _team("Collection", Team.Mode.ROUND_ROBIN, [agent], default=True)
+    online(agent)
+    first, second, third = _customer(1), _customer(2), _customer(3)
+    assert (_assignee(first), _assignee(second), _assignee(third)) == (agent.pk, None, None)
+    listener = tap(SUPERVISORS_GROUP)
+    client.force_login(supervisor)
+
+    response = client.post(
+        f"/admin/boztell/user/{agent.pk}/change/", _user_form(agent, max_open_rooms="2")
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert _assignee(second) == agent.pk and _assignee(third) is None
+    events = [d for n, d in listener.drain() if n == "room_assigned"]
+    assert [(d["room_id"], d["assigned_user_ids"]) for d in events] == [
+        (str(second.pk), [str(agent.pk)])
+    ]
+
+    # The user list's editable capacity column does the same.
+    users = list(User.objects.order_by("username"))
+    form = {
+        "form-TOTAL_FORMS": str(len(users)),
+        "form-INITIAL_FORMS": str(len(users)),
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for i, user in enumerate(users):
+        form[f"form-{i}-id"] = str(user.pk)
+        form[f"form-{i}-max_open_rooms"] = "3" if user.pk == agent.pk else str(user.max_open_rooms)
+    response = client.post("/admin/boztell/user/", form)
+    assert response.status_code == 302, response.content[:2000]
+    assert _assignee(third) == agent.pk

@@ -5,7 +5,6 @@ the pair rate holds; statuses and replies arrive through the real webhook and re
 recipient rows; an opt-out keyword or button marks the customer and is confirmed."""
 
 import json
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -103,34 +102,58 @@ def test_metas_refusals_fail_one_recipient_each_and_throttling_is_retried(fake_g
 
 
 def test_the_frequency_cap_is_retried_later_only_when_the_campaign_allows(fake_graph, supervisor):
+    """131049 at once: the campaign is done (its worker is free for other campaigns), says
+    what waits, and runs again for the recipient when the retry time comes."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from campaigns.models import CampaignRecipient
-    from campaigns.worker import Worker
 
     campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=24)
     fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
-    worker = Worker(concurrency=4, rate=500)
-    runner = threading.Thread(target=worker.run_once)
-    runner.start()
+    assert _run() == "done"
     capped = CampaignRecipient.objects.filter(campaign=campaign, identity="6281200000001")
-    while not capped.filter(status="failed").exists():
-        runner.join(0.05)
-    worker.stopping.set()  # the campaign waits for the retry time: it is not done
-    runner.join()
-    worker.close()
     row = capped.get()
     assert row.reason == "meta_131049" and row.next_attempt_at > timezone.now() + timedelta(
         hours=23
     )
     campaign.refresh_from_db()
-    assert campaign.status == "running"
+    assert campaign.status == "done"
+    assert campaign.status_reason.startswith("1 held back by Meta (131049) to send again from")
+    assert _run() is None  # not due: nothing runs
     capped.update(next_attempt_at=timezone.now())  # a day later
     assert _run() == "done"
     assert capped.get().status == "sent"
     assert _addresses(fake_graph)["6281200000001"] == 2
+    campaign.refresh_from_db()
+    assert campaign.status_reason == ""
+
+
+def test_a_done_campaign_whose_131049_retries_wait_can_be_cancelled(
+    fake_graph, supervisor, supervisor_api, client
+):
+    from django.utils import timezone
+
+    campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=1)
+    fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
+    assert _run() == "done"
+    client.force_login(supervisor)
+    page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    assert b"Cancel campaign" in page.content and b"held back by Meta (131049)" in page.content
+    response = supervisor_api.post(f"/campaigns/{campaign.pk}/cancel")
+    assert response.status_code == 200, response.content
+    campaign.recipients.filter(status="failed").update(next_attempt_at=timezone.now())
+    assert _run() is None
+    assert _addresses(fake_graph)["6281200000001"] == 1
+    campaign.refresh_from_db()
+    assert campaign.status == "cancelled"
+    # Without retries waiting, a done campaign stays done.
+    other = started_campaign(supervisor, rows(1, start=50), name="Other")
+    assert _run() == "done"
+    assert supervisor_api.post(f"/campaigns/{other.pk}/cancel").status_code == 409
+    page = client.get(f"/admin/campaigns/campaign/{other.pk}/change/")
+    assert page.status_code == 200 and b"Cancel campaign" not in page.content
 
 
 def test_an_expired_token_pauses_the_campaign_and_tells_supervisors(fake_graph, supervisor, tap):
@@ -521,3 +544,94 @@ def test_a_reply_to_a_campaign_reopens_its_new_room_and_routes_it_to_a_team_agen
         assert list(assigned.values_list("user_id", flat=True)) == [agent.pk]
     finally:
         async_to_sync(presence.presence_disconnect)(agent.pk, "test-collector")
+
+
+async def test_an_opt_out_tells_every_socket_that_sees_the_lead_live(
+    fake_graph, supervisor, agent, other_agent
+):
+    """STOP through the webhook: the lead is do-not-contact, and the lead panels open on
+    its room hear `lead_updated` (the documented schema, signed by the system user) after
+    the commit, without a reload; a socket that may not see the room hears nothing."""
+    from asgiref.sync import sync_to_async
+
+    from boztell.services import system_user
+    from leads.models import Lead
+    from rooms.models import Room
+    from tests.factories import LeadFactory, RoomParticipantFactory
+    from tests.test_socket import connect, webhook
+
+    phone = "6281200000001"
+
+    def set_up():
+        LeadFactory(name="Bu Sari", phone=phone)
+        started_campaign(supervisor, rows(2))
+        assert _run() == "done"
+        room = Room.objects.get(phone=phone)
+        RoomParticipantFactory(room=room, user=agent)  # assigned to agent A only
+        return room
+
+    room = await sync_to_async(set_up)()
+    boss, mine, theirs = (
+        await connect(supervisor),
+        await connect(agent),
+        await connect(other_agent),
+    )
+    await webhook(text_webhook(phone, "wamid.OPTOUT-LIVE", "STOP"))
+
+    system = await sync_to_async(system_user)()
+    for socket in (boss, mine):
+        frames = [f for f in await socket.events() if f["event"] == "lead_updated"]
+        assert len(frames) == 1, frames
+        data = frames[0]["data"]
+        assert data["room_id"] == str(room.pk)
+        assert data["leads_info"]["do_not_contact"] is True
+        assert data["leads_info"]["name"] == "Bu Sari"
+        assert data["updated_by"] == str(system.pk)
+    assert "lead_updated" not in [f["event"] for f in await theirs.events()]
+    lead = await sync_to_async(Lead.objects.get)(phone=phone)
+    assert lead.do_not_contact is True
+    changed_by = await sync_to_async(lambda: lead.history.first().history_user_id)()
+    assert changed_by == system.pk  # the lead's history says who: the customer, by STOP
+
+    # A second STOP changes nothing: no second event.
+    await webhook(text_webhook(phone, "wamid.OPTOUT-LIVE-2", "BERHENTI"))
+    assert "lead_updated" not in [f["event"] for f in await boss.events()]
+    for socket in (boss, mine, theirs):
+        await socket.close()
+
+
+def test_a_late_131049_is_retried_in_process_on_either_database(fake_graph, supervisor, client):
+    """The same rule as the worker-process test, in this process, so the SQLite pass can
+    run it (tracking's one-row-at-a-time spelling): scheduled by the failed status, sent
+    again once when due, not before."""
+    from django.utils import timezone
+
+    campaign = started_campaign(supervisor, rows(1), retry_frequency_capped_hours=6)
+    assert _run() == "done"
+    recipient = campaign.recipients.select_related("message").get()
+    error = {"code": 131049, "title": "Not delivered", "message": "Not delivered"}
+    body = _status(recipient.message.wa_message_id, recipient.identity, "failed", [error])
+    assert signed_post(client, body).status_code == 200
+    recipient.refresh_from_db()
+    assert recipient.status == "failed" and recipient.next_attempt_at > timezone.now()
+    assert _run() is None  # not due: nothing runs
+    campaign.recipients.update(next_attempt_at=timezone.now())
+    assert _run() == "done"
+    assert _run() is None
+    assert _addresses(fake_graph) == {recipient.identity: 2}
+    assert campaign.recipients.get().status == "sent"
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis://127.0.0.1:9/0"], ids=["none", "down"])
+def test_without_redis_a_worker_paces_itself(fake_graph, supervisor, settings, redis_url):
+    """The embedded default has no Redis: the number's bucket is the worker's own. A Redis
+    that cannot be reached does not stop a campaign either: the worker paces alone."""
+    from campaigns import pacing
+
+    settings.REDIS_URL = redis_url
+    bucket = pacing.bucket_for("123", 500)
+    assert isinstance(bucket, pacing.TokenBucket if not redis_url else pacing.SharedTokenBucket)
+    campaign = started_campaign(supervisor, rows(5))
+    assert _run() == "done"
+    assert set(campaign.recipients.values_list("status", flat=True)) == {"sent"}
+    assert set(_addresses(fake_graph).values()) == {1}

@@ -77,3 +77,53 @@ def test_statuses_that_overtake_metas_answer_are_emitted_once_each_in_order(
         if event == "message_status" and data["id"] == str(message.pk)
     ]
     assert steps == expected
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("queued", [False, True], ids=["inline", "queued"])
+def test_a_status_kept_while_its_wamid_was_stored_is_applied_by_db_worker(
+    open_room, tap, settings, monkeypatch, queued
+):
+    """The race no sender can see: the webhook looked for the wamid before the sender's
+    commit and kept the status; the sender looked for kept statuses before the webhook's
+    commit. The webhook queued a sweep; `db_worker` (in both Procfiles; no campaign worker
+    running) applies the status a few seconds later, with its event."""
+    import time
+
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from messaging import tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.WEBHOOK_QUEUE = queued
+    monkeypatch.setattr(tasks, "_sweep_queued_until", 0.0, raising=False)
+    from tests.factories import UserFactory
+
+    # A send in flight: stored pending, Meta called, its answer not recorded yet.
+    message = MessageFactory(
+        room=open_room, user=UserFactory(), wa_message_id=None, status=Message.Status.PENDING
+    )
+    listener = tap(SUPERVISORS_GROUP)
+    wamid = "wamid.RACED-1"
+    response = signed_post(Client(), status_webhook(wamid, "delivered", "1764000010"))
+    assert response.status_code == 200
+    if queued:
+        call_command("webhook_worker", "--once")
+    assert PendingStatus.objects.filter(wa_message_id=wamid).exists()
+    # The sender's commit, which had found no kept status: the wamid, `sent`.
+    Message.objects.filter(pk=message.pk).update(wa_message_id=wamid, status="sent")
+    task = DBTaskResult.objects.get(task_path="messaging.tasks.pending_statuses_sweep_later")
+    while timezone.now() <= task.run_after:
+        time.sleep(0.1)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.01")
+
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    assert not PendingStatus.objects.exists()
+    steps = [
+        data["status"]
+        for event, data in listener.drain()
+        if event == "message_status" and data["id"] == str(message.pk)
+    ]
+    assert steps == ["delivered"]

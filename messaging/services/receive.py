@@ -231,6 +231,9 @@ def message_status_apply(*, inbound: InboundStatus) -> Outcome:
                     )
             except IntegrityError:
                 return Outcome("duplicate")
+            from messaging.tasks import pending_statuses_sweep_soon
+
+            pending_statuses_sweep_soon()  # the one race its sender cannot see (db_worker)
             return Outcome("pending")
         if not _status_advance(message, inbound.status, inbound.timestamp, status_details(inbound)):
             return Outcome("unchanged", message)
@@ -293,9 +296,11 @@ def message_apply_pending_statuses(*, message: Message) -> bool:
 def pending_statuses_sweep(*, limit: int = 1000) -> int:
     """Apply kept statuses whose message has its wa_message_id by now. A status can be
     kept just as its message's wamid is being stored (each transaction checks before the
-    other commits); a sender that stores wamids in bulk (campaigns) calls this every
-    second so such a status waits at most that long. One indexed query when there is
-    nothing to do; on PostgreSQL the statuses are applied as a webhook run is, in bulk."""
+    other commits): a task queued when the status is kept (messaging/tasks.py,
+    `pending_statuses_sweep_soon`, run by db_worker) calls this a few seconds later, and
+    a sender that stores wamids in bulk (campaigns) calls it every second as well. One
+    indexed query when there is nothing to do; on PostgreSQL the statuses are applied as a
+    webhook run is, in bulk."""
     from django.db import connection
     from django.db.models import Exists, OuterRef
 
