@@ -134,10 +134,12 @@ def room_merge(*, source: Room, into: Room) -> Room:
 
 
 def _notes_and_labels_merge(*, source: Room, into: Room) -> None:
-    """The notes follow the messages; the room keeps every label either room had."""
-    from rooms.models import RoomLabel, RoomNote
+    """The notes and the timeline (who changed status, assignment, labels) follow the
+    messages; the room keeps every label either room had."""
+    from rooms.models import RoomActivity, RoomLabel, RoomNote
 
     RoomNote.objects.filter(room_id=source.pk).update(room_id=into.pk)
+    RoomActivity.objects.filter(room_id=source.pk).update(room_id=into.pk)
     have = set(RoomLabel.objects.filter(room=into).values_list("label_id", flat=True))
     RoomLabel.objects.filter(room=source).exclude(label_id__in=have).update(room_id=into.pk)
 

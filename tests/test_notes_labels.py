@@ -265,13 +265,19 @@ def test_the_room_list_filters_by_label_and_shows_labels(agent_api, labels):
 
 def test_labels_survive_a_room_merge_with_the_notes(agent, labels):
     from messaging.services.customers import conversation_merge
+    from rooms.models import RoomActivity
+    from rooms.services import room_activity_add
 
     older, newer = _room("6281355500001"), _room("6281355500002")
     RoomLabel.objects.create(room=older, label=labels["vip"])
     RoomLabel.objects.create(room=newer, label=labels["vip"])
     RoomLabel.objects.create(room=newer, label=labels["janji-bayar"])
     RoomNote.objects.create(room=newer, author=agent, text="catatan")
+    room_activity_add(room=newer, kind="status", text="Budi resolved the conversation")
     conversation_merge(source=newer, into=older)
+    assert list(RoomActivity.objects.values_list("room_id", "text")) == [
+        (older.pk, "Budi resolved the conversation")
+    ]
     assert set(RoomLabel.objects.filter(room=older).values_list("label__name", flat=True)) == {
         "vip",
         "janji-bayar",
