@@ -270,6 +270,26 @@ def _evaluate(campaign: Campaign, now=None) -> tuple[list[Draft], list[str]]:
     return drafts, columns
 
 
+def recipients_drop_opted_out_retries(*, campaign: Campaign, recipients) -> int:
+    """A 131049 retry comes hours after the audience was frozen: a customer who opted out
+    (or whose lead was marked do-not-contact) meanwhile is not sent it. Their row stays
+    failed with Meta's reason, no longer waiting. How many were dropped."""
+    if not (campaign.is_marketing or settings.CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY):
+        return 0
+    identities = sorted(set(recipients.values_list("identity", flat=True)) - {""})
+    if not identities:
+        return 0
+    blocked = set(OptOut.objects.filter(identity__in=identities).values_list("identity", flat=True))
+    blocked |= _leads_do_not_contact(identities)
+    if not blocked:
+        return 0
+    dropped = recipients.filter(identity__in=blocked).update(
+        next_attempt_at=None, updated_at=timezone.now()
+    )
+    logger.info("campaign %s: %d 131049 retries dropped (opted out)", campaign.pk, dropped)
+    return dropped
+
+
 def _leads_do_not_contact(identities: list[str]) -> set[str]:
     """Phones of leads marked do-not-contact, when the leads app has the field."""
     if not audiences._lead_has("do_not_contact"):

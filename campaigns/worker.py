@@ -38,6 +38,7 @@ from campaigns.models import Campaign, CampaignRecipient
 from campaigns.services import (
     campaign_pause,
     campaigns_reopen_for_retries,
+    recipients_drop_opted_out_retries,
     recipients_mark_unknown,
     retries_waiting_reason,
 )
@@ -336,12 +337,15 @@ class CampaignRun:
         """Meta's 131049: again after the campaign's delay, only if it allows it."""
         if self.campaign.retry_frequency_capped_hours is None:
             return
-        CampaignRecipient.objects.filter(
+        due = CampaignRecipient.objects.filter(
             campaign=self.campaign,
             status=R.FAILED,
             reason="meta_131049",
             next_attempt_at__lte=timezone.now(),
-        ).update(status=R.QUEUED, next_attempt_at=None, reason="", updated_at=timezone.now())
+        )
+        # Hours have passed since the audience was frozen: an opt-out meanwhile holds.
+        recipients_drop_opted_out_retries(campaign=self.campaign, recipients=due)
+        due.update(status=R.QUEUED, next_attempt_at=None, reason="", updated_at=timezone.now())
 
     # Claim: mark sending and store the pending messages, committed before any call ------
 
