@@ -10,6 +10,11 @@ from campaigns.models import Campaign, CampaignRecipient
 STATUSES = [s.value for s in CampaignRecipient.Status]
 
 
+# A recipient's reason while its one 131049 retry is under way (queued, sending, sent):
+# Meta's 131049 again then fails it for good ("retried once").
+RETRIED_131049 = "retried_after_131049"
+
+
 def recipients_retry_waiting(*, campaign):
     """Recipients Meta held back (131049) whose retry is scheduled (the campaign allows)."""
     return CampaignRecipient.objects.filter(

@@ -38,6 +38,7 @@ _STATUSES = """
         next_attempt_at = CASE WHEN v.status = 'failed' AND v.reason = 'meta_131049'
                                 AND r.status IN ('sending', 'sent') AND r.delivered_at IS NULL
                                 AND c.retry_frequency_capped_hours IS NOT NULL
+                                AND r.reason <> 'retried_after_131049'
                            THEN v.at + make_interval(hours => c.retry_frequency_capped_hours)
                            ELSE r.next_attempt_at END,
         updated_at = v.now
@@ -156,14 +157,18 @@ def frequency_capped_retry_at(recipient, reason: str, at):
     """Meta's 131049 told later by a failed status: nothing reached the customer, so the
     recipient is sent again at `at` plus the campaign's delay, as when the send itself was
     refused (campaigns/worker.py), if the campaign allows it. Never for a row that was
-    delivered: someone who got the first message gets no second. (The PostgreSQL spelling
-    of this rule is in _STATUSES.)"""
+    delivered: someone who got the first message gets no second, and only once: the retry
+    failing with 131049 again fails for good. (The PostgreSQL spelling of this rule is in
+    _STATUSES.)"""
+    from campaigns.selectors import RETRIED_131049
+
     hours = recipient.campaign.retry_frequency_capped_hours
     if (
         reason != "meta_131049"
         or hours is None
         or recipient.status not in ("sending", "sent")
         or recipient.delivered_at is not None
+        or recipient.reason == RETRIED_131049  # retried once already
     ):
         return None
     return at + timedelta(hours=hours)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from campaigns import pacing
 from campaigns.events import emit_campaign_progress
 from campaigns.models import Campaign, CampaignRecipient
+from campaigns.selectors import RETRIED_131049
 from campaigns.services import (
     campaign_pause,
     campaigns_reopen_for_retries,
@@ -345,7 +346,11 @@ class CampaignRun:
         )
         # Hours have passed since the audience was frozen: an opt-out meanwhile holds.
         recipients_drop_opted_out_retries(campaign=self.campaign, recipients=due)
-        due.update(status=R.QUEUED, next_attempt_at=None, reason="", updated_at=timezone.now())
+        # The row remembers its one retry (reason RETRIED_131049 until Meta answers again):
+        # a second 131049 fails it for good.
+        due.update(
+            status=R.QUEUED, next_attempt_at=None, reason=RETRIED_131049, updated_at=timezone.now()
+        )
 
     # Claim: mark sending and store the pending messages, committed before any call ------
 
@@ -740,7 +745,11 @@ class CampaignRun:
             )
             return
         retry_at = None
-        if code == pacing.FREQUENCY_CAPPED and self.campaign.retry_frequency_capped_hours:
+        if (
+            code == pacing.FREQUENCY_CAPPED
+            and self.campaign.retry_frequency_capped_hours
+            and not recipient.filter(reason=RETRIED_131049).exists()  # retried once already
+        ):
             retry_at = now + timedelta(hours=self.campaign.retry_frequency_capped_hours)
         recipient.filter(status=R.SENDING).update(
             status=R.FAILED,

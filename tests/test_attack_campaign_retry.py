@@ -63,6 +63,30 @@ def test_a_131049_retry_is_sent_once_not_again_and_again(fake_graph, supervisor)
     fake_graph.errors_for[phone] = [META_ERRORS[131049]] * 5
     assert _run() == "done"
     for _ in range(3):
-        campaign.recipients.filter(identity=phone).update(next_attempt_at=timezone.now())
+        campaign.recipients.filter(identity=phone, next_attempt_at__isnull=False).update(
+            next_attempt_at=timezone.now()
+        )
         _run()
     assert len(_sent_to(fake_graph, phone)) == 2, "docs: 131049 is retried once"
+
+
+def test_a_late_131049_on_the_retry_is_not_retried_again(fake_graph, supervisor, client):
+    """The retry itself failed later by a 131049 status: failed for good, not a third send."""
+    from django.utils import timezone
+
+    from tests.test_campaigns_sending import _status
+
+    campaign = started_campaign(supervisor, rows(1), retry_frequency_capped_hours=6)
+    error = {"code": 131049, "title": "Not delivered", "message": "Not delivered"}
+    for _ in range(3):
+        _run()
+        recipient = campaign.recipients.select_related("message").get()
+        if recipient.status != "sent":
+            break
+        body = _status(recipient.message.wa_message_id, recipient.identity, "failed", [error])
+        assert signed_post(client, body).status_code == 200
+        campaign.recipients.filter(next_attempt_at__isnull=False).update(
+            next_attempt_at=timezone.now()
+        )
+    assert len(fake_graph.messages_sent()) == 2
+    assert campaign.recipients.get().next_attempt_at is None
