@@ -274,10 +274,10 @@ def recipients_drop_opted_out_retries(*, campaign: Campaign, recipients) -> int:
     """A 131049 retry comes hours after the audience was frozen: a customer who opted out
     (or whose lead was marked do-not-contact) meanwhile is not sent it. Their row stays
     failed with Meta's reason, no longer waiting. How many were dropped."""
-    if not (campaign.is_marketing or settings.CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY):
-        return 0
     identities = sorted(set(recipients.values_list("identity", flat=True)) - {""})
     if not identities:
+        return 0  # the worker asks every second: nothing due costs one indexed query
+    if not (campaign.is_marketing or settings.CAMPAIGN_OPT_OUT_APPLIES_TO_UTILITY):
         return 0
     blocked = set(OptOut.objects.filter(identity__in=identities).values_list("identity", flat=True))
     blocked |= _leads_do_not_contact(identities)
