@@ -238,17 +238,18 @@ class RoomLeadApi(APIView):
         summary="Link a room to a lead by hand (a username customer has no phone to match)",
     )
     def post(self, request, room_id):
-        from leads.models import Lead
+        from rooms.selectors import leads_linkable_by
 
         room = get_object_or_404(rooms_visible_to(user=request.user), pk=room_id)
         form = RoomLeadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        leads = leads_linkable_by(user=request.user)
         if phone := form.validated_data.get("phone"):
             from boztell.phones import normalize_phone
 
-            lead = Lead.objects.filter(phone=normalize_phone(phone)).first()
+            lead = leads.filter(phone=normalize_phone(phone)).first()
         else:
-            lead = Lead.objects.filter(pk=form.validated_data["lead_id"]).first()
+            lead = leads.filter(pk=form.validated_data["lead_id"]).first()
         if lead is None:
             raise BoztellError("No lead has this id or number.", code="unknown_lead", status=404)
         room_lead_set(room=room, lead=lead, by=request.user)

@@ -152,6 +152,19 @@ def leads_visible_to(*, user: User) -> QuerySet[Lead]:
     return Lead.objects.filter(Exists(rooms_visible_to(user=user).filter(lead=OuterRef("pk"))))
 
 
+def leads_linkable_by(*, user: User) -> QuerySet[Lead]:
+    """The leads `user` may link a room to by hand (POST /rooms/{id}/lead): supervisors any;
+    an agent a lead they can see, or one no room has yet (the borrower a username customer
+    says they are). A lead of another agent's customer stays hidden: linking to it would
+    show its name and amounts, then open PATCH /leads/{id} to the agent."""
+    if user.is_supervisor:
+        return Lead.objects.all()
+    return Lead.objects.filter(
+        ~Exists(Room.objects.filter(lead=OuterRef("pk")))
+        | Exists(rooms_visible_to(user=user).filter(lead=OuterRef("pk")))
+    )
+
+
 def assigned_user_ids_sql(room_column: str) -> str:
     """room_assigned_user_ids inside a raw bulk statement, for the room whose id is in
     `room_column`: an array of UUIDs on PostgreSQL, JSON text on SQLite (read it back with

@@ -107,3 +107,18 @@ def test_linking_a_room_to_someone_elses_lead_does_not_reveal_it(
         f"/rooms/{unassigned.pk}/lead", {"lead_id": str(assigned_elsewhere.pk)}, format="json"
     )
     assert answer.status_code == 404, answer.content[:300]
+    by_phone = agent_api.post(
+        f"/rooms/{unassigned.pk}/lead", {"phone": assigned_elsewhere.phone}, format="json"
+    )
+    assert by_phone.status_code == 404, by_phone.content[:300]
+    assert by_phone.json()["error"]["code"] == "unknown_lead"
+    unassigned.refresh_from_db()
+    assert unassigned.lead_id is None
+    # A borrower no room has yet is what the agent links a username customer to.
+    roomless = leads["roomless"]
+    linked = agent_api.post(
+        f"/rooms/{unassigned.pk}/lead", {"lead_id": str(roomless.pk)}, format="json"
+    )
+    assert linked.status_code == 200, linked.content[:300]
+    unassigned.refresh_from_db()
+    assert unassigned.lead_id == roomless.pk
