@@ -26,6 +26,7 @@ from campaigns.models import Campaign, CampaignRecipient, OptOut
 from campaigns.rendering import MissingParameter, mapping_check, recipient_parameters
 from campaigns.selectors import recipients_retry_waiting
 from messaging.models import MessageTemplate
+from messaging.services.templates import template_refresh
 
 logger = logging.getLogger("boztell.campaigns")
 
@@ -47,7 +48,11 @@ class PreviewRequired(CampaignError):
 
 
 def _template(name: str, language: str) -> MessageTemplate:
+    """The approved template, from the local table; fetched from Meta first when it is not
+    there, as a template send does (messaging.services.templates.template_refresh)."""
     template = MessageTemplate.objects.filter(name=name, language=language).first()
+    if template is None and template_refresh():
+        template = MessageTemplate.objects.filter(name=name, language=language).first()
     if template is None:
         raise BoztellError(
             f"No synced template '{name}' in '{language}' (sync templates from Meta first).",

@@ -137,3 +137,34 @@ def test_with_no_business_account_id_meta_decides_at_send(agent_api, graph, sett
     assert response.json()["error"]["code"] == "unknown_template"
     assert graph.calls("message_templates") == []
     assert len(graph.messages_sent()) == 1
+
+
+def test_a_campaign_on_a_template_never_synced_here_fetches_it_from_meta(supervisor_api, graph):
+    """As a send does: a fresh production database has no templates, and a supervisor's
+    first campaign names one that Meta has."""
+    from leads.models import Lead
+
+    assert not MessageTemplate.objects.exists()
+    lead = Lead.objects.create(name="Budi", phone=CUSTOMER, outstanding=1_500_000)
+    response = supervisor_api.post(
+        "/campaigns/",
+        {
+            "name": "Pengingat",
+            "template_name": "payment_reminder",
+            "language": "id",
+            "lead_ids": [str(lead.pk)],
+            "parameters": {
+                "body": {"1": {"column": "name"}, "2": {"column": "outstanding", "format": "idr"}}
+            },
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert MessageTemplate.objects.filter(name="payment_reminder", language="id").exists()
+    unknown = supervisor_api.post(
+        "/campaigns/",
+        {"name": "x", "template_name": "nope", "language": "id", "lead_ids": [str(lead.pk)]},
+        format="json",
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["code"] == "unknown_template"
