@@ -90,6 +90,25 @@ def test_the_readme_runs_each_procfile_with_honcho():
     assert "honcho -f Procfile.throughput start" in readme
 
 
+@pytest.mark.parametrize("name", ["Procfile", "Procfile.throughput"])
+def test_the_readmes_honcho_export_writes_a_unit_for_every_process(name, tmp_path):
+    """The README's `honcho export systemd` (it needs honcho's export extra, jinja2)."""
+    assert "honcho export systemd" in (ROOT / "README.md").read_text()
+    done = subprocess.run(
+        [str(BIN / "honcho"), "export", "systemd", str(tmp_path), "-f", name, "-a", "boztell"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    processes = re.findall(r"^(\w+):", (ROOT / name).read_text(), flags=re.M)
+    units = {p.name for p in tmp_path.iterdir()}
+    assert processes
+    for process in processes:
+        assert f"boztell-{process}-1.service" in units, (process, sorted(units))
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_one_server_procfile_stores_a_customers_photo(fake_graph, tmp_path):
