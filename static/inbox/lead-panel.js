@@ -92,8 +92,14 @@ function leadHistory(lead) {
 export function renderLeadPanel() {
   const panel = $("#lead-panel");
   const room = openRoomRow();
+  // A live event for this room redraws the panel: what the agent is typing into the
+  // link form stays (it was wiped between typing and pressing "Link lead").
+  const typing = panel.querySelector("#link-lead input");
+  const kept = typing && room && panel.dataset.roomId === room.room_id
+    ? { value: typing.value, focused: document.activeElement === typing } : null;
   panel.replaceChildren();
-  if (!room) return;
+  if (!room) { delete panel.dataset.roomId; return; }
+  panel.dataset.roomId = room.room_id;
   const lead = room.leads_info;
   panel.append(el("button", { class: "link", type: "button", onclick: () => setView("room"), "aria-label": "Back to conversation" }, "← Conversation"));
   panel.append(el("h2", { text: lead ? lead.name : room.room_title || room.room_phone }));
@@ -109,7 +115,13 @@ export function renderLeadPanel() {
     panel.append(leadHistory(lead));
   } else {
     panel.append(el("p", { class: "muted", text: room.room_phone ? "No lead has this number yet." : "This customer shows no phone number." }));
-    panel.append(linkLeadForm(room));
+    const form = linkLeadForm(room);
+    panel.append(form);
+    if (kept) {
+      const input = form.querySelector("input");
+      input.value = kept.value;
+      if (kept.focused) input.focus();
+    }
   }
   const assigned = room.assigned_user_ids || [];
   panel.append(el("h3", { text: "Assigned" }));

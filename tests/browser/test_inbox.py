@@ -601,3 +601,20 @@ def test_an_agent_links_a_username_customer_to_a_lead_by_the_phone_they_tell(
     panel.get_by_role("button", name="Link lead").click()
     expect(panel.locator(".outstanding")).to_have_text(re.compile(r"Rp\s?7\.500\.000"))
     assert Room.objects.get(user_id="ID.2081978709342977").lead_id == lead.id
+
+
+def test_a_redrawn_lead_panel_keeps_what_the_agent_types_in_the_link_form(
+    open_inbox, agent, inbox_server
+):
+    """The lead panel is redrawn by the room's events and the agent's own actions (here:
+    claiming the room); the phone number half typed into "Link lead" stays."""
+    inbox = open_inbox(agent)
+    _username_customer(inbox_server, "ID.2081978709342978", "Halo", username="dewi78")
+    inbox.room_row("@dewi78").click()
+    panel = inbox.page.locator("#lead-panel")
+    expect(panel).to_contain_text("This customer shows no phone number.")
+    expect(panel).to_contain_text("Nobody yet")
+    panel.locator("input[name=lead_phone]").fill("0812-3456")
+    panel.get_by_role("button", name="Claim this room").click()
+    expect(panel).not_to_contain_text("Nobody yet")  # the panel was redrawn
+    expect(panel.locator("input[name=lead_phone]")).to_have_value("0812-3456")
