@@ -439,3 +439,51 @@ def test_a_capacity_raised_in_admin_hands_out_the_queue_at_once(client, supervis
     response = client.post("/admin/boztell/user/", form)
     assert response.status_code == 302, response.content[:2000]
     assert _assignee(third) == agent.pk
+
+
+@pytest.mark.postgresql_only(reason="row locks and deadlock detection are PostgreSQL's")
+def test_an_agent_opening_a_room_while_a_supervisor_assigns_it_to_them_is_no_deadlock(
+    agent_api, agent, supervisor
+):
+    """The assignment holds the room row and inserts the agent's participant; the agent's
+    mark-read (opening the room) inserts the same participant. Each must take the room
+    row first, or the two wait on each other and PostgreSQL kills one."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from rooms.services import room_assign
+    from tests.factories import RoomFactory
+
+    room = RoomFactory(phone="6281234560999")
+    locked, inserted = threading.Event(), threading.Event()
+    answers = {}
+
+    def assign():
+        try:
+            with transaction.atomic():
+                # room_assign's first step, held open while the agent opens the room
+                list(Room.objects.select_for_update().filter(pk=room.pk))
+                locked.set()
+                inserted.wait(2)  # the agent's request is under way (or blocked) by now
+                room_assign(room=room, agent=agent, by=supervisor)
+        finally:
+            connection.close()
+
+    def open_room():
+        locked.wait(5)
+        threading.Timer(1.0, inserted.set).start()
+        try:
+            answer = agent_api.post("/messages/mark-read", {"room_id": str(room.pk)}, format="json")
+            answers["read"] = answer.status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=assign), threading.Thread(target=open_room)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers.get("read") == 200, answers
+    participant = RoomParticipant.objects.get(room=room, user=agent)
+    assert participant.is_assigned and participant.last_read_at is not None

@@ -583,6 +583,11 @@ def room_mark_read(*, user: User, room: Room) -> dict:
 
     now = timezone.now()
     with transaction.atomic():
+        # The room row first, as room_assign takes it: a participant inserted before it
+        # waited on the room's lock while an assignment inserted the same participant, and
+        # PostgreSQL killed one of them as a deadlock (an agent opening a room as a
+        # supervisor assigned it to them).
+        list(Room.objects.select_for_update().filter(pk=room.pk).values_list("pk"))
         participant, _ = RoomParticipant.objects.get_or_create(
             room=room, user=user, defaults={"is_assigned": False}
         )
