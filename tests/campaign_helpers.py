@@ -1,5 +1,7 @@
 """Shared set-up for the campaign tests: approved templates as Meta's sync stores them."""
 
+from collections import Counter
+
 from django.utils import timezone
 
 REMINDER = {
@@ -96,3 +98,23 @@ def _exists(spec) -> bool:
     from messaging.models import MessageTemplate
 
     return MessageTemplate.objects.filter(name=spec["name"], language=spec["language"]).exists()
+
+
+def campaign_worker(**kwargs):
+    """A campaign worker in this process (tests drive its loop by hand)."""
+    from campaigns.worker import Worker
+
+    return Worker(concurrency=kwargs.pop("concurrency", 8), rate=kwargs.pop("rate", 500))
+
+
+def run_worker_once(**kwargs) -> str | None:
+    worker = campaign_worker(**kwargs)
+    try:
+        return worker.run_once()
+    finally:
+        worker.close()
+
+
+def addresses_sent(fake_graph) -> Counter:
+    """How many sends each address got at the fake Graph."""
+    return Counter(p.get("to") or p.get("recipient") for p in fake_graph.messages_sent())

@@ -5,11 +5,16 @@ recipient `unknown`, a connection lost after the request went out is never tried
 an unreachable Meta leaves the send safe to retry; a room routed to a team hears
 its campaign message on the team's group, not every agent's."""
 
-from collections import Counter
-
 import pytest
 
-from tests.campaign_helpers import REMINDER, rows, started_campaign
+from tests.campaign_helpers import (
+    REMINDER,
+    addresses_sent,
+    campaign_worker,
+    rows,
+    run_worker_once,
+    started_campaign,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,24 +27,6 @@ def fake_graph(fake_graph):
 
 class Died(BaseException):
     """The worker process ending where it stands (not an error it handles)."""
-
-
-def _worker(**kwargs):
-    from campaigns.worker import Worker
-
-    return Worker(concurrency=kwargs.pop("concurrency", 8), rate=kwargs.pop("rate", 500))
-
-
-def _run(**kwargs) -> str | None:
-    worker = _worker(**kwargs)
-    try:
-        return worker.run_once()
-    finally:
-        worker.close()
-
-
-def _addresses(fake_graph) -> Counter:
-    return Counter(p.get("to") or p.get("recipient") for p in fake_graph.messages_sent())
 
 
 def test_a_worker_dying_between_claim_and_send_leaves_the_batch_unknown_and_resends_none(
@@ -61,7 +48,7 @@ def test_a_worker_dying_between_claim_and_send_leaves_the_batch_unknown_and_rese
         raise Died(claimed_now)  # ...the worker dies before sending any of it
 
     monkeypatch.setattr(CampaignRun, "_claim", claim_then_die)
-    worker = _worker(concurrency=4)
+    worker = campaign_worker(concurrency=4)
     with pytest.raises(Died) as died:
         worker.run_once()
     worker.close()
@@ -71,15 +58,15 @@ def test_a_worker_dying_between_claim_and_send_leaves_the_batch_unknown_and_rese
     assert set(recipients.filter(pk__in=lost_batch).values_list("status", flat=True)) == {
         "sending"
     }  # committed before any call
-    sent_before = _addresses(fake_graph)
+    sent_before = addresses_sent(fake_graph)
 
     monkeypatch.setattr(CampaignRun, "_claim", claim)
-    assert _run() == "done"
+    assert run_worker_once() == "done"
 
     got = {r.pk: r for r in recipients}
     assert {pk for pk, r in got.items() if r.status == "unknown"} >= lost_batch
     assert all(got[pk].reason == "worker_stopped_in_flight" for pk in lost_batch)
-    sent = _addresses(fake_graph)
+    sent = addresses_sent(fake_graph)
     assert set(sent.values()) == {1}  # nobody twice
     lost_addresses = {got[pk].identity for pk in lost_batch}
     assert not lost_addresses & set(sent)  # the dead batch was never sent, then or later
@@ -97,12 +84,12 @@ def test_a_slow_meta_makes_the_recipient_unknown_and_it_is_not_sent_again(
     monkeypatch.setattr(whatsapp, "READ_TIMEOUT", 0.3)
     fake_graph.delay_seconds = 1.0  # Meta took it, maybe; its answer comes too late
 
-    assert _run() == "done"
+    assert run_worker_once() == "done"
 
     recipients = {r.identity: r for r in campaign.recipients.all()}
     assert {r.status for r in recipients.values()} == {"unknown"}
     assert {r.reason for r in recipients.values()} == {"timeout"}
-    assert set(_addresses(fake_graph).values()) == {1}
+    assert set(addresses_sent(fake_graph).values()) == {1}
     for recipient in recipients.values():
         assert recipient.message.status == "failed"
         assert recipient.message.wa_message_id is None
@@ -195,7 +182,7 @@ def test_a_campaign_message_in_a_team_room_is_heard_by_the_team_not_every_agent(
     team_listener = tap(team_group(team.pk))
     everyone = tap(AGENTS_GROUP)
 
-    assert _run() == "done"
+    assert run_worker_once() == "done"
 
     heard = [name for name, _ in team_listener.drain()]
     assert "new_message" in heard and "message_status" in heard

@@ -5,13 +5,20 @@ the pair rate holds; statuses and replies arrive through the real webhook and re
 recipient rows; an opt-out keyword or button marks the customer and is confirmed."""
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from tests.campaign_helpers import OFFER, REMINDER, make_template, rows, started_campaign
+from tests.campaign_helpers import (
+    OFFER,
+    REMINDER,
+    addresses_sent,
+    make_template,
+    rows,
+    run_worker_once,
+    started_campaign,
+)
 from tests.fake_graph import META_ERRORS
 from tests.helpers import signed_post, text_webhook
 
@@ -24,20 +31,6 @@ def fake_graph(fake_graph):
     """The fake Graph API knows the campaign templates (Meta refuses others: 132001)."""
     fake_graph.templates = [REMINDER, OFFER]
     return fake_graph
-
-
-def _run(**kwargs) -> str | None:
-    from campaigns.worker import Worker
-
-    worker = Worker(concurrency=kwargs.pop("concurrency", 8), rate=kwargs.pop("rate", 500))
-    try:
-        return worker.run_once()
-    finally:
-        worker.close()
-
-
-def _addresses(fake_graph) -> Counter:
-    return Counter(p.get("to") or p.get("recipient") for p in fake_graph.messages_sent())
 
 
 def _recipients(campaign) -> dict:
@@ -58,7 +51,7 @@ def test_metas_refusals_fail_one_recipient_each_and_throttling_is_retried(fake_g
     fake_graph.errors_for[bsuid] = [META_ERRORS[131062]]
     campaign = started_campaign(supervisor, audience)
 
-    assert _run() == "done"
+    assert run_worker_once() == "done"
 
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DONE
@@ -78,7 +71,7 @@ def test_metas_refusals_fail_one_recipient_each_and_throttling_is_retried(fake_g
     assert got[phones[1]].error["code"] == 131026
     assert got[phones[1]].error["message"] == "Message undeliverable"
     assert got[phones[2]].attempts == 2 and got[phones[3]].attempts == 2
-    sent = _addresses(fake_graph)
+    sent = addresses_sent(fake_graph)
     assert sent[phones[2]] == 2 and sent[phones[3]] == 2  # the refused try, then the send
     assert all(n == 1 for a, n in sent.items() if a not in (phones[2], phones[3]))
     # Each recipient's message is in the customer's room, from the campaign's creator.
@@ -112,7 +105,7 @@ def test_the_frequency_cap_is_retried_later_only_when_the_campaign_allows(fake_g
 
     campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=24)
     fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     capped = CampaignRecipient.objects.filter(campaign=campaign, identity="6281200000001")
     row = capped.get()
     assert row.reason == "meta_131049" and row.next_attempt_at > timezone.now() + timedelta(
@@ -121,11 +114,11 @@ def test_the_frequency_cap_is_retried_later_only_when_the_campaign_allows(fake_g
     campaign.refresh_from_db()
     assert campaign.status == "done"
     assert campaign.status_reason.startswith("1 held back by Meta (131049) to send again from")
-    assert _run() is None  # not due: nothing runs
+    assert run_worker_once() is None  # not due: nothing runs
     capped.update(next_attempt_at=timezone.now())  # a day later
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     assert capped.get().status == "sent"
-    assert _addresses(fake_graph)["6281200000001"] == 2
+    assert addresses_sent(fake_graph)["6281200000001"] == 2
     campaign.refresh_from_db()
     assert campaign.status_reason == ""
 
@@ -137,20 +130,20 @@ def test_a_done_campaign_whose_131049_retries_wait_can_be_cancelled(
 
     campaign = started_campaign(supervisor, rows(2), retry_frequency_capped_hours=1)
     fake_graph.errors_for["6281200000001"] = [META_ERRORS[131049]]
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     client.force_login(supervisor)
     page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/")
     assert b"Cancel campaign" in page.content and b"held back by Meta (131049)" in page.content
     response = supervisor_api.post(f"/campaigns/{campaign.pk}/cancel")
     assert response.status_code == 200, response.content
     campaign.recipients.filter(status="failed").update(next_attempt_at=timezone.now())
-    assert _run() is None
-    assert _addresses(fake_graph)["6281200000001"] == 1
+    assert run_worker_once() is None
+    assert addresses_sent(fake_graph)["6281200000001"] == 1
     campaign.refresh_from_db()
     assert campaign.status == "cancelled"
     # Without retries waiting, a done campaign stays done.
     other = started_campaign(supervisor, rows(1, start=50), name="Other")
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     assert supervisor_api.post(f"/campaigns/{other.pk}/cancel").status_code == 409
     page = client.get(f"/admin/campaigns/campaign/{other.pk}/change/")
     assert page.status_code == 200 and b"Cancel campaign" not in page.content
@@ -164,7 +157,7 @@ def test_an_expired_token_pauses_the_campaign_and_tells_supervisors(fake_graph, 
     for i in range(3):
         fake_graph.errors_for[f"628120000000{i}"] = [META_ERRORS[190]]
 
-    assert _run() == "paused"
+    assert run_worker_once() == "paused"
 
     campaign.refresh_from_db()
     assert campaign.status == "paused"
@@ -184,7 +177,7 @@ def test_an_expired_token_pauses_the_campaign_and_tells_supervisors(fake_graph, 
     from campaigns.services import campaign_resume
 
     campaign_resume(campaign=campaign, by=supervisor)
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     assert set(campaign.recipients.values_list("status", flat=True)) == {"sent"}
 
 
@@ -205,7 +198,7 @@ def test_the_pair_rate_holds_a_customer_who_was_just_messaged(fake_graph, superv
         status_timestamp=timezone.now(),
     )
     campaign = started_campaign(supervisor, rows(4))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     order = [p["to"] for p in fake_graph.messages_sent()]
     assert sorted(order) == [f"628120000000{i}" for i in range(4)]
     assert order[-1] == "6281200000000"  # held until the pair-rate window had passed
@@ -226,7 +219,7 @@ def test_statuses_and_replies_reach_the_recipient_rows_through_the_webhook(
 ):
     make_template(REMINDER)
     campaign = started_campaign(supervisor, rows(4))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     got = {r.line: r for r in campaign.recipients.select_related("message")}
     wamid = {line: r.message.wa_message_id for line, r in got.items()}
     for body in (
@@ -283,7 +276,7 @@ def test_a_customer_message_before_the_campaign_or_outside_the_window_is_no_repl
 
     make_template(REMINDER)
     campaign = started_campaign(supervisor, rows(1))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     recipient = campaign.recipients.get()
     CampaignRecipient.objects.filter(pk=recipient.pk).update(
         sent_at=recipient.sent_at - timedelta(hours=settings.CAMPAIGN_REPLY_WINDOW_HOURS + 1)
@@ -303,7 +296,7 @@ def test_an_opt_out_marks_the_customer_confirms_and_excludes_them_from_marketing
     make_template(REMINDER)
     make_template(OFFER)
     campaign = started_campaign(supervisor, rows(2))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     phone = "6281200000001"
     if how == "keyword":
         body = text_webhook(phone, "wamid.OPTOUT", "  berhenti ")
@@ -376,7 +369,7 @@ def test_statuses_that_overtake_metas_answer_are_applied_when_the_send_is_record
 
     fake_graph.on_send = meta_reports_first
     campaign = started_campaign(supervisor, rows(5))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     assert set(campaign.recipients.values_list("status", flat=True)) == {"read"}
     for recipient in campaign.recipients.select_related("message"):
         assert recipient.delivered_at and recipient.read_at and recipient.sent_at
@@ -396,7 +389,7 @@ def test_a_status_kept_while_the_send_was_being_recorded_is_applied_by_the_worke
     from messaging.models import PendingStatus
 
     campaign = started_campaign(supervisor, rows(2))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     recipient = campaign.recipients.select_related("message").get(line=1)
     for status in ("delivered", "read"):
         PendingStatus.objects.create(
@@ -427,7 +420,7 @@ def test_a_new_customer_gets_one_room_with_its_lead_and_one_new_room_complete(
     lead = Lead.objects.create(name="Budi Santoso", phone="6281200000000")
     existing = Room.objects.create(phone="6281200000001", title="Sari")
     campaign = started_campaign(supervisor, rows(3))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     rooms = {r.line: r.room for r in campaign.recipients.select_related("room")}
     assert rooms[1].lead_id == lead.pk and rooms[1].title == "Budi Santoso"
     assert rooms[2].pk == existing.pk
@@ -457,10 +450,10 @@ def test_only_inside_business_hours_holds_the_campaign_while_the_team_is_closed(
     # Open only on another weekday: closed now.
     BusinessHours.objects.create(weekday=(now.weekday() + 3) % 7, opens=time(8), closes=time(17))
     campaign = started_campaign(supervisor, rows(2), only_business_hours=True)
-    assert _run() is None  # not taken: the team is closed
+    assert run_worker_once() is None  # not taken: the team is closed
     assert fake_graph.messages_sent() == []
     BusinessHours.objects.create(weekday=now.weekday(), opens=time(0), closes=time(0))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     assert len(fake_graph.messages_sent()) == 2
     campaign.refresh_from_db()
     assert campaign.status == "done"
@@ -499,7 +492,7 @@ def test_a_template_meta_pauses_pauses_its_campaigns_through_the_webhook(
     assert campaign.status == "paused"
     assert campaign.status_reason == "template paused by Meta: LOW_QUALITY"
     assert MessageTemplate.objects.get(name="cicilan_reminder").status == "PAUSED"
-    assert _run() is None and fake_graph.messages_sent() == []
+    assert run_worker_once() is None and fake_graph.messages_sent() == []
     refused = None
     try:
         services.campaign_resume(campaign=campaign, by=supervisor)
@@ -509,7 +502,7 @@ def test_a_template_meta_pauses_pauses_its_campaigns_through_the_webhook(
     body["entry"][0]["changes"][0]["value"]["event"] = "APPROVED"
     assert signed_post(client, body).status_code == 200
     services.campaign_resume(campaign=campaign, by=supervisor)
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     assert len(fake_graph.messages_sent()) == 2
 
 
@@ -531,7 +524,7 @@ def test_a_reply_to_a_campaign_reopens_its_new_room_and_routes_it_to_a_team_agen
     try:
         make_template(REMINDER)
         campaign = started_campaign(supervisor, rows(2))
-        assert _run() == "done"
+        assert run_worker_once() == "done"
         recipient = campaign.recipients.select_related("message__room").get(line=1)
         room = recipient.message.room
         assert room.status == Room.Status.PENDING
@@ -565,7 +558,7 @@ async def test_an_opt_out_tells_every_socket_that_sees_the_lead_live(
     def set_up():
         LeadFactory(name="Bu Sari", phone=phone)
         started_campaign(supervisor, rows(2))
-        assert _run() == "done"
+        assert run_worker_once() == "done"
         room = Room.objects.get(phone=phone)
         RoomParticipantFactory(room=room, user=agent)  # assigned to agent A only
         return room
@@ -607,18 +600,18 @@ def test_a_late_131049_is_retried_in_process_on_either_database(fake_graph, supe
     from django.utils import timezone
 
     campaign = started_campaign(supervisor, rows(1), retry_frequency_capped_hours=6)
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     recipient = campaign.recipients.select_related("message").get()
     error = {"code": 131049, "title": "Not delivered", "message": "Not delivered"}
     body = _status(recipient.message.wa_message_id, recipient.identity, "failed", [error])
     assert signed_post(client, body).status_code == 200
     recipient.refresh_from_db()
     assert recipient.status == "failed" and recipient.next_attempt_at > timezone.now()
-    assert _run() is None  # not due: nothing runs
+    assert run_worker_once() is None  # not due: nothing runs
     campaign.recipients.update(next_attempt_at=timezone.now())
-    assert _run() == "done"
-    assert _run() is None
-    assert _addresses(fake_graph) == {recipient.identity: 2}
+    assert run_worker_once() == "done"
+    assert run_worker_once() is None
+    assert addresses_sent(fake_graph) == {recipient.identity: 2}
     assert campaign.recipients.get().status == "sent"
 
 
@@ -632,6 +625,6 @@ def test_without_redis_a_worker_paces_itself(fake_graph, supervisor, settings, r
     bucket = pacing.bucket_for("123", 500)
     assert isinstance(bucket, pacing.TokenBucket if not redis_url else pacing.SharedTokenBucket)
     campaign = started_campaign(supervisor, rows(5))
-    assert _run() == "done"
+    assert run_worker_once() == "done"
     assert set(campaign.recipients.values_list("status", flat=True)) == {"sent"}
-    assert set(_addresses(fake_graph).values()) == {1}
+    assert set(addresses_sent(fake_graph).values()) == {1}
