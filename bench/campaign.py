@@ -415,37 +415,23 @@ def main():
             )
         if not args.skip_ceiling:
             print(f"==> ceiling: {args.ceiling} recipients, no rate limit", flush=True)
-            rows.append(
-                phase(
-                    "ceiling, new customers",
-                    fake,
-                    playback,
-                    supervisor,
-                    template,
-                    args.ceiling,
-                    100_000,
-                    "--rate",
-                    "1000000",
-                    "--concurrency",
-                    str(args.concurrency),
+            unthrottled = ("--rate", "1000000", "--concurrency", str(args.concurrency))
+            for label in ("ceiling, new customers", "ceiling, existing rooms"):
+                if label.endswith("existing rooms"):
+                    # past the pair-rate window: the same customers may be sent again
+                    time.sleep(7)
+                rows.append(
+                    phase(
+                        label,
+                        fake,
+                        playback,
+                        supervisor,
+                        template,
+                        args.ceiling,
+                        100_000,
+                        *unthrottled,
+                    )
                 )
-            )
-            time.sleep(7)  # past the pair-rate window: the same customers may be sent again
-            rows.append(
-                phase(
-                    "ceiling, existing rooms",
-                    fake,
-                    playback,
-                    supervisor,
-                    template,
-                    args.ceiling,
-                    100_000,
-                    "--rate",
-                    "1000000",
-                    "--concurrency",
-                    str(args.concurrency),
-                )
-            )
         peaks = peak_rss()
     finally:
         playback.stop.set()
