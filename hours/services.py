@@ -16,10 +16,11 @@ workers) send it at most once; a send that then fails is not retried (at most on
 never twice).
 """
 
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from hours.models import AwayMessage, AwayMessageSent
@@ -42,17 +43,20 @@ def away_messages_enqueue(*, messages: list) -> int:
             continue
         if message.room_id not in latest or message.created_at > latest[message.room_id]:
             latest[message.room_id] = message.created_at
-    if not latest:
+    # Off (or no text): one plain statement, and no savepoint's two round trips either.
+    if not latest or not away_message_on():
         return 0
-    if not away_message_on():
-        return 0
-    schedule = business_schedule()
+    # Inside a worker's batch a savepoint keeps a failure here from breaking the batch;
+    # in autocommit (the web process) there is nothing to protect: no extra round trips.
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     queued = 0
-    for room_id, at in latest.items():
-        if schedule.is_open(at):
-            continue
-        _enqueue(room_id=room_id, at=at)
-        queued += 1
+    with guard:
+        schedule = business_schedule()
+        for room_id, at in latest.items():
+            if schedule.is_open(at):
+                continue
+            _enqueue(room_id=room_id, at=at)
+            queued += 1
     return queued
 
 

@@ -6,7 +6,6 @@ first, so updates keep Meta's order and a crash half-way leaves the bodies to do
 body that fails on its own is retried, then kept with its error (admin: Deliveries).
 """
 
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -66,19 +65,13 @@ def deliveries_process(*, limit: int = 500) -> Batch:
 def after_stored(outcomes) -> None:
     """What follows a body's stored customer messages: the away message while the team is
     closed, queued (never sent here; the Graph API is not called on the webhook path)."""
-    from hours.selectors import away_message_on
     from hours.services import away_messages_enqueue
 
     created = [o.message for o in outcomes if o.result == "created" and o.message is not None]
-    # Off (or no text): nothing to queue, and no savepoint's two round trips either.
-    if not created or not away_message_on():
+    if not created:
         return
-    # Inside a worker's batch a savepoint keeps a failure here from breaking the batch;
-    # in autocommit (the web process) there is nothing to protect: no extra round trips.
-    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        with guard:
-            away_messages_enqueue(messages=created)
+        away_messages_enqueue(messages=created)
     except Exception:
         # The messages are stored (and their events queued): an away message is not worth
         # failing, and redelivering, a webhook for.
