@@ -22,11 +22,36 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}"))
 
 
+def _delete_flush(original):
+    """PostgreSQL's flush for tests: DELETE every table in one transaction, foreign keys
+    checked at its commit (Django makes them DEFERRABLE INITIALLY DEFERRED), instead of
+    one TRUNCATE of all 47 tables. The tables end as empty; TRUNCATE makes new files for
+    each table and index and cost each `transaction=True` test ~0.4 s, DELETE on a test's
+    few rows ~0.01 s. The only trigger (webhook_deliveries' NOTIFY) is on INSERT."""
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return original(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return ["SET CONSTRAINTS ALL DEFERRED"] + [
+            f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))}"
+            for table in tables
+        ]
+
+    return sql_flush
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
-    """pytest-django's, plus: before the test database is dropped, close what still holds
-    it open (the publisher's log writer connection and psycopg's pool)."""
-    yield
+    """pytest-django's, plus: `transaction=True` tests are flushed with DELETE (above), and
+    before the test database is dropped, close what still holds it open (the publisher's
+    log writer connection and psycopg's pool)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", _delete_flush(DatabaseOperations.sql_flush))
+        yield
     from django.db import connections
 
     from boztell.realtime import close_event_log_connection
