@@ -79,6 +79,13 @@ class EventTap:
             self.loop.close()
 
 
+# A daphne stopped while a request of a page closed a moment ago is still in flight does not
+# exit by itself: that request's thread waits on the stopped event loop, and Python waits
+# for the thread. An idle one exits in ~0.5 s; a browser test's server is killed past this
+# (after stop's 5 s it was, in a third of the inbox tests).
+PAGE_SERVER_STOP_SECONDS = 1.5
+
+
 def stop(proc, timeout=5):
     """Stop a server process: politely, then for good (daphne waits on open sockets)."""
     import subprocess

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import post_live, process_env, start_daphne, stop
+from tests.helpers import PAGE_SERVER_STOP_SECONDS, post_live, process_env, start_daphne, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -23,7 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
-
 
 # Every document reports its Content-Security-Policy violations to the test (Playwright's
 # init script and binding are injected by the browser's devtools protocol, outside the CSP).
@@ -72,7 +71,7 @@ def inbox_server(transactional_db, tmp_path):
     )
     proc, port = start_daphne(env)
     yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    stop(proc, timeout=PAGE_SERVER_STOP_SECONDS)
 
 
 @pytest.fixture(scope="module")

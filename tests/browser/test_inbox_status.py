@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import process_env, start_daphne, stop
+from tests.helpers import PAGE_SERVER_STOP_SECONDS, process_env, start_daphne, stop
 
 pytestmark = [pytest.mark.slow]
 
@@ -43,7 +43,7 @@ def inbox_server(transactional_db, tmp_path):
     )
     yield f"http://127.0.0.1:{port}"
     stop(worker)
-    stop(proc)
+    stop(proc, timeout=PAGE_SERVER_STOP_SECONDS)
 
 
 def _counts(page):
