@@ -57,9 +57,13 @@ def env() -> dict:
 
 
 def fresh_database():
+    """As bench/webhook.py's: a copy of BENCH_TEMPLATE_DB when it names one."""
+    template = os.environ.get("BENCH_TEMPLATE_DB")
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
         c.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DB}")
+        c.execute(f"CREATE DATABASE {DB}" + (f" TEMPLATE {template}" if template else ""))
+    if template:
+        return
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=ROOT,

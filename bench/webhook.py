@@ -71,11 +71,15 @@ def base_env():
 
 
 def fresh_database():
-    """Drop and recreate the bench database, migrated."""
+    """Drop and recreate the bench database, migrated: a copy of BENCH_TEMPLATE_DB when it
+    names a migrated database (tests/test_bench_smoke.py migrates one for all its runs)."""
     print("==> fresh database", DB, flush=True)
+    template = os.environ.get("BENCH_TEMPLATE_DB")
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
         c.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DB}")
+        c.execute(f"CREATE DATABASE {DB}" + (f" TEMPLATE {template}" if template else ""))
+    if template:
+        return
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=ROOT,
