@@ -159,6 +159,13 @@ def post_live(base_url: str, body, timeout: float = 20):
 def start_daphne(env: dict, port: int | None = None, stderr=None):
     """A real daphne process serving the app on loopback; returns (process, port).
     `stderr`: an open file for its log (default: discarded)."""
+    proc, port = spawn_daphne(env, port, stderr)
+    wait_port(port, proc=proc)
+    return proc, port
+
+
+def spawn_daphne(env: dict, port: int | None = None, stderr=None):
+    """start_daphne's process, returned at once, before it listens: wait_port(port)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -180,7 +187,6 @@ def start_daphne(env: dict, port: int | None = None, stderr=None):
         stdout=subprocess.DEVNULL,
         stderr=stderr or subprocess.DEVNULL,
     )
-    wait_port(port, proc=proc)
     return proc, port
 
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PAGE_SERVER_STOP_SECONDS, post_live, process_env, start_daphne, stop
+from tests.helpers import (
+    PAGE_SERVER_STOP_SECONDS,
+    post_live,
+    process_env,
+    spawn_daphne,
+    stop,
+    wait_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -62,14 +69,41 @@ def csp_violations():
     assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
-@pytest.fixture
-def inbox_server(transactional_db, tmp_path):
-    env = process_env(
-        tmp_path,
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        WHATSAPP_SANDBOX_STATUS_DELAYS="0.3,0.3,0.3",
+class PageServers:
+    """A daphne of its own for each browser test, booted while the test before it runs: each
+    test still gets a process that has served nobody, without waiting ~1 s for its boot
+    (which touches neither the database nor Redis)."""
+
+    def __init__(self, env):
+        self.env = env
+        self.spare = spawn_daphne(env)
+
+    def take(self):
+        proc, port = self.spare
+        self.spare = spawn_daphne(self.env)  # the next test's
+        wait_port(port, proc=proc)
+        return proc, port
+
+    def close(self):
+        stop(self.spare[0], timeout=PAGE_SERVER_STOP_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def page_servers(django_db_setup, tmp_path_factory):
+    servers = PageServers(
+        process_env(
+            tmp_path_factory.mktemp("page-server-logs"),
+            DJANGO_SETTINGS_MODULE="tests.settings",
+            WHATSAPP_SANDBOX_STATUS_DELAYS="0.3,0.3,0.3",
+        )
     )
-    proc, port = start_daphne(env)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def inbox_server(transactional_db, page_servers):
+    proc, port = page_servers.take()
     yield f"http://127.0.0.1:{port}"
     stop(proc, timeout=PAGE_SERVER_STOP_SECONDS)
 
