@@ -9,6 +9,7 @@ messages costs one UPDATE over the rooms' latest campaign sends.
 
 import logging
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
@@ -51,8 +52,8 @@ _STATUSES = """
 """
 # The latest campaign send to each room, within the reply window before the message.
 _REPLIES = """
-    UPDATE campaign_recipients AS r SET status = 'replied', replied_at = v.at, updated_at = v.now
-    FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[]) AS v(room_id, at, now)
+    UPDATE campaign_recipients AS r SET status = 'replied', replied_at = v.at, updated_at = %b
+    FROM unnest(%b::uuid[], %b::timestamptz[]) AS v(room_id, at)
     WHERE r.id = (
         SELECT c.id FROM campaign_recipients c
         WHERE c.room_id = v.room_id AND c.sent_at <= v.at AND c.sent_at > v.at - %b::interval
@@ -193,7 +194,7 @@ def recipients_track_replies(messages) -> None:
         with server_cursor() as cursor:
             cursor.execute(
                 _REPLIES,
-                [list(latest), list(latest.values()), [now] * len(latest), window],
+                [now, list(latest), list(latest.values()), window],
             )
     else:
         _track_replies_orm(latest, window, now)
@@ -221,13 +222,19 @@ def _track_replies_orm(latest: dict, window, now) -> None:
             r.save(update_fields=["status", "replied_at", "updated_at"])
 
 
+@lru_cache(maxsize=4)
+def _opt_out_keywords(keywords: tuple) -> frozenset:
+    """The opt-out keywords as a customer's text is compared: spaces collapsed, upper
+    case (worked out once per setting, not once per customer message)."""
+    return frozenset(" ".join(k.split()).upper() for k in keywords)
+
+
 def opt_out_source(message) -> str | None:
     """The keyword or button payload that makes this customer message an opt-out."""
     button = (message.metadata or {}).get("button") or {}
     if isinstance(button, dict) and button.get("payload") == settings.CAMPAIGN_OPT_OUT_PAYLOAD:
         return f"button:{button['payload']}"
     text = " ".join(str(message.content_text or "").split()).strip(" .!").upper()
-    keywords = {" ".join(k.split()).upper() for k in settings.CAMPAIGN_OPT_OUT_KEYWORDS}
-    if text and text in keywords:
+    if text and text in _opt_out_keywords(tuple(settings.CAMPAIGN_OPT_OUT_KEYWORDS)):
         return f"keyword:{text}"
     return None
