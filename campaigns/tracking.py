@@ -15,8 +15,17 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from messaging.services.sql import Column, execute, rows_table
+
 logger = logging.getLogger("boztell.campaigns")
 
+_STATUS_COLUMNS = (
+    Column("id", "uuid"),
+    Column("status", "text"),
+    Column("at", "timestamptz"),
+    Column("reason", "text"),
+    Column("error", "jsonb"),
+)
 _STATUSES = """
     UPDATE campaign_recipients AS r SET
         status = CASE
@@ -42,18 +51,16 @@ _STATUSES = """
                                 AND r.reason <> 'retried_after_131049'
                            THEN v.at + make_interval(hours => c.retry_frequency_capped_hours)
                            ELSE r.next_attempt_at END,
-        updated_at = v.now
-    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::text[], %b::jsonb[],
-                %b::timestamptz[])
-        AS v(id, status, at, reason, error, now),
-        campaigns AS c
+        updated_at = %b
+    FROM {rows}, campaigns AS c
     WHERE r.message_id = v.id AND c.id = r.campaign_id
       AND r.status IN ('sending', 'sent', 'delivered', 'read', 'replied')
 """
 # The latest campaign send to each room, within the reply window before the message.
+_REPLY_COLUMNS = (Column("room_id", "uuid"), Column("at", "timestamptz"))
 _REPLIES = """
     UPDATE campaign_recipients AS r SET status = 'replied', replied_at = v.at, updated_at = %b
-    FROM unnest(%b::uuid[], %b::timestamptz[]) AS v(room_id, at)
+    FROM {rows}
     WHERE r.id = (
         SELECT c.id FROM campaign_recipients c
         WHERE c.room_id = v.room_id AND c.sent_at <= v.at AND c.sent_at > v.at - %b::interval
@@ -108,23 +115,15 @@ def recipients_track_statuses(messages) -> None:
     now = timezone.now()
     if connection.vendor != "postgresql":
         return _track_statuses_orm(ours, now)
-    from psycopg.types.json import Jsonb
-
-    from boztell.bulk import server_cursor
-
     failures = [_failure(m) if m.status == "failed" else ("", None) for m in ours]
-    with server_cursor() as cursor:
-        cursor.execute(
-            _STATUSES,
-            [
-                [m.pk for m in ours],
-                [m.status for m in ours],
-                [m.status_timestamp or now for m in ours],
-                [f[0] for f in failures],
-                [Jsonb(f[1]) for f in failures],
-                [now] * len(ours),
-            ],
-        )
+    from_rows, params = rows_table(
+        _STATUS_COLUMNS,
+        [
+            (m.pk, m.status, m.status_timestamp or now, reason, error)
+            for m, (reason, error) in zip(ours, failures, strict=True)
+        ],
+    )
+    execute(_STATUSES.format(rows=from_rows), [now, *params])
 
 
 def _track_statuses_orm(messages, now) -> None:
@@ -189,13 +188,8 @@ def recipients_track_replies(messages) -> None:
         if m.room_id not in latest or at < latest[m.room_id]:
             latest[m.room_id] = at  # the first reply counts
     if connection.vendor == "postgresql":
-        from boztell.bulk import server_cursor
-
-        with server_cursor() as cursor:
-            cursor.execute(
-                _REPLIES,
-                [now, list(latest), list(latest.values()), window],
-            )
+        from_rows, params = rows_table(_REPLY_COLUMNS, list(latest.items()))
+        execute(_REPLIES.format(rows=from_rows), [now, *params, window])
     else:
         _track_replies_orm(latest, window, now)
     for m in messages:
