@@ -78,6 +78,23 @@ def register() -> None:
         receive.STATUS_LISTENERS.append(recipients_track_statuses)
     if recipients_track_replies not in receive.INBOUND_LISTENERS:
         receive.INBOUND_LISTENERS.append(recipients_track_replies)
+    receive.ROOM_FACTS[REPLY_AWAITED] = _reply_awaited_sql
+
+
+# Asked of each room of a run with its lock (messaging's ROOM_FACTS): might a campaign send
+# there be waiting for this reply? A room no campaign wrote to lately costs no query. Wider
+# than _REPLIES by an hour, in case the database's clock and ours differ.
+REPLY_AWAITED = "campaign_reply_awaited"
+
+
+def _reply_awaited_sql() -> str:
+    seconds = int(settings.CAMPAIGN_REPLY_WINDOW_HOURS * 3600) + 3600
+    # An int is the only value in the text.
+    return (
+        "EXISTS (SELECT 1 FROM campaign_recipients c WHERE c.room_id = r.id"  # noqa: S608
+        " AND c.replied_at IS NULL AND c.status IN ('sent', 'delivered', 'read')"
+        f" AND c.sent_at > now() - interval '{seconds} seconds')"
+    )
 
 
 # Meta's template events after which a template cannot (or must not) be sent.
@@ -174,9 +191,10 @@ def frequency_capped_retry_at(recipient, reason: str, at):
     return at + timedelta(hours=hours)
 
 
-def recipients_track_replies(messages) -> None:
+def recipients_track_replies(messages, facts: dict | None = None) -> None:
     """Inbound listener: a customer message within CAMPAIGN_REPLY_WINDOW_HOURS of the
-    room's latest campaign send is that send's reply; an opt-out is recorded."""
+    room's latest campaign send is that send's reply; an opt-out is recorded. `facts`:
+    the rooms' answers to REPLY_AWAITED, when read with their lock."""
     messages = [m for m in messages if m.content_type not in ("system", "reaction", "unsupported")]
     if not messages:
         return
@@ -184,13 +202,16 @@ def recipients_track_replies(messages) -> None:
     now = timezone.now()
     latest: dict = {}
     for m in messages:
+        room_id = m.room_id
+        if facts is not None and not facts[room_id].get(REPLY_AWAITED, True):
+            continue  # no campaign send awaits it (asked with the room's lock)
         at = m.created_at or now
-        if m.room_id not in latest or at < latest[m.room_id]:
-            latest[m.room_id] = at  # the first reply counts
-    if connection.vendor == "postgresql":
+        if room_id not in latest or at < latest[room_id]:
+            latest[room_id] = at  # the first reply counts
+    if latest and connection.vendor == "postgresql":
         from_rows, params = rows_table(_REPLY_COLUMNS, list(latest.items()))
         execute(_REPLIES.format(rows=from_rows), [now, *params, window])
-    else:
+    elif latest:
         _track_replies_orm(latest, window, now)
     for m in messages:
         source = opt_out_source(m)
