@@ -35,6 +35,7 @@ def main():
     django.setup()
     from django.test import Client
 
+    from boztell.process import worker_started
     from boztell.realtime import flush_events
     from messaging.models import Message
     from rooms.models import Room
@@ -49,6 +50,7 @@ def main():
     while deliveries_process(limit=500).bodies:
         pass
     agent = UserFactory()
+    worker_started()  # as manage.py webhook_worker does at start
     rooms = list(Room.objects.all())
 
     def queue_texts(tag, n):

@@ -9,13 +9,23 @@ messages costs one UPDATE over the rooms' latest campaign sends.
 
 import logging
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from messaging.services.sql import Column, execute, rows_table
+
 logger = logging.getLogger("boztell.campaigns")
 
+_STATUS_COLUMNS = (
+    Column("id", "uuid"),
+    Column("status", "text"),
+    Column("at", "timestamptz"),
+    Column("reason", "text"),
+    Column("error", "jsonb"),
+)
 _STATUSES = """
     UPDATE campaign_recipients AS r SET
         status = CASE
@@ -41,18 +51,16 @@ _STATUSES = """
                                 AND r.reason <> 'retried_after_131049'
                            THEN v.at + make_interval(hours => c.retry_frequency_capped_hours)
                            ELSE r.next_attempt_at END,
-        updated_at = v.now
-    FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::text[], %b::jsonb[],
-                %b::timestamptz[])
-        AS v(id, status, at, reason, error, now),
-        campaigns AS c
+        updated_at = %b
+    FROM {rows}, campaigns AS c
     WHERE r.message_id = v.id AND c.id = r.campaign_id
       AND r.status IN ('sending', 'sent', 'delivered', 'read', 'replied')
 """
 # The latest campaign send to each room, within the reply window before the message.
+_REPLY_COLUMNS = (Column("room_id", "uuid"), Column("at", "timestamptz"))
 _REPLIES = """
-    UPDATE campaign_recipients AS r SET status = 'replied', replied_at = v.at, updated_at = v.now
-    FROM unnest(%b::uuid[], %b::timestamptz[], %b::timestamptz[]) AS v(room_id, at, now)
+    UPDATE campaign_recipients AS r SET status = 'replied', replied_at = v.at, updated_at = %b
+    FROM {rows}
     WHERE r.id = (
         SELECT c.id FROM campaign_recipients c
         WHERE c.room_id = v.room_id AND c.sent_at <= v.at AND c.sent_at > v.at - %b::interval
@@ -70,6 +78,23 @@ def register() -> None:
         receive.STATUS_LISTENERS.append(recipients_track_statuses)
     if recipients_track_replies not in receive.INBOUND_LISTENERS:
         receive.INBOUND_LISTENERS.append(recipients_track_replies)
+    receive.ROOM_FACTS[REPLY_AWAITED] = _reply_awaited_sql
+
+
+# Asked of each room of a run with its lock (messaging's ROOM_FACTS): might a campaign send
+# there be waiting for this reply? A room no campaign wrote to lately costs no query. Wider
+# than _REPLIES by an hour, in case the database's clock and ours differ.
+REPLY_AWAITED = "campaign_reply_awaited"
+
+
+def _reply_awaited_sql() -> str:
+    seconds = int(settings.CAMPAIGN_REPLY_WINDOW_HOURS * 3600) + 3600
+    # An int is the only value in the text.
+    return (
+        "EXISTS (SELECT 1 FROM campaign_recipients c WHERE c.room_id = r.id"  # noqa: S608
+        " AND c.replied_at IS NULL AND c.status IN ('sent', 'delivered', 'read')"
+        f" AND c.sent_at > now() - interval '{seconds} seconds')"
+    )
 
 
 # Meta's template events after which a template cannot (or must not) be sent.
@@ -107,23 +132,15 @@ def recipients_track_statuses(messages) -> None:
     now = timezone.now()
     if connection.vendor != "postgresql":
         return _track_statuses_orm(ours, now)
-    from psycopg.types.json import Jsonb
-
-    from boztell.bulk import server_cursor
-
     failures = [_failure(m) if m.status == "failed" else ("", None) for m in ours]
-    with server_cursor() as cursor:
-        cursor.execute(
-            _STATUSES,
-            [
-                [m.pk for m in ours],
-                [m.status for m in ours],
-                [m.status_timestamp or now for m in ours],
-                [f[0] for f in failures],
-                [Jsonb(f[1]) for f in failures],
-                [now] * len(ours),
-            ],
-        )
+    from_rows, params = rows_table(
+        _STATUS_COLUMNS,
+        [
+            (m.pk, m.status, m.status_timestamp or now, reason, error)
+            for m, (reason, error) in zip(ours, failures, strict=True)
+        ],
+    )
+    execute(_STATUSES.format(rows=from_rows), [now, *params])
 
 
 def _track_statuses_orm(messages, now) -> None:
@@ -174,9 +191,10 @@ def frequency_capped_retry_at(recipient, reason: str, at):
     return at + timedelta(hours=hours)
 
 
-def recipients_track_replies(messages) -> None:
+def recipients_track_replies(messages, facts: dict | None = None) -> None:
     """Inbound listener: a customer message within CAMPAIGN_REPLY_WINDOW_HOURS of the
-    room's latest campaign send is that send's reply; an opt-out is recorded."""
+    room's latest campaign send is that send's reply; an opt-out is recorded. `facts`:
+    the rooms' answers to REPLY_AWAITED, when read with their lock."""
     messages = [m for m in messages if m.content_type not in ("system", "reaction", "unsupported")]
     if not messages:
         return
@@ -184,18 +202,16 @@ def recipients_track_replies(messages) -> None:
     now = timezone.now()
     latest: dict = {}
     for m in messages:
+        room_id = m.room_id
+        if facts is not None and not facts[room_id].get(REPLY_AWAITED, True):
+            continue  # no campaign send awaits it (asked with the room's lock)
         at = m.created_at or now
-        if m.room_id not in latest or at < latest[m.room_id]:
-            latest[m.room_id] = at  # the first reply counts
-    if connection.vendor == "postgresql":
-        from boztell.bulk import server_cursor
-
-        with server_cursor() as cursor:
-            cursor.execute(
-                _REPLIES,
-                [list(latest), list(latest.values()), [now] * len(latest), window],
-            )
-    else:
+        if room_id not in latest or at < latest[room_id]:
+            latest[room_id] = at  # the first reply counts
+    if latest and connection.vendor == "postgresql":
+        from_rows, params = rows_table(_REPLY_COLUMNS, list(latest.items()))
+        execute(_REPLIES.format(rows=from_rows), [now, *params, window])
+    elif latest:
         _track_replies_orm(latest, window, now)
     for m in messages:
         source = opt_out_source(m)
@@ -221,13 +237,19 @@ def _track_replies_orm(latest: dict, window, now) -> None:
             r.save(update_fields=["status", "replied_at", "updated_at"])
 
 
+@lru_cache(maxsize=4)
+def _opt_out_keywords(keywords: tuple) -> frozenset:
+    """The opt-out keywords as a customer's text is compared: spaces collapsed, upper
+    case (worked out once per setting, not once per customer message)."""
+    return frozenset(" ".join(k.split()).upper() for k in keywords)
+
+
 def opt_out_source(message) -> str | None:
     """The keyword or button payload that makes this customer message an opt-out."""
     button = (message.metadata or {}).get("button") or {}
     if isinstance(button, dict) and button.get("payload") == settings.CAMPAIGN_OPT_OUT_PAYLOAD:
         return f"button:{button['payload']}"
     text = " ".join(str(message.content_text or "").split()).strip(" .!").upper()
-    keywords = {" ".join(k.split()).upper() for k in settings.CAMPAIGN_OPT_OUT_KEYWORDS}
-    if text and text in keywords:
+    if text and text in _opt_out_keywords(tuple(settings.CAMPAIGN_OPT_OUT_KEYWORDS)):
         return f"keyword:{text}"
     return None

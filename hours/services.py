@@ -31,10 +31,11 @@ logger = logging.getLogger("boztell.hours")
 NOT_TRIGGERING = frozenset({"reaction", "system"})
 
 
-def away_messages_enqueue(*, messages: list) -> int:
+def away_messages_enqueue(*, messages: list, on: bool | None = None) -> int:
     """After customer messages were stored (webhook path): queue one away-message task per
-    room whose latest new message came while closed. Two small queries when the away
-    message is on, one when it is off; nothing is sent here. Returns how many were queued."""
+    room whose latest new message came while closed. `on`: whether the away message is
+    on, when the caller read it in the same transaction (else one small query). Two more
+    when it is on; nothing is sent here. Returns how many were queued."""
     latest: dict = {}
     for message in messages:
         if message is None or message.user_id is not None:
@@ -44,7 +45,7 @@ def away_messages_enqueue(*, messages: list) -> int:
         if message.room_id not in latest or message.created_at > latest[message.room_id]:
             latest[message.room_id] = message.created_at
     # Off (or no text): one plain statement, and no savepoint's two round trips either.
-    if not latest or not away_message_on():
+    if not latest or not (away_message_on() if on is None else on):
         return 0
     # Inside a worker's batch a savepoint keeps a failure here from breaking the batch;
     # in autocommit (the web process) there is nothing to protect: no extra round trips.

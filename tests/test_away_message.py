@@ -266,3 +266,29 @@ def test_supervisors_set_hours_closed_dates_and_the_away_message_in_admin(client
     away = AwayMessage.objects.get()
     assert (away.enabled, away.text, away.quiet_minutes) == (True, AWAY, 15)
     assert client.get("/admin/hours/awaymessage/add/").status_code == 403  # one only
+
+
+def test_the_queued_path_reads_whether_the_away_message_is_on_with_the_bodies_it_takes(
+    settings, client, fake_graph, closed_now, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The webhook worker's statement that takes queued bodies also says whether the away
+    message is on: no query of its own per batch, and the answer is the database's."""
+    from webhooks.services import deliveries_process
+
+    settings.WEBHOOK_QUEUE = True
+    asked = []
+    monkeypatch.setattr("hours.services.away_message_on", lambda: asked.append(1) or False)
+
+    def deliver(wa_id, wamid):
+        assert signed_post(client, text_webhook(wa_id, wamid, "Halo")).json()["queued"] == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliveries_process().bodies == 1
+        flush_events()
+
+    deliver(PHONE, "wamid.QUEUED1")
+    [away] = away_messages()
+    assert away.room.phone == PHONE and len(fake_graph.messages_sent()) == 1
+    AwayMessage.objects.filter(pk=1).update(enabled=False)
+    deliver("6281355500078", "wamid.QUEUED2")
+    assert away_messages() == [away] and len(fake_graph.messages_sent()) == 1
+    assert asked == []  # both answers came with the take

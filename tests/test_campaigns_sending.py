@@ -285,6 +285,34 @@ def test_a_customer_message_before_the_campaign_or_outside_the_window_is_no_repl
     assert campaign.recipients.get().status == "sent"
 
 
+def test_reply_tracking_costs_a_customer_text_no_statement_unless_a_campaign_send_awaits_it(
+    fake_graph, supervisor, client, monkeypatch
+):
+    """Whether a campaign send awaits a reply is asked with the run's room lock
+    (messaging's ROOM_FACTS): a customer no campaign wrote to costs tracking nothing."""
+    from campaigns import tracking
+
+    make_template(REMINDER)
+    campaign = started_campaign(supervisor, rows(1))
+    assert run_worker_once() == "done"
+    recipient = campaign.recipients.get()
+    other = "6281299900001"
+    assert signed_post(client, text_webhook(other, "wamid.OTHER1", "halo")).status_code == 200
+
+    statements = []
+    execute = tracking.execute
+    monkeypatch.setattr(
+        tracking, "execute", lambda sql, params: (statements.append(sql), execute(sql, params))
+    )
+    signed_post(client, text_webhook(other, "wamid.OTHER2", "halo lagi"))  # an existing room
+    assert statements == []
+    signed_post(client, text_webhook(recipient.identity, "wamid.REPLY1", "iya"))
+    assert len(statements) == 1 and "'replied'" in statements[0]
+    assert campaign.recipients.get().status == "replied"
+    signed_post(client, text_webhook(recipient.identity, "wamid.REPLY2", "terima kasih"))
+    assert len(statements) == 1  # replied already: nothing awaits a reply
+
+
 @pytest.mark.parametrize("how", ["keyword", "button"])
 def test_an_opt_out_marks_the_customer_confirms_and_excludes_them_from_marketing(
     fake_graph, supervisor, client, how

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from boztell.bulk import insert_returning_ids
 from boztell.realtime import deferred_broadcasts
+from hours.selectors import AWAY_MESSAGE_ON_SQL
 from messaging.services import updates_process
 from webhooks.models import Delivery
 from webhooks.parsing import body_load, parse_body
@@ -46,11 +47,11 @@ def deliveries_process(*, limit: int = 500) -> Batch:
     rows: list = []
     try:
         with deferred_broadcasts(), transaction.atomic():
-            rows = _deliveries_take(limit)
+            rows, away_on = _deliveries_take(limit)
             if not rows:
                 return Batch()
             updates = [u for _, body in rows for u in parse_body(body_load(body)).updates]
-            after_stored(updates_process(updates=updates))
+            after_stored(updates_process(updates=updates), away_on=away_on)
         return Batch(bodies=len(rows), updates=len(updates))
     except UNAVAILABLE:
         raise
@@ -62,16 +63,17 @@ def deliveries_process(*, limit: int = 500) -> Batch:
     return Batch(bodies=len(rows), failed=failed)
 
 
-def after_stored(outcomes) -> None:
+def after_stored(outcomes, *, away_on: bool | None = None) -> None:
     """What follows a body's stored customer messages: the away message while the team is
-    closed, queued (never sent here; the Graph API is not called on the webhook path)."""
+    closed, queued (never sent here; the Graph API is not called on the webhook path).
+    `away_on`: whether the away message is on, when the caller read it in the batch."""
     from hours.services import away_messages_enqueue
 
     created = [o.message for o in outcomes if o.result == "created" and o.message is not None]
     if not created:
         return
     try:
-        away_messages_enqueue(messages=created)
+        away_messages_enqueue(messages=created, on=away_on)
     except Exception:
         # The messages are stored (and their events queued): an away message is not worth
         # failing, and redelivering, a webhook for.
@@ -79,21 +81,26 @@ def after_stored(outcomes) -> None:
 
 
 _WAITING = "SELECT id FROM webhook_deliveries WHERE failed_at IS NULL ORDER BY id LIMIT %s"
-_TAKE = f"DELETE FROM webhook_deliveries WHERE id IN ({_WAITING}) RETURNING id, body"  # noqa: S608
+# The same statement answers whether the away message is on (hours.selectors), which the
+# batch needs after its customer messages: one trip, not two.
+_RETURNING = f"RETURNING id, body, {AWAY_MESSAGE_ON_SQL}"
+_TAKE = f"DELETE FROM webhook_deliveries WHERE id IN ({_WAITING}) {_RETURNING}"  # noqa: S608
 # PostgreSQL: two workers never take the same body.
 _TAKE_LOCKED = (
     f"DELETE FROM webhook_deliveries WHERE id IN ({_WAITING} FOR UPDATE SKIP LOCKED) "  # noqa: S608
-    "RETURNING id, body"
+    f"{_RETURNING}"
 )
 
 
-def _deliveries_take(limit: int) -> list[tuple[int, str]]:
-    """Remove up to `limit` waiting bodies, oldest first, and return them: one statement.
-    The removal commits with what the bodies carry, or rolls back with it."""
+def _deliveries_take(limit: int) -> tuple[list[tuple[int, str]], bool]:
+    """Remove up to `limit` waiting bodies, oldest first, and return them, with whether
+    the away message is on: one statement. The removal commits with what the bodies
+    carry, or rolls back with it."""
     take = _TAKE_LOCKED if connection.vendor == "postgresql" else _TAKE
     with connection.cursor() as cursor:
         cursor.execute(take, [limit])
-        return sorted(cursor.fetchall())  # RETURNING keeps no order
+        rows = sorted(cursor.fetchall())  # RETURNING keeps no order
+    return [(pk, body) for pk, body, _ in rows], bool(rows and rows[0][2])
 
 
 def _delivery_process_alone(delivery_id: int) -> bool:

@@ -41,6 +41,14 @@ logger = logging.getLogger("boztell.messaging")
 STATUS_LISTENERS: list = []
 INBOUND_LISTENERS: list = []
 
+# What an inbound listener wants to know of each room before it does any work, asked in
+# the statement that locks a run's rooms (PostgreSQL), so a run whose answer is "no" costs
+# it no query: {name: function returning an SQL expression over the rooms row `r`; only
+# constants go into its text}. The answers reach the listeners as `facts`
+# ({room_id: {name: answer}}); None where messages come one at a time (a new room, a
+# changed identity) or on SQLite, and a listener then asks for itself.
+ROOM_FACTS: dict = {}
+
 
 def status_listeners_notify(messages: list[Message]) -> None:
     """Messages whose status just moved forward (saved in the current transaction)."""
@@ -48,10 +56,11 @@ def status_listeners_notify(messages: list[Message]) -> None:
         listener(messages)
 
 
-def inbound_listeners_notify(messages: list[Message]) -> None:
-    """Customer messages just stored (not reactions), in the current transaction."""
+def inbound_listeners_notify(messages: list[Message], facts: dict | None = None) -> None:
+    """Customer messages just stored (not reactions), in the current transaction, with
+    their rooms' ROOM_FACTS when the caller read them."""
     for listener in INBOUND_LISTENERS:
-        listener(messages)
+        listener(messages, facts)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ else: a list of rows as a table, a list of values to match, a row lock.
 The statements themselves (rules.py, updates.py) are written once. On PostgreSQL rows go
 in as one array per column through unnest(), in binary (boztell.bulk.server_cursor): the
 statement text never changes, so the server parses and plans it once per connection.
-On SQLite they go in as VALUES, and the transaction (IMMEDIATE) is the lock.
+A few rows go in as VALUES on both (cheaper than arrays for psycopg to pass). On SQLite
+they always go in as VALUES, and the transaction (IMMEDIATE) is the lock.
 """
 
 import json
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from django.db import connection
 from psycopg.types.json import Jsonb
 
-from boztell.bulk import server_cursor
+from boztell.bulk import FEW, server_cursor
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ def postgresql() -> bool:
 def rows_table(columns: tuple[Column, ...], rows: list[tuple], alias: str = "v"):
     """`rows` as a table named `alias` for a FROM clause: (sql, params)."""
     names = ", ".join(c.name for c in columns)
+    if postgresql() and 0 < len(rows) <= FEW:
+        # A few rows (a quiet webhook's one message): a parameter per value. Each array
+        # costs psycopg a pass to find its element type, more than the values themselves.
+        row = "(" + ", ".join(f"%b::{c.type}" for c in columns) + ")"
+        params = [
+            Jsonb(value) if c.type == "jsonb" else value
+            for r in rows
+            for c, value in zip(columns, r, strict=True)
+        ]
+        return f"(VALUES {', '.join([row] * len(rows))}) AS {alias}({names})", params
     if postgresql():
         arrays = ", ".join(f"%b::{c.type}[]" for c in columns)
         params = [list(column) for column in zip(*rows, strict=True)]
@@ -63,11 +74,14 @@ def _sqlite(kind: str, value):
 
 
 def any_of(column: str, values: list):
-    """`column` is one of `values`: (sql, params). An empty list matches nothing."""
-    if postgresql():
+    """`column` is one of `values`: (sql, params). An empty list matches nothing. Many
+    values on PostgreSQL: one array; a few: a parameter each (cheaper to pass)."""
+    if postgresql() and len(values) > FEW:
         return f"{column} = ANY(%s)", [list(values)]
     if not values:
         return "0 = 1", []
+    if postgresql():
+        return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
     return f"{column} IN ({', '.join(['%s'] * len(values))})", [
         v.hex if isinstance(v, uuid.UUID) else v for v in values
     ]

@@ -25,6 +25,7 @@ from messaging.events import emit_message_statuses, emit_messages_created, statu
 from messaging.inbound import InboundMessage, InboundStatus
 from messaging.models import Message
 from messaging.services.receive import (
+    ROOM_FACTS,
     Outcome,
     customer_phone,
     inbound_listeners_notify,
@@ -41,7 +42,7 @@ from messaging.services.rules import (
     status_advance_in_memory,
     status_applies,
 )
-from messaging.services.sql import Column, any_of, execute, lock_of, rows_table
+from messaging.services.sql import Column, any_of, execute, lock_of, postgresql, rows_table
 from rooms.selectors import assigned_user_ids_from_sql, assigned_user_ids_sql
 
 logger = logging.getLogger("boztell.messaging")
@@ -49,15 +50,18 @@ logger = logging.getLogger("boztell.messaging")
 Update = InboundMessage | InboundStatus
 
 
-def _lock_rooms_sql(phones: list, user_ids: list):
-    """The rooms of these customers, locked in id order, with their assigned agents and
-    their status (what a customer message reopens, read under the same lock)."""
+def _lock_rooms_sql(phones: list, user_ids: list, facts: list):
+    """The rooms of these customers, locked in id order, with their assigned agents, their
+    status (what a customer message reopens, read under the same lock) and the answers to
+    `facts` (names in receive.ROOM_FACTS)."""
     by_phone, phone_params = any_of("r.phone", phones)
     by_user_id, user_id_params = any_of("r.user_id", user_ids)
-    # Only column names and placeholders go into the text; values are parameters.
+    asked = "".join(f", {ROOM_FACTS[name]()}" for name in facts)
+    # Only column names, constants and placeholders go into the text; values are
+    # parameters.
     return (
-        f"SELECT r.id, r.phone, r.user_id, r.username, {assigned_user_ids_sql('r.id')}, r.status "  # noqa: S608
-        f"FROM rooms r WHERE {by_phone} OR {by_user_id} ORDER BY r.id{lock_of('r')}"
+        f"SELECT r.id, r.phone, r.user_id, r.username, {assigned_user_ids_sql('r.id')}, r.status"  # noqa: S608
+        f"{asked} FROM rooms r WHERE {by_phone} OR {by_user_id} ORDER BY r.id{lock_of('r')}"
     ), [*phone_params, *user_id_params]
 
 
@@ -192,16 +196,19 @@ def _messages_store_in_existing_rooms(
     # Inside the worker's batch transaction no savepoint: a failure here fails the batch,
     # which the worker then does body by body.
     with transaction.atomic(savepoint=False):
+        facts = list(ROOM_FACTS) if postgresql() else []
         with connection.cursor() as cursor:
             # Rooms are locked in id order, so two runs never wait on each other in a cycle.
             cursor.execute(
                 *_lock_rooms_sql(
-                    sorted({p for p in phones if p}), sorted({i.user_id for i in run if i.user_id})
+                    sorted({p for p in phones if p}),
+                    sorted({i.user_id for i in run if i.user_id}),
+                    facts,
                 )
             )
             room_id = Message.room.field.to_python
             locked = [
-                (room_id(row[0]), *row[1:4], assigned_user_ids_from_sql(row[4]), row[5])
+                (room_id(row[0]), *row[1:4], assigned_user_ids_from_sql(row[4]), row[5], row[6:])
                 for row in cursor.fetchall()
             ]
             by_user_id = {row[2]: row for row in locked if row[2]}
@@ -228,7 +235,12 @@ def _messages_store_in_existing_rooms(
             statuses = {row[0]: row[5] for row in targets[:size]}
             rooms_record(room_list_rows(stored, profiles), statuses=statuses)
             if stored:
-                inbound_listeners_notify(stored)
+                answers = (
+                    {row[0]: dict(zip(facts, row[6], strict=True)) for row in targets[:size]}
+                    if postgresql()
+                    else None
+                )
+                inbound_listeners_notify(stored, answers)
         assigned = {room_id: ids for room_id, ids in rooms.values()}
         emit_messages_created(
             messages=stored, assigned={m.room_id: assigned[m.room_id] for m in stored}

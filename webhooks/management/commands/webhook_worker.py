@@ -18,6 +18,7 @@ import psycopg
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from boztell.process import worker_started
 from webhooks.services import UNAVAILABLE, deliveries_process
 
 logger = logging.getLogger("boztell.webhooks")
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, batch, once, linger_ms, poll_seconds, **options):
+        worker_started()
         if connection.vendor != "postgresql":  # SQLite (embedded default): no NOTIFY, poll
             while True:
                 if not deliveries_process(limit=batch).bodies:
