@@ -88,14 +88,21 @@ PAGE_SERVER_STOP_SECONDS = 1.5
 
 def stop(proc, timeout=5):
     """Stop a server process: politely, then for good (daphne waits on open sockets)."""
+    stop_all([proc], timeout)
+
+
+def stop_all(procs, timeout=5):
+    """stop() for several processes, told to stop all at once."""
     import subprocess
 
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
 
 
 def free_port() -> int:

@@ -16,8 +16,10 @@ from tests.helpers import (
     free_port,
     post_live,
     process_env,
+    spawn_daphne,
     start_daphne,
     stop,
+    stop_all,
     text_webhook,
     wait_port,
 )
@@ -76,14 +78,14 @@ def servers(redis_server, tmp_path):
         ALLOWED_HOSTS="127.0.0.1,localhost",
         TASKS_BACKEND="django_tasks.backends.immediate.ImmediateBackend",
     )
-    procs, ports = [], []
-    for _ in range(2):
-        proc, port = start_daphne(env)
-        procs.append(proc)
-        ports.append(port)
-    yield [f"127.0.0.1:{port}" for port in ports]
-    for proc in procs:
-        stop(proc)
+    # Both boot at once, as a deploy starts them.
+    started = [spawn_daphne(env) for _ in range(2)]
+    try:
+        for proc, port in started:
+            wait_port(port, proc=proc)
+        yield [f"127.0.0.1:{port}" for _, port in started]
+    finally:
+        stop_all([proc for proc, _ in started])
 
 
 def post_webhook(host, wa_id, wamid, text):
