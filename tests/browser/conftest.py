@@ -108,9 +108,10 @@ def inbox_server(transactional_db, page_servers):
     stop(proc, timeout=PAGE_SERVER_STOP_SECONDS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser():
-    """Module-scoped: Playwright's loop must be gone before async tests in other modules."""
+    """One Chromium for the browser tests (each test opens contexts of its own), closed when
+    they are done: Playwright's loop must be gone before async tests in other modules."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
