@@ -213,8 +213,10 @@ def recipients_track_replies(messages, facts: dict | None = None) -> None:
         execute(_REPLIES.format(rows=from_rows), [now, *params, window])
     elif latest:
         _track_replies_orm(latest, window, now)
+    payload = settings.CAMPAIGN_OPT_OUT_PAYLOAD
+    keywords = _opt_out_keywords(tuple(settings.CAMPAIGN_OPT_OUT_KEYWORDS))
     for m in messages:
-        source = opt_out_source(m)
+        source = opt_out_source(m, payload, keywords)
         if source:
             from campaigns.optout import opt_out_record
 
@@ -244,12 +246,13 @@ def _opt_out_keywords(keywords: tuple) -> frozenset:
     return frozenset(" ".join(k.split()).upper() for k in keywords)
 
 
-def opt_out_source(message) -> str | None:
-    """The keyword or button payload that makes this customer message an opt-out."""
+def opt_out_source(message, payload: str, keywords: frozenset) -> str | None:
+    """The keyword or button payload that makes this customer message an opt-out
+    (CAMPAIGN_OPT_OUT_PAYLOAD; CAMPAIGN_OPT_OUT_KEYWORDS through _opt_out_keywords)."""
     button = (message.metadata or {}).get("button") or {}
-    if isinstance(button, dict) and button.get("payload") == settings.CAMPAIGN_OPT_OUT_PAYLOAD:
+    if isinstance(button, dict) and button.get("payload") == payload:
         return f"button:{button['payload']}"
     text = " ".join(str(message.content_text or "").split()).strip(" .!").upper()
-    if text and text in _opt_out_keywords(tuple(settings.CAMPAIGN_OPT_OUT_KEYWORDS)):
+    if text and text in keywords:
         return f"keyword:{text}"
     return None

@@ -36,16 +36,19 @@ def away_messages_enqueue(*, messages: list, on: bool | None = None) -> int:
     room whose latest new message came while closed. `on`: whether the away message is
     on, when the caller read it in the same transaction (else one small query). Two more
     when it is on; nothing is sent here. Returns how many were queued."""
+    if on is False:
+        return 0
     latest: dict = {}
     for message in messages:
         if message is None or message.user_id is not None:
             continue
         if message.content_type in NOT_TRIGGERING:
             continue
-        if message.room_id not in latest or message.created_at > latest[message.room_id]:
-            latest[message.room_id] = message.created_at
+        room_id = message.room_id
+        if room_id not in latest or message.created_at > latest[room_id]:
+            latest[room_id] = message.created_at
     # Off (or no text): one plain statement, and no savepoint's two round trips either.
-    if not latest or not (away_message_on() if on is None else on):
+    if not latest or not (on or away_message_on()):
         return 0
     # Inside a worker's batch a savepoint keeps a failure here from breaking the batch;
     # in autocommit (the web process) there is nothing to protect: no extra round trips.

@@ -5,6 +5,8 @@ participants; `new_message` and `room:new_message` carry the stored message;
 `message_status`, `message_reaction` and `message_updated` what changed. Who hears them is
 the room's audience (rooms.selectors, "Who may see a room")."""
 
+from django.utils import timezone
+
 from boztell.realtime import broadcast_on_commit, room_group
 from messaging.models import Message
 from messaging.selectors import counts_as_unread
@@ -100,7 +102,7 @@ def emit_rooms_created(*, firsts: list[tuple[Room, Message]]) -> None:
         )
 
 
-def new_message_payload(message: Message, *, last_customer_message_at=None) -> dict:
+def new_message_payload(message: Message, *, last_customer_message_at=None, now=None) -> dict:
     """`new_message` (and `room:new_message`): the stored message, plus what it does to its
     room for a client keeping a room list: whether it counts as unread for whoever has not
     read it, and the room's 24-hour window after it. A customer's message opens the window
@@ -111,7 +113,7 @@ def new_message_payload(message: Message, *, last_customer_message_at=None) -> d
     return {
         **message_payload(message),
         "counts_as_unread": counts_as_unread(message),
-        **window_fields(last_customer_message_at),
+        **window_fields(last_customer_message_at, now),
     }
 
 
@@ -122,17 +124,16 @@ def emit_messages_created(
     assigned agents' ids, read under the rooms' row lock; `last_customer_message_at` each
     room's (needed only for messages not from the customer)."""
     known = last_customer_message_at or {}
+    now = timezone.now()  # one moment for the run's windows
     for message in messages:
-        payload = new_message_payload(message, last_customer_message_at=known.get(message.room_id))
-        groups = room_event_groups(assigned_user_ids=assigned[message.room_id])
-        broadcast_on_commit(groups, "new_message", payload, room_id=message.room_id)
+        room_id = message.room_id
+        payload = new_message_payload(message, last_customer_message_at=known.get(room_id), now=now)
+        audience = assigned[room_id]
+        groups = room_event_groups(assigned_user_ids=audience)
+        broadcast_on_commit(groups, "new_message", payload, room_id=room_id)
         # The same message for sockets that joined the room; read back as new_message.
         broadcast_on_commit(
-            [room_group(message.room_id)],
-            "room:new_message",
-            payload,
-            logged=False,
-            audience=assigned[message.room_id],
+            [room_group(room_id)], "room:new_message", payload, logged=False, audience=audience
         )
 
 

@@ -111,10 +111,11 @@ def room_list_rows(messages: list[Message], profiles: dict | None = None) -> lis
     profiles = profiles or {}
     latest: dict = {}
     for message in messages:
-        before = latest.get(message.room_id)
+        room_id = message.room_id
+        before = latest.get(room_id)
         profile, username = profiles.get(message.wa_message_id, ("", ""))
-        latest[message.room_id] = RoomListRow(
-            room_id=message.room_id,
+        latest[room_id] = RoomListRow(
+            room_id=room_id,
             text=message.content_text,
             type=message.content_type,
             at=message.created_at,

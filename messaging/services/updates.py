@@ -241,10 +241,7 @@ def _messages_store_in_existing_rooms(
                     else None
                 )
                 inbound_listeners_notify(stored, answers)
-        assigned = {room_id: ids for room_id, ids in rooms.values()}
-        emit_messages_created(
-            messages=stored, assigned={m.room_id: assigned[m.room_id] for m in stored}
-        )
+        emit_messages_created(messages=stored, assigned=dict(rooms.values()))
         for message in stored:  # after their events (see receive.message_receive)
             media_fetch_if_needed(message)
     outcomes = [
