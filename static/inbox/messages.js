@@ -195,13 +195,20 @@ function mergeById(older, newer) {
 // The open room's newest page of messages and of each other stream (a new room opened).
 export async function loadMessages(roomId) {
   $("#messages").replaceChildren(el("p", { class: "empty", text: "Loading messages…" }));
+  // What arrives live for this room while its pages load (a message, a note, an activity
+  // line) lands in fresh lists and is merged with the pages below, never overwritten by
+  // them: a page the server answered just before that change would not hold it.
+  state.messages = [];
+  state.olderCursor = null;
+  state.streams = emptyStreams();
   const kinds = Object.keys(STREAM_PATHS);
   const [page, ...pages] = await Promise.all([api("GET", `/rooms/${roomId}/messages`), ...kinds.map((k) => streamPage(k, roomId))]);
   if (state.roomId !== roomId) return false;
-  state.messages = page.results;
+  state.messages = mergeById(page.results, state.messages);
   state.olderCursor = page.older_cursor;
-  state.streams = emptyStreams();
-  kinds.forEach((k, i) => { state.streams[k] = { items: pages[i].results, cursor: pages[i].older_cursor }; });
+  kinds.forEach((k, i) => {
+    state.streams[k] = { items: mergeById(pages[i].results, state.streams[k].items), cursor: pages[i].older_cursor };
+  });
   renderMessages({ scroll: "bottom" });
   return true;
 }
