@@ -239,3 +239,32 @@ def test_screenshots_of_status_tabs_activity_and_the_snooze_dialog(
     inbox.screenshot(f"status-list-{device}")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], "nothing overflows sideways"
+
+
+def test_an_activity_line_made_while_the_room_loads_is_kept(open_inbox, agent, customer):
+    """The room's activity page is held after the server answered it; meanwhile the agent
+    resolves the room (its buttons show before the pages arrive), and the line for that
+    comes back at once. When the older page arrives, the page merges it with the line
+    instead of replacing the line with it."""
+    customer(DEWI, "Halo")
+    inbox = open_inbox(agent)
+    page = inbox.page
+    held = []
+
+    def hold(route):
+        held.append((route, route.fetch()))  # the page as the server answers it now
+
+    page.route(re.compile(r".*/rooms/[0-9a-f-]+/activity(\?.*)?$"), hold)
+    inbox.room_row("Dewi Lestari").click()
+    expect(page.locator("#status-resolve")).to_be_visible()
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the activity page was never asked for"
+    page.click("#status-resolve")
+    expect(page.locator("#room-status")).to_have_text("Resolved")
+    route, response = held[0]
+    route.fulfill(response=response)
+    expect(page.locator("#messages .msg", has_text="Halo")).to_be_visible()
+    expect(page.locator(".activity", has_text="Agent A resolved the conversation")).to_have_count(1)
