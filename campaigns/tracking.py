@@ -56,6 +56,10 @@ _STATUSES = """
     WHERE r.message_id = v.id AND c.id = r.campaign_id
       AND r.status IN ('sending', 'sent', 'delivered', 'read', 'replied')
 """
+# A send still waiting for its reply: reached Meta, no reply yet (both statements below
+# and _track_replies_orm).
+AWAITING_REPLY = ("sent", "delivered", "read")
+_AWAITING_SQL = "(" + ", ".join(f"'{status}'" for status in AWAITING_REPLY) + ")"
 # The latest campaign send to each room, within the reply window before the message.
 _REPLY_COLUMNS = (Column("room_id", "uuid"), Column("at", "timestamptz"))
 _REPLIES = """
@@ -65,7 +69,7 @@ _REPLIES = """
         SELECT c.id FROM campaign_recipients c
         WHERE c.room_id = v.room_id AND c.sent_at <= v.at AND c.sent_at > v.at - %b::interval
         ORDER BY c.sent_at DESC LIMIT 1)
-      AND r.replied_at IS NULL AND r.status IN ('sent', 'delivered', 'read')
+      AND r.replied_at IS NULL AND r.status IN {awaiting}
 """
 
 
@@ -92,7 +96,7 @@ def _reply_awaited_sql() -> str:
     # An int is the only value in the text.
     return (
         "EXISTS (SELECT 1 FROM campaign_recipients c WHERE c.room_id = r.id"  # noqa: S608
-        " AND c.replied_at IS NULL AND c.status IN ('sent', 'delivered', 'read')"
+        f" AND c.replied_at IS NULL AND c.status IN {_AWAITING_SQL}"
         f" AND c.sent_at > now() - interval '{seconds} seconds')"
     )
 
@@ -210,7 +214,7 @@ def recipients_track_replies(messages, facts: dict | None = None) -> None:
             latest[room_id] = at  # the first reply counts
     if latest and connection.vendor == "postgresql":
         from_rows, params = rows_table(_REPLY_COLUMNS, list(latest.items()))
-        execute(_REPLIES.format(rows=from_rows), [now, *params, window])
+        execute(_REPLIES.format(rows=from_rows, awaiting=_AWAITING_SQL), [now, *params, window])
     elif latest:
         _track_replies_orm(latest, window, now)
     payload = settings.CAMPAIGN_OPT_OUT_PAYLOAD
@@ -234,7 +238,7 @@ def _track_replies_orm(latest: dict, window, now) -> None:
             .order_by("-sent_at")
             .first()
         )
-        if r and r.replied_at is None and r.status in ("sent", "delivered", "read"):
+        if r and r.replied_at is None and r.status in AWAITING_REPLY:
             r.status, r.replied_at = "replied", at
             r.save(update_fields=["status", "replied_at", "updated_at"])
 

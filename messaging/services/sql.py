@@ -80,11 +80,9 @@ def any_of(column: str, values: list):
         return f"{column} = ANY(%s)", [list(values)]
     if not values:
         return "0 = 1", []
-    if postgresql():
-        return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", [
-        v.hex if isinstance(v, uuid.UUID) else v for v in values
-    ]
+    if not postgresql():  # SQLite: UUIDs as Django stores them there
+        values = [v.hex if isinstance(v, uuid.UUID) else v for v in values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def lock_of(alias: str) -> str:

@@ -220,7 +220,8 @@ def _messages_store_in_existing_rooms(
             size = next((i for i, row in enumerate(targets) if row is None), len(run))
             if size == 0:
                 return [], run, phones
-            rooms = {row[0]: (row[0], row[4]) for row in targets[:size]}
+            # Each room of the run once (a burst from one customer is many messages, one room).
+            settled = {row[0]: row for row in targets[:size]}
             messages = [
                 message_from_inbound(inbound, room_id=row[0])
                 for inbound, row in zip(run[:size], targets[:size], strict=True)
@@ -232,16 +233,16 @@ def _messages_store_in_existing_rooms(
             profiles = {
                 i.wa_message_id: (i.profile_name or "", i.username or "") for i in run[:size]
             }
-            statuses = {row[0]: row[5] for row in targets[:size]}
+            statuses = {pk: row[5] for pk, row in settled.items()}
             rooms_record(room_list_rows(stored, profiles), statuses=statuses)
             if stored:
                 answers = (
-                    {row[0]: dict(zip(facts, row[6], strict=True)) for row in targets[:size]}
-                    if postgresql()
+                    {pk: dict(zip(facts, row[6], strict=True)) for pk, row in settled.items()}
+                    if facts
                     else None
                 )
                 inbound_listeners_notify(stored, answers)
-        emit_messages_created(messages=stored, assigned=dict(rooms.values()))
+        emit_messages_created(messages=stored, assigned={pk: row[4] for pk, row in settled.items()})
         for message in stored:  # after their events (see receive.message_receive)
             media_fetch_if_needed(message)
     outcomes = [
