@@ -172,15 +172,11 @@ def spawn(command: list[str], env: dict) -> subprocess.Popen:
 
 
 def stop_all(procs: list[subprocess.Popen]) -> None:
-    """Stop the servers; one still busy with a backlog after 10 s is killed."""
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """Stop the servers; one still busy with a backlog after 10 s is killed (the tests'
+    stop_all, with a bench's patience)."""
+    from tests.helpers import stop_all as stop_processes
+
+    stop_processes(procs, timeout=10)
 
 
 WORKER = [sys.executable, "manage.py", "webhook_worker"]
