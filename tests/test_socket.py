@@ -437,11 +437,18 @@ def _more(wa_id, text, wamid):
 
 
 def _api_post(user, path, data=None):
+    """A REST call, returned once its events are handed to the channel layer (as webhook()
+    does): a socket opened next must not hear this call's events late (under load, an
+    assignment's room_assigned reached the agent's socket opened after it)."""
     from rest_framework.test import APIClient
+
+    from boztell.realtime import flush_events
 
     api = APIClient()
     api.force_authenticate(user)
-    return api.post(path, data or {}, format="json")
+    response = api.post(path, data or {}, format="json")
+    flush_events()
+    return response
 
 
 async def test_a_socket_that_joined_an_unassigned_room_leaves_it_when_another_agent_claims_it(
